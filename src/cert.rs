@@ -1,0 +1,4 @@
+//! Certificate model (being written).
+/// A parsed certificate.
+#[derive(Debug)]
+pub struct Certificate;

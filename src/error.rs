@@ -1,0 +1,259 @@
+//! Errors: one [`Error`] type carrying a stable [`ErrorKind`] and a short message.
+//!
+//! The kind is what programs match on (and what the HTTP integration maps to a status
+//! code); the message is for people and logs. Messages are short, lowercase, and carry
+//! context such as offsets, labels, sizes, times and names. They never contain a whole
+//! certificate, key or header value: everything here may end up in a log line.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// The category of an [`Error`].
+///
+/// The set of kinds and their [`as_str`](ErrorKind::as_str) names are stable: scripts and
+/// dashboards depend on them. New kinds may be added in minor releases, hence
+/// `#[non_exhaustive]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input could not be decoded (bad base64, bad PEM armour, bad DER, bad header grammar).
+    MalformedInput,
+    /// The input exceeds a configured bound (bytes, certificates, elements).
+    InputTooLarge,
+    /// The input holds no certificate, or a "no certificate" sentinel a proxy sends.
+    NoCertificate,
+    /// The input holds a private key. Keys are never accepted, and never echoed.
+    PrivateKeySupplied,
+    /// A forwarded certificate header arrived from a peer that is not a trusted proxy.
+    UntrustedSource,
+    /// A single-valued header field arrived more than once.
+    DuplicateHeader,
+    /// A digest sent beside the certificate (XFCC `Hash`) does not match it.
+    DigestMismatch,
+    /// The chain does not lead to a configured trust anchor.
+    UnknownIssuer,
+    /// A certificate of the chain has expired at the verification time.
+    Expired,
+    /// A certificate of the chain is not yet valid at the verification time.
+    NotYetValid,
+    /// A certificate of the chain is revoked.
+    Revoked,
+    /// No revocation information covers a certificate and policy denies unknown status.
+    RevocationUnknown,
+    /// The revocation information is too old (past `nextUpdate` or older than the maximum age).
+    RevocationStale,
+    /// The leaf lacks the required extended key usage, or a key usage forbids this use.
+    WrongUsage,
+    /// A key is weaker than the configured key policy allows.
+    WeakKey,
+    /// A signature or key algorithm is not supported or not allowed.
+    UnsupportedAlgorithm,
+    /// A signature in the chain does not verify.
+    BadSignature,
+    /// The chain is longer than the configured maximum depth.
+    ChainTooLong,
+    /// A name constraint of an issuer excludes the certificate.
+    NameConstraintViolation,
+    /// A certificate is structurally invalid for its role (e.g. an issuer that is not a CA).
+    InvalidCertificate,
+    /// The verified identity does not satisfy the configured identity rules.
+    IdentityMismatch,
+    /// An RFC 8705 certificate-bound token does not match the certificate.
+    BindingMismatch,
+    /// The certificate is valid but not registered to any client.
+    UnknownClient,
+    /// The client the certificate belongs to is suspended, or the certificate is retired.
+    ClientSuspended,
+    /// The client registry could not be reached or failed.
+    RegistryUnavailable,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &'static [ErrorKind] = &[
+        Self::MalformedInput,
+        Self::InputTooLarge,
+        Self::NoCertificate,
+        Self::PrivateKeySupplied,
+        Self::UntrustedSource,
+        Self::DuplicateHeader,
+        Self::DigestMismatch,
+        Self::UnknownIssuer,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::Revoked,
+        Self::RevocationUnknown,
+        Self::RevocationStale,
+        Self::WrongUsage,
+        Self::WeakKey,
+        Self::UnsupportedAlgorithm,
+        Self::BadSignature,
+        Self::ChainTooLong,
+        Self::NameConstraintViolation,
+        Self::InvalidCertificate,
+        Self::IdentityMismatch,
+        Self::BindingMismatch,
+        Self::UnknownClient,
+        Self::ClientSuspended,
+        Self::RegistryUnavailable,
+    ];
+
+    /// The stable snake_case name of this kind, e.g. `"malformed_input"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::MalformedInput => "malformed_input",
+            Self::InputTooLarge => "input_too_large",
+            Self::NoCertificate => "no_certificate",
+            Self::PrivateKeySupplied => "private_key_supplied",
+            Self::UntrustedSource => "untrusted_source",
+            Self::DuplicateHeader => "duplicate_header",
+            Self::DigestMismatch => "digest_mismatch",
+            Self::UnknownIssuer => "unknown_issuer",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::Revoked => "revoked",
+            Self::RevocationUnknown => "revocation_unknown",
+            Self::RevocationStale => "revocation_stale",
+            Self::WrongUsage => "wrong_usage",
+            Self::WeakKey => "weak_key",
+            Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::BadSignature => "bad_signature",
+            Self::ChainTooLong => "chain_too_long",
+            Self::NameConstraintViolation => "name_constraint_violation",
+            Self::InvalidCertificate => "invalid_certificate",
+            Self::IdentityMismatch => "identity_mismatch",
+            Self::BindingMismatch => "binding_mismatch",
+            Self::UnknownClient => "unknown_client",
+            Self::ClientSuspended => "client_suspended",
+            Self::RegistryUnavailable => "registry_unavailable",
+        }
+    }
+
+    /// Parses a name produced by [`as_str`](ErrorKind::as_str).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+
+    /// True for kinds caused by the shape of the input rather than by what it proves
+    /// (the HTTP integration answers these with 400).
+    pub const fn is_input_error(self) -> bool {
+        matches!(
+            self,
+            Self::MalformedInput
+                | Self::InputTooLarge
+                | Self::PrivateKeySupplied
+                | Self::DuplicateHeader
+                | Self::DigestMismatch
+        )
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error returned by every fallible certauth operation on untrusted input.
+///
+/// Match on [`kind`](Error::kind); show [`Display`](fmt::Display) (the message) to people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: Cow<'static, str>,
+}
+
+impl Error {
+    /// An error of `kind` with a message. Keep messages short and lowercase; never put a
+    /// certificate, key or header value into one.
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self { kind, message: message.into() }
+    }
+
+    /// The stable category of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The human-readable message (without the kind).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn malformed(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::MalformedInput, message)
+    }
+
+    pub(crate) fn too_large(what: &str, size: usize, limit: usize) -> Self {
+        Self::new(
+            ErrorKind::InputTooLarge,
+            format!("{what} is {size}, more than the limit of {limit}"),
+        )
+    }
+
+    pub(crate) fn no_certificate(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::NoCertificate, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A configuration that a builder refuses to build.
+///
+/// Configuration problems are reported when the configuration is built, never on the
+/// first request.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No trust anchor was configured.
+    #[error("the trust store has no trust anchors")]
+    NoTrustAnchors,
+    /// A configured file or value could not be used.
+    #[error("{what}: {error}")]
+    Invalid {
+        /// What was being configured (a file name, a setting).
+        what: String,
+        /// Why it was refused.
+        error: Error,
+    },
+    /// A setting is out of range or contradicts another.
+    #[error("{0}")]
+    Setting(String),
+    /// A forwarded-header source was configured without any trusted proxy.
+    #[error("a forwarded-header source needs at least one trusted proxy")]
+    NoTrustedProxies,
+}
+
+/// Shorthand for results with certauth's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_snake_case_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in ErrorKind::ALL {
+            let name = kind.as_str();
+            assert!(seen.insert(name), "duplicate name {name}");
+            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{name}");
+            assert_eq!(ErrorKind::from_name(name), Some(*kind));
+            assert_eq!(kind.to_string(), name);
+        }
+        assert_eq!(ErrorKind::from_name("nope"), None);
+    }
+
+    #[test]
+    fn display_is_the_message() {
+        let e = Error::too_large("header value", 20_000, 16_384);
+        assert_eq!(e.kind(), ErrorKind::InputTooLarge);
+        assert_eq!(e.to_string(), "header value is 20000, more than the limit of 16384");
+    }
+}

@@ -1,0 +1,114 @@
+//! DER certificates: one, or several concatenated (as HAProxy's `ssl_c_chain_der` sends).
+
+use rustls_pki_types::CertificateDer;
+
+use crate::error::{Error, Result};
+use crate::input::Limits;
+
+/// Splits concatenated DER certificates at their outer `SEQUENCE` boundaries.
+///
+/// Only the outer framing is checked here (tag, length, no bytes left over); the content
+/// is parsed by whoever uses the certificate. At most [`Limits::max_chain_len`]
+/// certificates are accepted.
+///
+/// ```
+/// use certauth::input::{Limits, der::split_concatenated};
+/// let two = [0x30, 0x01, 0x00, 0x30, 0x00];
+/// assert_eq!(split_concatenated(&two, &Limits::default()).unwrap().len(), 2);
+/// assert!(split_concatenated(&two[..4], &Limits::default()).is_err());
+/// ```
+pub fn split_concatenated(input: &[u8], limits: &Limits) -> Result<Vec<CertificateDer<'static>>> {
+    if input.is_empty() {
+        return Err(Error::no_certificate("input is empty"));
+    }
+    let mut certs = Vec::new();
+    let mut rest = input;
+    while !rest.is_empty() {
+        let offset = input.len() - rest.len();
+        limits.check_chain(certs.len() + 1)?;
+        let len = sequence_len(rest)
+            .map_err(|why| Error::malformed(format!("der certificate at offset {offset}: {why}")))?;
+        let (cert, tail) = rest.split_at(len);
+        certs.push(CertificateDer::from(cert.to_vec()));
+        rest = tail;
+    }
+    Ok(certs)
+}
+
+/// Total encoded length (header + content) of the DER `SEQUENCE` at the start of `b`.
+pub(crate) fn sequence_len(b: &[u8]) -> Result<usize, &'static str> {
+    match b.first() {
+        Some(0x30) => {}
+        Some(_) => return Err("does not start with a sequence"),
+        None => return Err("is empty"),
+    }
+    let first = *b.get(1).ok_or("is truncated")?;
+    let (header, content) = if first < 0x80 {
+        (2, usize::from(first))
+    } else {
+        let n = usize::from(first & 0x7f);
+        // 0x80 is BER's indefinite length; more than 4 length bytes is beyond any limit.
+        if n == 0 || n > 4 {
+            return Err("has an unsupported length encoding");
+        }
+        let bytes = b.get(2..2 + n).ok_or("is truncated")?;
+        if bytes.first() == Some(&0) || (n == 1 && bytes.first().is_some_and(|&l| l < 0x80)) {
+            return Err("has a non-minimal length");
+        }
+        (2 + n, bytes.iter().fold(0usize, |acc, &x| (acc << 8) | usize::from(x)))
+    };
+    let total = header + content;
+    if total > b.len() {
+        return Err("is truncated");
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    const LEAF: &[u8] = include_bytes!("../../tests/data/pki/leaf-ec.der");
+    const INTERMEDIATE: &[u8] = include_bytes!("../../tests/data/pki/intermediate.der");
+
+    #[test]
+    fn splits_a_concatenated_chain() {
+        let both = [LEAF, INTERMEDIATE].concat();
+        let certs = split_concatenated(&both, &Limits::default()).unwrap();
+        assert_eq!(certs.len(), 2);
+        assert_eq!(certs[0].as_ref(), LEAF);
+        assert_eq!(certs[1].as_ref(), INTERMEDIATE);
+    }
+
+    #[test]
+    fn rejects_bad_framing() {
+        let l = Limits::default();
+        let cases: &[(&[u8], ErrorKind, &str)] = &[
+            (b"", ErrorKind::NoCertificate, "input is empty"),
+            (&LEAF[..LEAF.len() - 1], ErrorKind::MalformedInput, "offset 0: is truncated"),
+            (&[0x31, 0x00], ErrorKind::MalformedInput, "does not start with a sequence"),
+            (&[0x30, 0x80, 0x00, 0x00], ErrorKind::MalformedInput, "unsupported length"),
+            (&[0x30, 0x81, 0x05], ErrorKind::MalformedInput, "non-minimal"),
+            (&[0x30, 0x82, 0x00, 0x90], ErrorKind::MalformedInput, "non-minimal"),
+            (&[0x30, 0x85, 1, 1, 1, 1, 1], ErrorKind::MalformedInput, "unsupported length"),
+            (&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff], ErrorKind::MalformedInput, "truncated"),
+        ];
+        for (input, kind, text) in cases {
+            let e = split_concatenated(input, &l).unwrap_err();
+            assert_eq!(e.kind(), *kind, "{input:?}");
+            assert!(e.message().contains(text), "{input:?}: {e}");
+        }
+        let trailing = [LEAF, &[0x00][..]].concat();
+        let e = split_concatenated(&trailing, &l).unwrap_err();
+        assert!(e.message().contains(&format!("offset {}", LEAF.len())), "{e}");
+    }
+
+    #[test]
+    fn chain_length_is_bounded() {
+        let many = LEAF.repeat(17);
+        let e = split_concatenated(&many, &Limits::default()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InputTooLarge);
+        assert!(split_concatenated(&LEAF.repeat(16), &Limits::default()).is_ok());
+    }
+}

@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod cert;
+mod error;
+pub mod input;
+pub mod thumbprint;
+mod time;
+
+pub use cert::Certificate;
+pub use error::{ConfigError, Error, ErrorKind, Result};
+pub use input::{Format, Limits, PresentedChain, Source};
+pub use thumbprint::Thumbprint;
+pub use time::Timestamp;
+
+/// The `rustls-pki-types` crate, whose certificate and time types appear in certauth's API.
+pub use rustls_pki_types as pki_types;
+pub mod identity;
+pub mod trust;
+pub mod verify;
