@@ -1,9 +1,311 @@
-//! Certificate thumbprints (work in progress).
+//! Certificate thumbprints and RFC 8705 certificate-bound tokens.
+//!
+//! A [`Thumbprint`] is the SHA-256 of a certificate's DER. It prints as RFC 8705's
+//! `x5t#S256` (base64url, no padding) or as hex, parses back from either, and compares
+//! in constant time. [`check_binding`] checks a token's `cnf.x5t#S256` claim against a
+//! certificate and says precisely why it does not match.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-/// SHA-256 of a certificate's DER.
-#[derive(Clone, Copy, Debug)]
+use subtle::ConstantTimeEq;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// SHA-256 of a certificate's DER encoding: the `x5t#S256` of RFC 8705 section 3.1.
+///
+/// Equality is constant-time, so comparing a presented thumbprint with a pinned one does
+/// not leak how many leading bytes matched.
+///
+/// ```
+/// use certauth::Thumbprint;
+/// let t = Thumbprint::of(b"not really a certificate");
+/// let text = t.to_x5t_s256();
+/// assert_eq!(text.len(), 43);
+/// assert_eq!(text.parse::<Thumbprint>().unwrap(), t);
+/// assert_eq!(Thumbprint::parse(&t.to_hex()).unwrap(), t);
+/// assert_eq!(Thumbprint::parse(&t.to_hex_colons()).unwrap(), t);
+/// ```
+#[derive(Clone, Copy, Eq)]
 pub struct Thumbprint([u8; 32]);
+
 impl Thumbprint {
-    /// Hash DER.
-    pub fn of(der: &[u8]) -> Self { Self(Sha256::digest(der).into()) }
+    /// The SHA-256 of `der` (the certificate's complete DER encoding).
+    pub fn of(der: &[u8]) -> Self {
+        Self(Sha256::digest(der).into())
+    }
+
+    /// Wraps a SHA-256 digest computed elsewhere.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32 digest bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// RFC 8705 `x5t#S256`: base64url without padding (43 characters).
+    pub fn to_x5t_s256(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// Lowercase hex (64 characters), as Envoy's XFCC `Hash` and Caddy print it.
+    pub fn to_hex(&self) -> String {
+        hex(&self.0, None)
+    }
+
+    /// Uppercase colon-separated hex (`AB:CD:...`), as `openssl x509 -fingerprint` prints.
+    pub fn to_hex_colons(&self) -> String {
+        hex(&self.0, Some(':')).to_ascii_uppercase()
+    }
+
+    /// Parses `x5t#S256` (base64url, padding optional) or hex (64 digits, any case,
+    /// optionally separated by `:`). Errors are `malformed_input`.
+    pub fn parse(s: &str) -> Result<Self> {
+        parse_digest(s).map(Self).map_err(|why| Error::malformed(format!("thumbprint: {why}")))
+    }
+}
+
+impl PartialEq for Thumbprint {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::hash::Hash for Thumbprint {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl FromStr for Thumbprint {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
+}
+
+/// Displays as `x5t#S256`.
+impl fmt::Display for Thumbprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_x5t_s256())
+    }
+}
+
+impl fmt::Debug for Thumbprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Thumbprint({})", self.to_x5t_s256())
+    }
+}
+
+/// SHA-1 of a certificate's DER, **for display only** (some gateways and consoles show
+/// it, e.g. Kong's `X-Client-Cert-Fingerprint`). It has no equality: never base a
+/// security decision on SHA-1.
+#[derive(Clone, Copy)]
+pub struct Sha1Fingerprint([u8; 20]);
+
+impl Sha1Fingerprint {
+    /// The SHA-1 of `der`.
+    pub fn of(der: &[u8]) -> Self {
+        Self(sha1::Sha1::digest(der).into())
+    }
+
+    /// Lowercase hex (40 characters).
+    pub fn to_hex(&self) -> String {
+        hex(&self.0, None)
+    }
+
+    /// Uppercase colon-separated hex.
+    pub fn to_hex_colons(&self) -> String {
+        hex(&self.0, Some(':')).to_ascii_uppercase()
+    }
+}
+
+impl fmt::Debug for Sha1Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sha1Fingerprint({})", self.to_hex())
+    }
+}
+
+/// Why a token's certificate binding does not hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BindingFailure {
+    /// The confirmation value is not base64url.
+    Malformed,
+    /// It decodes, but not to 32 bytes (so it is not a SHA-256 thumbprint).
+    WrongLength(usize),
+    /// It is a well-formed thumbprint of a different certificate.
+    DifferentCertificate,
+}
+
+impl fmt::Display for BindingFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed => f.write_str("the token's x5t#S256 is not base64url"),
+            Self::WrongLength(n) => {
+                write!(f, "the token's x5t#S256 decodes to {n} bytes, not 32")
+            }
+            Self::DifferentCertificate => {
+                f.write_str("the token is bound to a different certificate")
+            }
+        }
+    }
+}
+
+/// Checks an RFC 8705 confirmation value (the `x5t#S256` member of a token's `cnf`
+/// claim) against the thumbprint of the certificate the client authenticated with.
+///
+/// Pass only the thumbprint of a certificate that passed verification. The comparison is
+/// constant-time. On failure the [`Error`] has kind `binding_mismatch` and says which
+/// [`BindingFailure`] occurred (see [`binding_failure`] for the typed reason).
+///
+/// ```
+/// use certauth::{Thumbprint, thumbprint::check_binding};
+/// let cert = Thumbprint::of(b"certificate der");
+/// assert!(check_binding(&cert.to_x5t_s256(), &cert).is_ok());
+/// let err = check_binding("AAAA", &cert).unwrap_err();
+/// assert_eq!(err.kind(), certauth::ErrorKind::BindingMismatch);
+/// assert_eq!(err.message(), "the token's x5t#S256 decodes to 3 bytes, not 32");
+/// ```
+pub fn check_binding(cnf_x5t_s256: &str, certificate: &Thumbprint) -> Result<()> {
+    match binding_failure(cnf_x5t_s256, certificate) {
+        None => Ok(()),
+        Some(why) => Err(Error::new(ErrorKind::BindingMismatch, why.to_string())),
+    }
+}
+
+/// The reason a confirmation value does not match `certificate`, or `None` if it does.
+pub fn binding_failure(cnf_x5t_s256: &str, certificate: &Thumbprint) -> Option<BindingFailure> {
+    // RFC 8705 mandates base64url without padding; tolerate padding, nothing else.
+    let text = cnf_x5t_s256.trim_end_matches('=');
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(text) else {
+        return Some(BindingFailure::Malformed);
+    };
+    let Ok(digest) = <[u8; 32]>::try_from(bytes.as_slice()) else {
+        return Some(BindingFailure::WrongLength(bytes.len()));
+    };
+    (Thumbprint(digest) != *certificate).then_some(BindingFailure::DifferentCertificate)
+}
+
+fn parse_digest(s: &str) -> std::result::Result<[u8; 32], &'static str> {
+    let s = s.trim();
+    let hexdigits: String = s.chars().filter(|&c| c != ':').collect();
+    let looks_hex = hexdigits.len() == 64 && hexdigits.bytes().all(|b| b.is_ascii_hexdigit());
+    if looks_hex && (s.len() == 64 || s.len() == 95) {
+        let mut out = [0u8; 32];
+        for (byte, pair) in out.iter_mut().zip(hexdigits.as_bytes().chunks_exact(2)) {
+            *byte = (nibble(pair[0]) << 4) | nibble(pair[1]);
+        }
+        if s.len() == 95 && !s.bytes().skip(2).step_by(3).all(|b| b == b':') {
+            return Err("misplaced ':' in hex");
+        }
+        return Ok(out);
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(s.trim_end_matches('='))
+        .map_err(|_| "neither base64url x5t#S256 nor 64 hex digits")?;
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| "not a sha-256 digest (wrong length)")
+}
+
+fn nibble(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => c - b'A' + 10,
+    }
+}
+
+fn hex(bytes: &[u8], sep: Option<char>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if let (Some(sep), true) = (sep, i > 0) {
+            out.push(sep);
+        }
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEAF: &[u8] = include_bytes!("../tests/data/pki/leaf-ec.der");
+
+    #[test]
+    fn formats_and_parses() {
+        let t = Thumbprint::of(LEAF);
+        let hex = t.to_hex();
+        assert_eq!(hex.len(), 64);
+        assert_eq!(t.to_hex_colons().len(), 95);
+        for text in [t.to_x5t_s256(), format!("{}=", t.to_x5t_s256()), hex.to_uppercase()] {
+            assert_eq!(Thumbprint::parse(&text).unwrap(), t, "{text}");
+        }
+        assert_eq!(Thumbprint::parse(&t.to_hex_colons()).unwrap(), t);
+    }
+
+    #[test]
+    fn parse_refuses_everything_else() {
+        let t = Thumbprint::of(LEAF);
+        let mut misplaced = t.to_hex_colons();
+        misplaced.replace_range(2..4, "A:");
+        for bad in [
+            String::new(),
+            "zz".repeat(32),
+            t.to_hex()[..62].to_string(),
+            misplaced,
+            base64::engine::general_purpose::STANDARD.encode([0xfb; 32]), // '+' and '/'
+            URL_SAFE_NO_PAD.encode([1u8; 20]),
+        ] {
+            let e = Thumbprint::parse(&bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MalformedInput, "{bad}");
+        }
+    }
+
+    #[test]
+    fn binding_says_why() {
+        let cert = Thumbprint::of(LEAF);
+        let other = Thumbprint::of(b"other");
+        assert_eq!(binding_failure(&cert.to_x5t_s256(), &cert), None);
+        assert_eq!(
+            binding_failure(&other.to_x5t_s256(), &cert),
+            Some(BindingFailure::DifferentCertificate)
+        );
+        assert_eq!(binding_failure("!!", &cert), Some(BindingFailure::Malformed));
+        assert_eq!(binding_failure(&cert.to_hex(), &cert), Some(BindingFailure::WrongLength(48)));
+        let e = check_binding(&other.to_x5t_s256(), &cert).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BindingMismatch);
+        assert_eq!(e.message(), "the token is bound to a different certificate");
+    }
+
+    #[test]
+    fn sha1_is_display_only() {
+        assert_eq!(Sha1Fingerprint::of(b"abc").to_hex(), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    }
+
+    /// Cross-check against openssl:
+    /// `openssl x509 -in leaf-ec.pem -outform DER | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '='`
+    #[test]
+    fn matches_openssl() {
+        let openssl = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(
+                "openssl x509 -in tests/data/pki/leaf-ec.pem -outform DER \
+                 | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '='",
+            )
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output();
+        let Ok(out) = openssl else {
+            panic!("openssl is required for this cross-check (apt-get install openssl)");
+        };
+        assert!(out.status.success(), "openssl failed");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), Thumbprint::of(LEAF).to_x5t_s256());
+    }
 }

@@ -1,0 +1,207 @@
+//! `certauth`: the operator's tool. Shows what the library sees in a certificate, a
+//! bundle or a forwarded header value, and whether it verifies.
+//!
+//! ```text
+//! cargo run --features cli --bin certauth -- inspect tests/data/pki/leaf-ec-chain.pem
+//! cargo run --features cli --bin certauth -- inspect --format nginx-escaped --json < header.txt
+//! cargo run --features cli --bin certauth -- thumbprint leaf.pem
+//! ```
+//!
+//! Exit status: 0 on success, 1 when the input is rejected (the error kind and message on
+//! standard error; with `--json` also `{"error": KIND, "message": ...}` on standard
+//! output), 2 on a usage error. A panic is a bug.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use certauth::{Certificate, Error, ErrorKind, Format, Limits, PresentedChain};
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(name = "certauth", version, about = "See what certauth sees in a client certificate")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print every certificate of a chain (file, bundle or header value).
+    Inspect {
+        /// Input encoding: auto, pem, pem-lenient, der, base64-der, or a header format.
+        #[arg(long, default_value = "auto", value_parser = parse_format)]
+        format: Format,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Input file; standard input when absent.
+        file: Option<PathBuf>,
+    },
+    /// Print the leaf's RFC 8705 x5t#S256 thumbprint.
+    Thumbprint {
+        /// Input encoding, as for inspect.
+        #[arg(long, default_value = "auto", value_parser = parse_format)]
+        format: Format,
+        /// Input file; standard input when absent.
+        file: Option<PathBuf>,
+    },
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse::<Format>().map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json_output = matches!(cli.command, Command::Inspect { json: true, .. });
+    match run(cli.command) {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}: {}", e.kind(), e.message());
+            if json_output {
+                println!("{}", json!({"error": e.kind().as_str(), "message": e.message()}));
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<String, Error> {
+    match command {
+        Command::Inspect { format, json, file } => {
+            let chain = read_chain(file.as_ref(), format)?;
+            let certs = parse_all(&chain)?;
+            if json {
+                let chain_json: Vec<Value> = certs.iter().map(cert_json).collect();
+                Ok(json!({"format": chain.format().name(), "chain": chain_json}).to_string())
+            } else {
+                Ok(text_report(&chain, &certs))
+            }
+        }
+        Command::Thumbprint { format, file } => {
+            let chain = read_chain(file.as_ref(), format)?;
+            Ok(certauth::Thumbprint::of(chain.leaf()).to_x5t_s256())
+        }
+    }
+}
+
+/// Reads at most one byte more than the limit, so an endless stream is refused quickly.
+fn read_chain(file: Option<&PathBuf>, format: Format) -> Result<PresentedChain, Error> {
+    let limits = Limits::default();
+    let cap = limits.max_pem_bundle() as u64 + 1;
+    let mut bytes = Vec::new();
+    let read = match file {
+        Some(path) => std::fs::File::open(path).and_then(|f| f.take(cap).read_to_end(&mut bytes)),
+        None => std::io::stdin().take(cap).read_to_end(&mut bytes),
+    };
+    read.map_err(|e| {
+        let what = file.map_or_else(|| "standard input".to_owned(), |p| p.display().to_string());
+        Error::new(ErrorKind::MalformedInput, format!("cannot read {what}: {e}"))
+    })?;
+    certauth::input::parse(&bytes, format, &limits)
+}
+
+fn parse_all(chain: &PresentedChain) -> Result<Vec<Certificate>, Error> {
+    chain
+        .certificates()
+        .iter()
+        .enumerate()
+        .map(|(i, der)| {
+            Certificate::from_der(der)
+                .map_err(|e| Error::new(e.kind(), format!("certificate {i}: {}", e.message())))
+        })
+        .collect()
+}
+
+fn key_json(cert: &Certificate) -> Value {
+    let key = cert.key();
+    match key {
+        certauth::cert::PublicKeyInfo::Ec { curve } => {
+            json!({"type": key.type_name(), "curve": curve.name()})
+        }
+        _ => match key.bits() {
+            Some(bits) => json!({"type": key.type_name(), "bits": bits}),
+            None => json!({"type": key.type_name()}),
+        },
+    }
+}
+
+fn cert_json(cert: &Certificate) -> Value {
+    let sans = cert.sans();
+    let thumbprint = cert.thumbprint();
+    json!({
+        "subject": cert.subject().to_rfc4514(),
+        "issuer": cert.issuer().to_rfc4514(),
+        "serial": cert.serial_hex(),
+        "not_before": cert.not_before().to_rfc3339(),
+        "not_after": cert.not_after().to_rfc3339(),
+        "sans": {
+            "dns": sans.dns(),
+            "ip": sans.ip().iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "uri": sans.uri(),
+            "email": sans.email(),
+        },
+        "spiffe_id": cert.spiffe_id().map(|id| id.as_str().to_owned()),
+        "key": key_json(cert),
+        "signature_algorithm": cert.signature_algorithm().name(),
+        "is_ca": cert.is_ca(),
+        "x5t#S256": thumbprint.to_x5t_s256(),
+        "sha256_hex": thumbprint.to_hex(),
+    })
+}
+
+fn text_report(chain: &PresentedChain, certs: &[Certificate]) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("format: {}\ncertificates: {}\n", chain.format(), certs.len());
+    for (i, cert) in certs.iter().enumerate() {
+        let sans = cert.sans();
+        let key = cert.key();
+        let _ = write!(
+            out,
+            "\n[{i}] subject:   {}\n    issuer:    {}\n    serial:    {}\n    validity:  {} .. {}\n",
+            cert.subject(),
+            cert.issuer(),
+            cert.serial_hex(),
+            cert.not_before(),
+            cert.not_after(),
+        );
+        for (label, values) in [("dns", sans.dns()), ("uri", sans.uri()), ("email", sans.email())] {
+            if !values.is_empty() {
+                let _ = writeln!(out, "    san {label}:{}{}", " ".repeat(6 - label.len()), values.join(", "));
+            }
+        }
+        if !sans.ip().is_empty() {
+            let ips: Vec<String> = sans.ip().iter().map(ToString::to_string).collect();
+            let _ = writeln!(out, "    san ip:    {}", ips.join(", "));
+        }
+        if let Some(id) = cert.spiffe_id() {
+            let _ = writeln!(out, "    spiffe id: {id}");
+        }
+        let key_text = match (key, key.bits()) {
+            (certauth::cert::PublicKeyInfo::Ec { curve }, _) => format!("ec {}", curve.name()),
+            (_, Some(bits)) => format!("{} {bits} bits", key.type_name()),
+            (_, None) => key.type_name().to_owned(),
+        };
+        let ekus: Vec<String> = cert
+            .extended_key_usages()
+            .iter()
+            .map(|e| e.name().map_or_else(|| e.oid().to_owned(), str::to_owned))
+            .collect();
+        let _ = write!(
+            out,
+            "    key:       {key_text}\n    signature: {}\n    ca:        {}\n    eku:       {}\n    x5t#S256:  {}\n    sha256:    {}\n",
+            cert.signature_algorithm().name(),
+            cert.is_ca(),
+            if ekus.is_empty() { "(none)".to_owned() } else { ekus.join(", ") },
+            cert.thumbprint().to_x5t_s256(),
+            cert.thumbprint().to_hex_colons(),
+        );
+    }
+    out.truncate(out.trim_end().len());
+    out
+}

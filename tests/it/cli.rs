@@ -1,0 +1,101 @@
+//! The operator tool, run as a real process: its JSON fields and exit codes are a contract.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use crate::common::{data_dir, x5t, data};
+
+/// Runs `certauth ARGS` with `stdin`, returning (exit code, stdout, stderr).
+fn certauth(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_certauth"))
+        .args(args)
+        .current_dir(data_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn certauth");
+    child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    let code = out.status.code().expect("exited, not killed by a signal (a panic aborts?)");
+    (code, String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn inspect_json_has_the_documented_fields() {
+    let (code, out, err) = certauth(&["inspect", "--json", "pki/leaf-ec-chain.pem"], b"");
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["format"], "pem");
+    let chain = v["chain"].as_array().expect("chain");
+    assert_eq!(chain.len(), 2);
+    let leaf = &chain[0];
+    assert_eq!(leaf["subject"], "CN=client.example.test,OU=Engineering,O=Example Corp,C=US");
+    assert_eq!(leaf["issuer"], "CN=Example Test Intermediate CA,O=Example Test PKI,C=US");
+    assert_eq!(leaf["serial"], "3a5f01");
+    assert_eq!(leaf["not_before"], "2026-11-22T10:34:32Z");
+    assert_eq!(leaf["not_after"], "2036-11-19T10:34:32Z");
+    assert_eq!(leaf["sans"]["dns"], serde_json::json!(["client.example.test"]));
+    assert_eq!(leaf["sans"]["uri"], serde_json::json!(["spiffe://example.test/ns/default/sa/client"]));
+    assert_eq!(leaf["sans"]["email"], serde_json::json!(["client@example.test"]));
+    assert_eq!(leaf["sans"]["ip"], serde_json::json!([]));
+    assert_eq!(leaf["spiffe_id"], "spiffe://example.test/ns/default/sa/client");
+    assert_eq!(leaf["key"], serde_json::json!({"type": "ec", "curve": "P-256"}));
+    assert_eq!(leaf["signature_algorithm"], "ecdsa-with-SHA256");
+    assert_eq!(leaf["is_ca"], false);
+    assert_eq!(leaf["x5t#S256"], x5t(&data("pki/leaf-ec.der")));
+    assert_eq!(leaf["sha256_hex"].as_str().map(str::len), Some(64));
+    assert_eq!(chain[1]["is_ca"], true);
+
+    let (code, out, _) = certauth(&["inspect", "--json", "pki/leaf-rsa.der"], b"");
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["format"], "der");
+    assert_eq!(v["chain"][0]["key"], serde_json::json!({"type": "rsa", "bits": 2048}));
+    assert_eq!(v["chain"][0]["spiffe_id"], serde_json::Value::Null);
+}
+
+#[test]
+fn inspect_reads_standard_input_and_prints_text() {
+    let pem = data("pki/leaf-ec.pem");
+    let (code, out, _) = certauth(&["inspect"], &pem);
+    assert_eq!(code, 0);
+    assert!(out.contains("subject:   CN=client.example.test"), "{out}");
+    assert!(out.contains(&x5t(&data("pki/leaf-ec.der"))), "{out}");
+}
+
+#[test]
+fn thumbprint_prints_the_leaf_x5t() {
+    let (code, out, _) = certauth(&["thumbprint", "pki/leaf-rsa-chain.pem"], b"");
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), x5t(&data("pki/leaf-rsa.der")));
+}
+
+#[test]
+fn rejected_input_exits_1_with_kind() {
+    let (code, out, err) = certauth(&["inspect", "--json"], b"not a certificate!");
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json error object");
+    assert_eq!(v["error"], "malformed_input");
+    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(err.starts_with("error: malformed_input: "), "{err}");
+
+    let (code, _, err) = certauth(&["inspect", "pki/leaf-ec.key"], b"");
+    assert_eq!(code, 1);
+    assert!(err.contains("private_key_supplied"), "{err}");
+    assert!(!err.contains("MHc"), "the key must not be echoed: {err}");
+
+    let (code, _, err) = certauth(&["thumbprint"], b"");
+    assert_eq!(code, 1);
+    assert!(err.contains("no_certificate"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [&["inspect", "--format", "nope"][..], &["frobnicate"], &[], &["inspect", "--bogus"]] {
+        let (code, _, _) = certauth(args, b"");
+        assert_eq!(code, 2, "{args:?}");
+    }
+    let (code, _, err) = certauth(&["inspect", "does-not-exist.pem"], b"");
+    assert_eq!(code, 1, "{err}");
+}
