@@ -5,6 +5,7 @@ pub mod binding;
 pub mod cert;
 mod error;
 pub mod input;
+pub mod registry;
 pub mod thumbprint;
 mod time;
 
