@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod binding;
+pub mod cache;
 pub mod cert;
 mod error;
 pub mod input;
