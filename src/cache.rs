@@ -96,6 +96,7 @@ const ENTRY_OVERHEAD: usize = 96;
 
 struct Entry<V> {
     value: V,
+    tag: u64,
     generation: u64,
     expires: Timestamp,
 }
@@ -147,12 +148,13 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
         self.map.is_empty()
     }
 
-    /// The cached value for `key`, if it was stored under `generation` and has not
-    /// expired at `now`.
-    pub fn get(&self, key: &[u8], generation: u64, now: Timestamp) -> Option<V> {
+    /// The cached value for `key`, if it was stored with the same `tag` (what the bytes
+    /// are: a header format, TLS DER) under `generation`, and has not expired at `now`.
+    pub fn get(&self, key: &[u8], tag: u64, generation: u64, now: Timestamp) -> Option<V> {
         let map = self.map.pin();
         let entry = map.get(key)?;
-        (entry.generation == generation && now <= entry.expires).then(|| entry.value.clone())
+        (entry.tag == tag && entry.generation == generation && now <= entry.expires)
+            .then(|| entry.value.clone())
     }
 
     /// The cached value for `key`, or the result of `verify` (run once however many
@@ -162,11 +164,12 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
     pub fn get_or_verify(
         &self,
         key: &[u8],
+        tag: u64,
         generation: u64,
         now: Timestamp,
         verify: impl FnOnce() -> Result<(V, Timestamp)>,
     ) -> Result<V> {
-        if let Some(hit) = self.get(key, generation, now) {
+        if let Some(hit) = self.get(key, tag, generation, now) {
             return Ok(hit);
         }
         if self.config.max_entries == 0 {
@@ -179,7 +182,7 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
         let result = cell.get_or_init(|| {
             let result = verify();
             if let Ok((value, valid_until)) = &result {
-                self.insert(key, value.clone(), generation, now, *valid_until);
+                self.insert_verified(key, tag, value.clone(), generation, now, *valid_until);
             }
             result
         });
@@ -192,7 +195,17 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
         result.clone().map(|(v, _)| v)
     }
 
-    fn insert(&self, key: &[u8], value: V, generation: u64, now: Timestamp, valid_until: Timestamp) {
+    /// Stores a value verified at `now` and valid until `valid_until` (capped by the
+    /// maximum age). Only call it with successful results.
+    pub fn insert_verified(
+        &self,
+        key: &[u8],
+        tag: u64,
+        value: V,
+        generation: u64,
+        now: Timestamp,
+        valid_until: Timestamp,
+    ) {
         let cost = key.len() + ENTRY_OVERHEAD;
         if cost > self.config.max_bytes {
             return;
@@ -206,7 +219,7 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
         {
             self.evict(now, cost);
         }
-        let entry = Arc::new(Entry { value, generation, expires });
+        let entry = Arc::new(Entry { value, tag, generation, expires });
         let map = self.map.pin();
         if let Some(old) = map.insert(key.into(), entry) {
             let _ = old;
@@ -267,21 +280,22 @@ mod tests {
     #[test]
     fn hit_requires_same_bytes_generation_and_time() {
         let cache = VerificationCache::new(CacheConfig::default());
-        let v = cache.get_or_verify(b"chain-a", 1, t(0), || Ok(("alice", t(100)))).unwrap();
+        let v = cache.get_or_verify(b"chain-a", 0, 1, t(0), || Ok(("alice", t(100)))).unwrap();
         assert_eq!(v, "alice");
-        assert_eq!(cache.get(b"chain-a", 1, t(50)), Some("alice"));
-        assert_eq!(cache.get(b"chain-a", 2, t(50)), None, "new generation");
-        assert_eq!(cache.get(b"chain-a", 1, t(101)), None, "past valid_until");
-        assert_eq!(cache.get(b"chain-b", 1, t(50)), None);
-        assert_eq!(cache.get(b"chain-", 1, t(50)), None);
+        assert_eq!(cache.get(b"chain-a", 0, 1, t(50)), Some("alice"));
+        assert_eq!(cache.get(b"chain-a", 0, 2, t(50)), None, "new generation");
+        assert_eq!(cache.get(b"chain-a", 0, 1, t(101)), None, "past valid_until");
+        assert_eq!(cache.get(b"chain-b", 0, 1, t(50)), None);
+        assert_eq!(cache.get(b"chain-a", 9, 1, t(50)), None, "other tag");
+        assert_eq!(cache.get(b"chain-", 0, 1, t(50)), None);
     }
 
     #[test]
     fn max_age_caps_the_lifetime() {
         let cache = VerificationCache::new(CacheConfig::default().with_max_age_secs(10));
-        cache.get_or_verify(b"k", 1, t(0), || Ok((1, t(1000)))).unwrap();
-        assert_eq!(cache.get(b"k", 1, t(10)), Some(1));
-        assert_eq!(cache.get(b"k", 1, t(11)), None);
+        cache.get_or_verify(b"k", 0, 1, t(0), || Ok((1, t(1000)))).unwrap();
+        assert_eq!(cache.get(b"k", 0, 1, t(10)), Some(1));
+        assert_eq!(cache.get(b"k", 0, 1, t(11)), None);
     }
 
     #[test]
@@ -289,7 +303,7 @@ mod tests {
         let cache: VerificationCache<u8> = VerificationCache::new(CacheConfig::default());
         let calls = AtomicU32::new(0);
         for _ in 0..3 {
-            let r = cache.get_or_verify(b"bad", 1, t(0), || {
+            let r = cache.get_or_verify(b"bad", 0, 1, t(0), || {
                 calls.fetch_add(1, Ordering::SeqCst);
                 Err(crate::Error::malformed("nope"))
             });
@@ -303,12 +317,12 @@ mod tests {
     fn bounded_by_entries_and_bytes() {
         let cache = VerificationCache::new(CacheConfig::default().with_max_entries(100));
         for i in 0..1000u32 {
-            cache.get_or_verify(&i.to_be_bytes(), 1, t(0), || Ok((i, t(100)))).unwrap();
+            cache.get_or_verify(&i.to_be_bytes(), 0, 1, t(0), || Ok((i, t(100)))).unwrap();
             assert!(cache.len() <= 100, "len {} at {i}", cache.len());
         }
         let cache = VerificationCache::new(CacheConfig::default().with_max_bytes(10 * (ENTRY_OVERHEAD + 1000)));
         for i in 0..100u8 {
-            cache.get_or_verify(&[i; 1000], 1, t(0), || Ok((i, t(100)))).unwrap();
+            cache.get_or_verify(&[i; 1000], 0, 1, t(0), || Ok((i, t(100)))).unwrap();
             assert!(cache.bytes.load(Ordering::Relaxed) <= cache.config.max_bytes);
         }
         assert!(cache.len() <= 10);
@@ -320,7 +334,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         for _ in 0..3 {
             cache
-                .get_or_verify(b"k", 1, t(0), || {
+                .get_or_verify(b"k", 0, 1, t(0), || {
                     calls.fetch_add(1, Ordering::SeqCst);
                     Ok((1, t(100)))
                 })
@@ -340,7 +354,7 @@ mod tests {
                 std::thread::spawn(move || {
                     barrier.wait();
                     cache
-                        .get_or_verify(b"same", 1, t(0), || {
+                        .get_or_verify(b"same", 0, 1, t(0), || {
                             calls.fetch_add(1, Ordering::SeqCst);
                             std::thread::sleep(std::time::Duration::from_millis(50));
                             Ok((7, t(100)))

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod authenticator;
 pub mod binding;
 pub mod cache;
 pub mod cert;
