@@ -25,8 +25,12 @@ fn pem_bundles(c: &mut Criterion) {
     g.bench_function("baseline_rustls_pki_types", |b| {
         b.iter(|| CertificateDer::pem_slice_iter(black_box(CHAIN_PEM)).count())
     });
-    g.bench_function("certauth_strict", |b| b.iter(|| pem::parse_strict(black_box(CHAIN_PEM), &limits)));
-    g.bench_function("certauth_lenient", |b| b.iter(|| pem::parse_lenient(black_box(CHAIN_PEM), &limits)));
+    g.bench_function("certauth_strict", |b| {
+        b.iter(|| pem::parse_strict(black_box(CHAIN_PEM), &limits))
+    });
+    g.bench_function("certauth_lenient", |b| {
+        b.iter(|| pem::parse_lenient(black_box(CHAIN_PEM), &limits))
+    });
     g.bench_function("certauth_lenient_one_line", |b| {
         b.iter(|| pem::parse_lenient(black_box(&one_line), &limits))
     });
@@ -51,7 +55,9 @@ fn base64_der(c: &mut Criterion) {
 fn model_and_thumbprint(c: &mut Criterion) {
     let _ = (LEAF_EC_PEM, LEAF_RSA_PEM);
     let mut g = c.benchmark_group("certificate");
-    g.bench_function("model_from_der_rsa", |b| b.iter(|| Certificate::from_der(black_box(LEAF_RSA_DER))));
+    g.bench_function("model_from_der_rsa", |b| {
+        b.iter(|| Certificate::from_der(black_box(LEAF_RSA_DER)))
+    });
     g.bench_function("thumbprint_x5t_s256_rsa", |b| {
         b.iter(|| Thumbprint::of(black_box(LEAF_RSA_DER)).to_x5t_s256())
     });

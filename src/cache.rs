@@ -107,7 +107,9 @@ pub struct VerificationCache<V> {
     map: FastMap<Box<[u8]>, Arc<Entry<V>>>,
     bytes: AtomicUsize,
     /// First-request de-duplication: one `OnceLock` per key being verified right now.
-    in_flight: Mutex<HashMap<Box<[u8]>, Arc<OnceLock<Result<(V, Timestamp)>>>, foldhash::fast::RandomState>>,
+    in_flight: Mutex<
+        HashMap<Box<[u8]>, Arc<OnceLock<Result<(V, Timestamp)>>>, foldhash::fast::RandomState>,
+    >,
 }
 
 impl<V> fmt::Debug for VerificationCache<V> {
@@ -176,7 +178,8 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
             return verify().map(|(v, _)| v);
         }
         let cell = {
-            let mut in_flight = self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut in_flight =
+                self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             Arc::clone(in_flight.entry(key.into()).or_default())
         };
         let result = cell.get_or_init(|| {
@@ -187,7 +190,8 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
             result
         });
         {
-            let mut in_flight = self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut in_flight =
+                self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if in_flight.get(key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
                 in_flight.remove(key);
             }
@@ -232,8 +236,10 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
     /// the random hash order, so an attacker cannot steer which survive).
     fn evict(&self, now: Timestamp, incoming: usize) {
         let map = self.map.pin();
-        let target_entries = self.config.max_entries.saturating_sub(self.config.max_entries / 8 + 1);
-        let target_bytes = self.config.max_bytes.saturating_sub(self.config.max_bytes / 8 + incoming);
+        let target_entries =
+            self.config.max_entries.saturating_sub(self.config.max_entries / 8 + 1);
+        let target_bytes =
+            self.config.max_bytes.saturating_sub(self.config.max_bytes / 8 + incoming);
         let mut victims: Vec<Box<[u8]>> =
             map.iter().filter(|(_, e)| e.expires < now).map(|(k, _)| k.clone()).collect();
         let (mut entries, mut bytes) = (map.len(), self.bytes.load(Ordering::Relaxed));
@@ -241,17 +247,23 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
         for k in &victims {
             bytes = bytes.saturating_sub(k.len() + ENTRY_OVERHEAD);
         }
-        if entries > target_entries || bytes > target_bytes {
-            let seed = foldhash::fast::RandomState::default();
-            for (k, _) in map.iter() {
+        // Random-looking first choice (one key in eight by a fresh seed), then anything,
+        // until both bounds leave room for the incoming entry.
+        let seed = foldhash::fast::RandomState::default();
+        for pass in 0..2 {
+            for (k, e) in map.iter() {
                 if entries <= target_entries && bytes <= target_bytes {
                     break;
                 }
-                if seed.hash_one(k) % 8 == 0 || entries > self.config.max_entries {
-                    victims.push(k.clone());
-                    entries -= 1;
-                    bytes = bytes.saturating_sub(k.len() + ENTRY_OVERHEAD);
+                if e.expires < now || (pass == 0 && seed.hash_one(k) % 8 != 0) {
+                    continue; // already a victim, or not chosen in this pass
                 }
+                if pass == 1 && victims.contains(k) {
+                    continue;
+                }
+                victims.push(k.clone());
+                entries = entries.saturating_sub(1);
+                bytes = bytes.saturating_sub(k.len() + ENTRY_OVERHEAD);
             }
         }
         for k in victims {
@@ -320,7 +332,9 @@ mod tests {
             cache.get_or_verify(&i.to_be_bytes(), 0, 1, t(0), || Ok((i, t(100)))).unwrap();
             assert!(cache.len() <= 100, "len {} at {i}", cache.len());
         }
-        let cache = VerificationCache::new(CacheConfig::default().with_max_bytes(10 * (ENTRY_OVERHEAD + 1000)));
+        let cache = VerificationCache::new(
+            CacheConfig::default().with_max_bytes(10 * (ENTRY_OVERHEAD + 1000)),
+        );
         for i in 0..100u8 {
             cache.get_or_verify(&[i; 1000], 0, 1, t(0), || Ok((i, t(100)))).unwrap();
             assert!(cache.bytes.load(Ordering::Relaxed) <= cache.config.max_bytes);

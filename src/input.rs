@@ -100,7 +100,7 @@ impl FromStr for Format {
 ///
 /// Nothing about it has been verified; pass it to a verifier for that. It always holds at
 /// least one certificate.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PresentedChain {
     certs: Vec<CertificateDer<'static>>,
     source: Source,
@@ -153,6 +153,18 @@ impl PresentedChain {
     /// Consumes the chain, returning its certificates, leaf first.
     pub fn into_certificates(self) -> Vec<CertificateDer<'static>> {
         self.certs
+    }
+}
+
+/// Shows the shape of the chain and the leaf's thumbprint, never certificate bytes.
+impl fmt::Debug for PresentedChain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PresentedChain")
+            .field("leaf", &crate::Thumbprint::of(self.leaf()))
+            .field("certificates", &self.certs.len())
+            .field("source", &self.source)
+            .field("format", &self.format)
+            .finish()
     }
 }
 

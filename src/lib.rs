@@ -1,13 +1,10 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod authenticator;
-pub mod binding;
 pub mod cache;
 pub mod cert;
 mod error;
 pub mod input;
-pub mod registry;
 pub mod thumbprint;
 mod time;
 
@@ -19,6 +16,3 @@ pub use time::Timestamp;
 
 /// The `rustls-pki-types` crate, whose certificate and time types appear in certauth's API.
 pub use rustls_pki_types as pki_types;
-pub mod identity;
-pub mod trust;
-pub mod verify;

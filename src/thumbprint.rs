@@ -287,7 +287,10 @@ mod tests {
 
     #[test]
     fn sha1_is_display_only() {
-        assert_eq!(Sha1Fingerprint::of(b"abc").to_hex(), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            Sha1Fingerprint::of(b"abc").to_hex(),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
     }
 
     /// Cross-check against openssl:

@@ -43,7 +43,14 @@ impl Timestamp {
 
     /// Builds a timestamp from a UTC calendar date and time. Returns `None` when a field
     /// is out of range.
-    pub fn from_utc(year: i64, month: u32, day: u32, hour: u32, min: u32, sec: u32) -> Option<Self> {
+    pub fn from_utc(
+        year: i64,
+        month: u32,
+        day: u32,
+        hour: u32,
+        min: u32,
+        sec: u32,
+    ) -> Option<Self> {
         if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
             return None;
         }
@@ -57,7 +64,8 @@ impl Timestamp {
     /// Parses an RFC 3339 date-time such as `2026-11-22T13:30:00Z` or
     /// `2026-11-22T14:30:00.5+01:00` (fractions are truncated).
     pub fn parse_rfc3339(s: &str) -> Result<Self> {
-        let bad = || Error::malformed("time is not an RFC 3339 date-time (e.g. 2026-11-22T13:30:00Z)");
+        let bad =
+            || Error::malformed("time is not an RFC 3339 date-time (e.g. 2026-11-22T13:30:00Z)");
         let b = s.as_bytes();
         if b.len() < 20 || b.len() > 40 {
             return Err(bad());

@@ -172,7 +172,12 @@ fn text_report(chain: &PresentedChain, certs: &[Certificate]) -> String {
         );
         for (label, values) in [("dns", sans.dns()), ("uri", sans.uri()), ("email", sans.email())] {
             if !values.is_empty() {
-                let _ = writeln!(out, "    san {label}:{}{}", " ".repeat(6 - label.len()), values.join(", "));
+                let _ = writeln!(
+                    out,
+                    "    san {label}:{}{}",
+                    " ".repeat(6 - label.len()),
+                    values.join(", ")
+                );
             }
         }
         if !sans.ip().is_empty() {

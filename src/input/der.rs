@@ -26,8 +26,9 @@ pub fn split_concatenated(input: &[u8], limits: &Limits) -> Result<Vec<Certifica
     while !rest.is_empty() {
         let offset = input.len() - rest.len();
         limits.check_chain(certs.len() + 1)?;
-        let len = sequence_len(rest)
-            .map_err(|why| Error::malformed(format!("der certificate at offset {offset}: {why}")))?;
+        let len = sequence_len(rest).map_err(|why| {
+            Error::malformed(format!("der certificate at offset {offset}: {why}"))
+        })?;
         let (cert, tail) = rest.split_at(len);
         certs.push(CertificateDer::from(cert.to_vec()));
         rest = tail;

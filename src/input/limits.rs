@@ -11,35 +11,26 @@ use crate::error::{Error, Result};
 /// | bound | default | why |
 /// |---|---|---|
 /// | [`max_pem_bundle`](Limits::max_pem_bundle) | 64 KiB | a bundle of a dozen RSA-4096 certificates fits |
-/// | [`max_header_value`](Limits::max_header_value) | 16 KiB | nginx and Apache cap a header line at 8 KiB; a three-certificate RSA chain in XFCC stays under 16 KiB |
 /// | [`max_chain_len`](Limits::max_chain_len) | 16 | real client chains have 1 to 4 certificates |
 ///
 /// ```
 /// use certauth::Limits;
-/// let limits = Limits::default().with_max_header_value(8 * 1024).with_max_chain_len(4);
-/// assert_eq!(limits.max_header_value(), 8192);
+/// let limits = Limits::default().with_max_pem_bundle(8 * 1024).with_max_chain_len(4);
+/// assert_eq!(limits.max_pem_bundle(), 8192);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     max_pem_bundle: usize,
-    max_header_value: usize,
     max_chain_len: usize,
 }
 
 impl Limits {
     /// The default bounds (see the table above).
-    pub const DEFAULT: Self =
-        Self { max_pem_bundle: 64 * 1024, max_header_value: 16 * 1024, max_chain_len: 16 };
+    pub const DEFAULT: Self = Self { max_pem_bundle: 64 * 1024, max_chain_len: 16 };
 
     /// Largest accepted file or bundle (PEM, DER or base64), in bytes. Default 64 KiB.
     pub const fn max_pem_bundle(&self) -> usize {
         self.max_pem_bundle
-    }
-
-    /// Largest accepted value of one forwarded header (all field lines together), in
-    /// bytes. Default 16 KiB.
-    pub const fn max_header_value(&self) -> usize {
-        self.max_header_value
     }
 
     /// Most certificates accepted in one presented chain, leaf included. Default 16.
@@ -54,13 +45,6 @@ impl Limits {
         self
     }
 
-    /// Sets [`max_header_value`](Limits::max_header_value).
-    #[must_use]
-    pub const fn with_max_header_value(mut self, bytes: usize) -> Self {
-        self.max_header_value = bytes;
-        self
-    }
-
     /// Sets [`max_chain_len`](Limits::max_chain_len).
     #[must_use]
     pub const fn with_max_chain_len(mut self, certificates: usize) -> Self {
@@ -70,10 +54,6 @@ impl Limits {
 
     pub(crate) fn check_bundle(&self, len: usize) -> Result<()> {
         check("input", len, self.max_pem_bundle)
-    }
-
-    pub(crate) fn check_header(&self, len: usize) -> Result<()> {
-        check("header value", len, self.max_header_value)
     }
 
     /// Called before pushing certificate number `count` (1-based) onto a chain.
@@ -100,8 +80,6 @@ mod tests {
     #[test]
     fn bounds_are_inclusive() {
         let l = Limits::default();
-        assert!(l.check_header(16 * 1024).is_ok());
-        assert_eq!(l.check_header(16 * 1024 + 1).unwrap_err().kind(), ErrorKind::InputTooLarge);
         assert!(l.check_chain(16).is_ok());
         assert_eq!(l.check_chain(17).unwrap_err().kind(), ErrorKind::InputTooLarge);
         assert!(l.check_bundle(64 * 1024).is_ok());

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use crate::common::{data_dir, x5t, data};
+use crate::common::{data, data_dir, x5t};
 
 /// Runs `certauth ARGS` with `stdin`, returning (exit code, stdout, stderr).
 fn certauth(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
@@ -36,7 +36,10 @@ fn inspect_json_has_the_documented_fields() {
     assert_eq!(leaf["not_before"], "2026-11-22T10:34:32Z");
     assert_eq!(leaf["not_after"], "2036-11-19T10:34:32Z");
     assert_eq!(leaf["sans"]["dns"], serde_json::json!(["client.example.test"]));
-    assert_eq!(leaf["sans"]["uri"], serde_json::json!(["spiffe://example.test/ns/default/sa/client"]));
+    assert_eq!(
+        leaf["sans"]["uri"],
+        serde_json::json!(["spiffe://example.test/ns/default/sa/client"])
+    );
     assert_eq!(leaf["sans"]["email"], serde_json::json!(["client@example.test"]));
     assert_eq!(leaf["sans"]["ip"], serde_json::json!([]));
     assert_eq!(leaf["spiffe_id"], "spiffe://example.test/ns/default/sa/client");
@@ -92,7 +95,9 @@ fn rejected_input_exits_1_with_kind() {
 
 #[test]
 fn usage_errors_exit_2() {
-    for args in [&["inspect", "--format", "nope"][..], &["frobnicate"], &[], &["inspect", "--bogus"]] {
+    for args in
+        [&["inspect", "--format", "nope"][..], &["frobnicate"], &[], &["inspect", "--bogus"]]
+    {
         let (code, _, _) = certauth(args, b"");
         assert_eq!(code, 2, "{args:?}");
     }

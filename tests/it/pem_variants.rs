@@ -1,8 +1,8 @@
 //! Every PEM / DER / base64 variant that proxies, gateways and files use, decoded to the
 //! right certificates; and the malformed forms, each with its error kind.
 
-use certauth::input::{Format, Limits, parse};
 use certauth::ErrorKind;
+use certauth::input::{Format, Limits, parse};
 
 use crate::common::{data, text};
 
@@ -46,7 +46,11 @@ fn every_pem_variant_decodes_to_the_same_der() {
 fn strict_pem_accepts_only_rfc7468_text() {
     let pem = text("pki/leaf-ec.pem");
     for (variant, input) in variants(&pem) {
-        let strict_ok = matches!(variant, "lf" | "crlf" | "no final newline" | "surrounding whitespace");
+        // RFC 7468 allows CRLF, CR or LF line ends.
+        let strict_ok = matches!(
+            variant,
+            "lf" | "crlf" | "cr only" | "no final newline" | "surrounding whitespace"
+        );
         let got = parse(input.as_bytes(), Format::Pem, &Limits::default());
         match (strict_ok, got) {
             (true, Ok(chain)) => assert_eq!(chain.format(), Format::Pem),
@@ -104,13 +108,33 @@ fn malformed_input_has_a_kind() {
         ("truncated pem", truncated_pem.into_bytes(), Format::Auto, ErrorKind::MalformedInput),
         ("wrong end label", wrong_end.into_bytes(), Format::Auto, ErrorKind::MalformedInput),
         ("bad base64 in pem", bad_base64.into_bytes(), Format::Auto, ErrorKind::MalformedInput),
-        ("only a crl", b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n".to_vec(), Format::Pem, ErrorKind::NoCertificate),
+        (
+            "only a crl",
+            b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n".to_vec(),
+            Format::Pem,
+            ErrorKind::NoCertificate,
+        ),
         ("private key", key.clone().into_bytes(), Format::Auto, ErrorKind::PrivateKeySupplied),
-        ("private key after cert", format!("{pem}{key}").into_bytes(), Format::Pem, ErrorKind::PrivateKeySupplied),
+        (
+            "private key after cert",
+            format!("{pem}{key}").into_bytes(),
+            Format::Pem,
+            ErrorKind::PrivateKeySupplied,
+        ),
         ("truncated der", der[..der.len() - 10].to_vec(), Format::Auto, ErrorKind::MalformedInput),
-        ("der trailing bytes", [der.as_slice(), b"\x00\x00"].concat(), Format::Der, ErrorKind::MalformedInput),
+        (
+            "der trailing bytes",
+            [der.as_slice(), b"\x00\x00"].concat(),
+            Format::Der,
+            ErrorKind::MalformedInput,
+        ),
         ("bad base64", b"MIIC!!!!".to_vec(), Format::Auto, ErrorKind::MalformedInput),
-        ("base64 of garbage", b"aGVsbG8gd29ybGQ=".to_vec(), Format::Base64Der, ErrorKind::MalformedInput),
+        (
+            "base64 of garbage",
+            b"aGVsbG8gd29ybGQ=".to_vec(),
+            Format::Base64Der,
+            ErrorKind::MalformedInput,
+        ),
         ("url-safe base64", b"MIIC-_".to_vec(), Format::Base64Der, ErrorKind::MalformedInput),
         ("too large", vec![b'A'; 64 * 1024 + 1], Format::Auto, ErrorKind::InputTooLarge),
     ];
