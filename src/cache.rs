@@ -94,6 +94,10 @@ impl CacheConfig {
 /// Per-entry bookkeeping counted against `max_bytes` besides the key itself.
 const ENTRY_OVERHEAD: usize = 96;
 
+/// Keys being verified right now, each with the cell its result lands in.
+type InFlight<V> =
+    HashMap<Box<[u8]>, Arc<OnceLock<Result<(V, Timestamp)>>>, foldhash::fast::RandomState>;
+
 struct Entry<V> {
     value: V,
     tag: u64,
@@ -107,9 +111,7 @@ pub struct VerificationCache<V> {
     map: FastMap<Box<[u8]>, Arc<Entry<V>>>,
     bytes: AtomicUsize,
     /// First-request de-duplication: one `OnceLock` per key being verified right now.
-    in_flight: Mutex<
-        HashMap<Box<[u8]>, Arc<OnceLock<Result<(V, Timestamp)>>>, foldhash::fast::RandomState>,
-    >,
+    in_flight: Mutex<InFlight<V>>,
 }
 
 impl<V> fmt::Debug for VerificationCache<V> {

@@ -145,12 +145,12 @@ impl Attribute {
             // TeletexString: treated as Latin-1, as most software does.
             20 => Some(bytes.iter().map(|&b| char::from(b)).collect()),
             // BMPString: UTF-16BE.
-            30 if bytes.len() % 2 == 0 => {
+            30 if bytes.len().is_multiple_of(2) => {
                 let units = bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
                 char::decode_utf16(units).collect::<Result<String, _>>().ok()
             }
             // UniversalString: UTF-32BE.
-            28 if bytes.len() % 4 == 0 => bytes
+            28 if bytes.len().is_multiple_of(4) => bytes
                 .chunks_exact(4)
                 .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
                 .collect::<Option<String>>(),

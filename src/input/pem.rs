@@ -53,7 +53,7 @@ pub fn parse_lenient(input: &[u8], limits: &Limits) -> Result<Vec<CertificateDer
     let mut outside = 0;
     let mut certs = Vec::new();
     for block in &blocks {
-        if let Some(i) = input.get(outside..block.start).and_then(|gap| first_non_ws(gap)) {
+        if let Some(i) = input.get(outside..block.start).and_then(first_non_ws) {
             return Err(Error::malformed(format!(
                 "unexpected text outside pem blocks at offset {}",
                 outside + i
