@@ -732,6 +732,25 @@ mod tests {
         }
     }
 
+    /// `tests/data/odd/regenerate.sh`. `openssl x509 -noout -subject -nameopt
+    /// RFC2253,-esc_msb` prints `UID=u123+CN=multi,...`: OpenSSL also reverses the
+    /// attributes inside a multi-valued RDN; certauth keeps their DER (SET OF) order, which
+    /// RFC 4514 leaves open.
+    #[test]
+    fn rsa_4096_with_multi_valued_rdn() {
+        let c = Certificate::from_der(include_bytes!("../tests/data/odd/rsa4096-multivalue.der"))
+            .unwrap();
+        assert_eq!(c.key(), &PublicKeyInfo::Rsa { bits: 4096 });
+        assert_eq!(c.serial_hex(), "ff");
+        assert_eq!(c.serial_bytes(), [0x00, 0xff]);
+        assert_eq!(c.subject().to_rfc4514(), "CN=multi+UID=u123,O=Zoë Ünïcödé 日本,C=DE");
+        let rdn = &c.subject().rdns()[2];
+        assert_eq!(rdn.attributes().len(), 2);
+        assert_eq!(c.subject().common_name(), Some("multi"));
+        assert_eq!(c.subject().values("UID").collect::<Vec<_>>(), ["u123"]);
+        assert!(c.is_self_issued());
+    }
+
     #[test]
     fn bit_lengths() {
         assert_eq!(bit_len(&[0x00, 0x80, 0x00]), 16);
