@@ -751,6 +751,18 @@ mod tests {
         assert!(c.is_self_issued());
     }
 
+    /// Found by the `cert_model` fuzz target (a mutated test root): an unknown key
+    /// algorithm OID and a NUL in the subject. Not a bug: the model reports the key as
+    /// `Other` and escapes the NUL; it was x509-parser that refused it.
+    #[test]
+    fn unknown_key_algorithm_and_nul_in_name() {
+        let c =
+            Certificate::from_der(include_bytes!("../tests/data/odd/unknown-key-alg.der")).unwrap();
+        assert_eq!(c.key(), &PublicKeyInfo::Other { oid: "1.2.840.1.9990.61".into() });
+        assert_eq!(c.key().bits(), None);
+        assert!(c.subject().to_rfc4514().contains(r"CN=Example Test Ron\00 CA"), "{}", c.subject());
+    }
+
     #[test]
     fn bit_lengths() {
         assert_eq!(bit_len(&[0x00, 0x80, 0x00]), 16);
