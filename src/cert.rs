@@ -109,7 +109,7 @@ impl Certificate {
             [0, rest @ ..] if !rest.is_empty() => rest,
             all => all,
         };
-        let serial_hex = hex(magnitude);
+        let serial_hex = crate::thumbprint::hex(magnitude, None);
 
         let mut sans = SubjectAltNames::default();
         let san =
@@ -617,14 +617,6 @@ impl KeyUsage {
     pub fn crl_sign(&self) -> bool {
         self.0 & (1 << 6) != 0
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 #[cfg(test)]

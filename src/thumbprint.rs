@@ -221,7 +221,8 @@ fn nibble(c: u8) -> u8 {
     }
 }
 
-fn hex(bytes: &[u8], sep: Option<char>) -> String {
+/// Lowercase hex, optionally separated; shared by thumbprints, serials and raw name values.
+pub(crate) fn hex(bytes: &[u8], sep: Option<char>) -> String {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(bytes.len() * 3);
     for (i, b) in bytes.iter().enumerate() {
