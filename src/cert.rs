@@ -434,6 +434,13 @@ pub enum PublicKeyInfo {
 }
 
 impl PublicKeyInfo {
+    /// Classifies a DER `SubjectPublicKeyInfo` (as found in a certificate or an SPKI pin).
+    pub fn from_spki_der(spki_der: &[u8]) -> Result<Self> {
+        let spki = spki::SubjectPublicKeyInfoOwned::from_der(spki_der)
+            .map_err(bad("subject public key info"))?;
+        Self::from_spki(&spki)
+    }
+
     fn from_spki(spki: &spki::SubjectPublicKeyInfoOwned) -> Result<Self> {
         let oid = spki.algorithm.oid.to_string();
         let key_bytes = spki.subject_public_key.raw_bytes();
@@ -513,6 +520,102 @@ fn tlv(b: &[u8], tag: u8) -> Option<&[u8]> {
         (2 + n, bytes.iter().fold(0usize, |acc, &x| (acc << 8) | usize::from(x)))
     };
     b.get(start..start.checked_add(len)?)
+}
+
+/// One TLV at the start of `b`: (tag, whole TLV, rest). Definite lengths up to 4 bytes.
+fn split_tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *b.first()?;
+    let content = tlv(b, tag)?;
+    let header = content.as_ptr() as usize - b.as_ptr() as usize;
+    let end = header.checked_add(content.len())?;
+    Some((tag, b.get(..end)?, b.get(end..)?))
+}
+
+/// The DER `SubjectPublicKeyInfo` of a certificate, found by walking the TBS fields
+/// without parsing the rest: the verifier's key policy needs only this, on every request.
+pub(crate) fn spki_of(cert_der: &[u8]) -> Option<&[u8]> {
+    let cert = tlv(cert_der, 0x30)?;
+    let mut tbs = tlv(cert, 0x30)?;
+    if tbs.first() == Some(&0xa0) {
+        tbs = split_tlv(tbs)?.2; // [0] EXPLICIT version
+    }
+    // serial, signature algorithm, issuer, validity, subject
+    for _ in 0..5 {
+        tbs = split_tlv(tbs)?.2;
+    }
+    let (tag, spki, _) = split_tlv(tbs)?;
+    (tag == 0x30).then_some(spki)
+}
+
+/// notBefore and notAfter of a DER certificate, read without parsing the rest.
+pub(crate) fn validity_of(cert_der: &[u8]) -> Option<(Timestamp, Timestamp)> {
+    let cert = tlv(cert_der, 0x30)?;
+    let mut tbs = tlv(cert, 0x30)?;
+    if tbs.first() == Some(&0xa0) {
+        tbs = split_tlv(tbs)?.2;
+    }
+    for _ in 0..3 {
+        tbs = split_tlv(tbs)?.2; // serial, signature algorithm, issuer
+    }
+    let (_, validity, _) = split_tlv(tbs)?;
+    let v =
+        x509_cert::time::Validity::<x509_cert::certificate::Rfc5280>::from_der(validity).ok()?;
+    let ts = |t: &x509_cert::time::Time| {
+        Timestamp::from_unix_secs(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX))
+    };
+    Some((ts(&v.not_before), ts(&v.not_after)))
+}
+
+/// The value (the OCTET STRING's content) of the extension `oid` (DER-encoded OID
+/// content bytes) of a certificate, found without parsing the rest. `Err` when the
+/// TBS structure cannot be walked.
+pub(crate) fn extension_of<'a>(cert_der: &'a [u8], oid: &[u8]) -> Result<Option<&'a [u8]>, ()> {
+    let cert = tlv(cert_der, 0x30).ok_or(())?;
+    let mut tbs = tlv(cert, 0x30).ok_or(())?;
+    if tbs.first() == Some(&0xa0) {
+        tbs = split_tlv(tbs).ok_or(())?.2;
+    }
+    for _ in 0..6 {
+        tbs = split_tlv(tbs).ok_or(())?.2;
+    }
+    while let Some((tag, whole, rest)) = split_tlv(tbs) {
+        tbs = rest;
+        if tag != 0xa3 {
+            continue;
+        }
+        let mut exts = tlv(tlv(whole, 0xa3).ok_or(())?, 0x30).ok_or(())?;
+        while !exts.is_empty() {
+            let (_, ext, rest) = split_tlv(exts).ok_or(())?;
+            exts = rest;
+            let mut fields = tlv(ext, 0x30).ok_or(())?;
+            let ext_oid = tlv(fields, 0x06).ok_or(())?;
+            fields = split_tlv(fields).ok_or(())?.2;
+            if fields.first() == Some(&0x01) {
+                fields = split_tlv(fields).ok_or(())?.2; // critical
+            }
+            if ext_oid == oid {
+                return tlv(fields, 0x04).map(Some).ok_or(());
+            }
+        }
+        return Ok(None);
+    }
+    Ok(None)
+}
+
+/// Whether a DER `SEQUENCE OF OBJECT IDENTIFIER` (an EKU extension value) lists `oid`.
+pub(crate) fn oid_list_contains(seq: &[u8], oid: &[u8]) -> Result<bool, ()> {
+    let mut items = tlv(seq, 0x30).ok_or(())?;
+    while !items.is_empty() {
+        let (tag, whole, rest) = split_tlv(items).ok_or(())?;
+        if tag != 0x06 {
+            return Err(());
+        }
+        if tlv(whole, 0x06) == Some(oid) {
+            return Ok(true);
+        }
+        items = rest;
+    }
+    Ok(false)
 }
 
 /// Significant bits of an unsigned big-endian integer.
@@ -628,6 +731,26 @@ mod tests {
     const LEAF_RSA: &[u8] = include_bytes!("../tests/data/pki/leaf-rsa.der");
     const INTERMEDIATE: &[u8] = include_bytes!("../tests/data/pki/intermediate.der");
     const ROOT: &[u8] = include_bytes!("../tests/data/pki/root.der");
+
+    #[test]
+    fn spki_walk_matches_full_parse() {
+        for der in [LEAF_EC, LEAF_RSA, INTERMEDIATE, ROOT] {
+            let full = Certificate::from_der(der).unwrap();
+            let spki = spki_of(der).unwrap();
+            assert_eq!(spki, full.spki_der());
+            assert_eq!(&PublicKeyInfo::from_spki_der(spki).unwrap(), full.key());
+        }
+        assert_eq!(spki_of(&LEAF_EC[..40]), None);
+        // EKU: 2.5.29.37; clientAuth 1.3.6.1.5.5.7.3.2
+        let eku_oid = [0x55, 0x1d, 0x25];
+        let client = [0x2b, 6, 1, 5, 5, 7, 3, 2];
+        let eku = extension_of(LEAF_EC, &eku_oid).unwrap().unwrap();
+        assert!(oid_list_contains(eku, &client).unwrap());
+        assert_eq!(extension_of(ROOT, &eku_oid), Ok(None));
+        assert_eq!(spki_of(b""), None);
+        let full = Certificate::from_der(LEAF_RSA).unwrap();
+        assert_eq!(validity_of(LEAF_RSA), Some((full.not_before(), full.not_after())));
+    }
 
     #[test]
     fn ec_leaf() {

@@ -225,6 +225,10 @@ pub enum ConfigError {
     /// A setting is out of range or contradicts another.
     #[error("{0}")]
     Setting(String),
+    /// Problems found while building a trust store (see
+    /// [`TrustStoreBuilder::warn_on_problems`](crate::trust::TrustStoreBuilder::warn_on_problems)).
+    #[error("trust store: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Trust(Vec<crate::trust::TrustProblem>),
     /// A forwarded-header source was configured without any trusted proxy.
     #[error("a forwarded-header source needs at least one trusted proxy")]
     NoTrustedProxies,

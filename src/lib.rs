@@ -7,12 +7,16 @@ mod error;
 pub mod input;
 pub mod thumbprint;
 mod time;
+pub mod trust;
+pub mod verify;
 
 pub use cert::Certificate;
 pub use error::{ConfigError, Error, ErrorKind, Result};
 pub use input::{Format, Limits, PresentedChain, Source};
 pub use thumbprint::Thumbprint;
 pub use time::Timestamp;
+pub use trust::TrustStore;
+pub use verify::{VerifiedChain, Verifier};
 
 /// The `rustls-pki-types` crate, whose certificate and time types appear in certauth's API.
 pub use rustls_pki_types as pki_types;

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub(crate) mod pki;
+
 use std::path::{Path, PathBuf};
 
 /// The checked-in test data directory (`tests/data`).

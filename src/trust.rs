@@ -1,0 +1,464 @@
+//! The trust store: the anchors client chains must lead to, a pool of intermediates the
+//! server holds for clients that omit them, the CRLs, and pinned self-signed certificates.
+//!
+//! Everything is parsed and checked when the store is built, so a bad configuration
+//! fails at start-up, not on the first request. A built store is immutable; rotate by
+//! building a new one and handing it to [`Verifier::replace_trust_store`](crate::verify::Verifier::replace_trust_store).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustls_pki_types::{CertificateDer, TrustAnchor};
+
+use crate::cert::Certificate;
+use crate::error::{ConfigError, Error, ErrorKind};
+use crate::input::{self, Format, Limits};
+use crate::thumbprint::Thumbprint;
+use crate::time::Timestamp;
+use crate::verify::revocation::Crl;
+
+/// A problem found while building a [`TrustStore`]. By default every problem is an
+/// error; [`TrustStoreBuilder::warn_on_problems`] turns them into warnings that
+/// [`TrustStore::warnings`] reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrustProblem {
+    /// An anchor is expired at the check time.
+    AnchorExpired {
+        /// The anchor's subject.
+        subject: String,
+        /// Its notAfter, RFC 3339.
+        not_after: String,
+    },
+    /// An anchor is not yet valid at the check time.
+    AnchorNotYetValid {
+        /// The anchor's subject.
+        subject: String,
+        /// Its notBefore, RFC 3339.
+        not_before: String,
+    },
+    /// A certificate given as an anchor is not a CA (no basicConstraints cA).
+    AnchorNotCa {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// The same certificate was added twice.
+    Duplicate {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// A CRL's issuer is neither an anchor nor a held intermediate.
+    CrlWithoutIssuer {
+        /// The CRL's issuer.
+        issuer: String,
+    },
+    /// A CRL's issuer has a key usage extension without cRLSign.
+    CrlIssuerCannotSign {
+        /// The CRL's issuer.
+        issuer: String,
+    },
+    /// A certificate in a bundle is not a CA and was skipped (e.g. the leaf of a chain file).
+    SkippedNonCa {
+        /// The certificate's subject.
+        subject: String,
+    },
+}
+
+impl fmt::Display for TrustProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AnchorExpired { subject, not_after } => {
+                write!(f, "anchor {subject} expired at {not_after}")
+            }
+            Self::AnchorNotYetValid { subject, not_before } => {
+                write!(f, "anchor {subject} is not valid before {not_before}")
+            }
+            Self::AnchorNotCa { subject } => write!(f, "anchor {subject} is not a ca certificate"),
+            Self::Duplicate { subject } => write!(f, "certificate {subject} was added twice"),
+            Self::CrlWithoutIssuer { issuer } => {
+                write!(f, "crl of {issuer} matches no anchor or intermediate")
+            }
+            Self::CrlIssuerCannotSign { issuer } => {
+                write!(f, "crl issuer {issuer} lacks the crlSign key usage")
+            }
+            Self::SkippedNonCa { subject } => {
+                write!(f, "skipped {subject}: not a ca certificate")
+            }
+        }
+    }
+}
+
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// Trust anchors, held intermediates, CRLs and pinned certificates, checked and ready
+/// for verification. Build one with [`TrustStore::builder`].
+///
+/// ```
+/// use certauth::trust::TrustStore;
+/// let store = TrustStore::builder()
+///     .add_pem(include_bytes!("../tests/data/pki/ca-bundle.pem"))?
+///     .check_at(certauth::Timestamp::parse_rfc3339("2026-06-01T00:00:00Z")?)
+///     .build()?;
+/// assert_eq!(store.anchors().len(), 1);
+/// assert_eq!(store.intermediates().len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct TrustStore {
+    anchors: Vec<TrustAnchor<'static>>,
+    anchor_subjects: Vec<String>,
+    intermediates: Vec<CertificateDer<'static>>,
+    crls: Vec<Crl>,
+    pinned: Vec<(Thumbprint, CertificateDer<'static>)>,
+    warnings: Vec<TrustProblem>,
+    generation: u64,
+}
+
+impl TrustStore {
+    /// Starts a builder.
+    pub fn builder() -> TrustStoreBuilder {
+        TrustStoreBuilder::default()
+    }
+
+    /// The trust anchors.
+    pub fn anchors(&self) -> &[TrustAnchor<'static>] {
+        &self.anchors
+    }
+
+    /// The anchors' subjects (RFC 4514), in the order of [`anchors`](Self::anchors).
+    pub fn anchor_subjects(&self) -> &[String] {
+        &self.anchor_subjects
+    }
+
+    /// Intermediates the server holds, offered to path building next to the client's own.
+    pub fn intermediates(&self) -> &[CertificateDer<'static>] {
+        &self.intermediates
+    }
+
+    /// The CRLs.
+    pub fn crls(&self) -> &[Crl] {
+        &self.crls
+    }
+
+    /// Pinned self-signed client certificates, accepted without a CA.
+    pub fn pinned(&self) -> impl Iterator<Item = &CertificateDer<'static>> {
+        self.pinned.iter().map(|(_, der)| der)
+    }
+
+    /// Problems found while building, when [`TrustStoreBuilder::warn_on_problems`] was chosen.
+    pub fn warnings(&self) -> &[TrustProblem] {
+        &self.warnings
+    }
+
+    /// A number that differs between any two stores built by this process: verification
+    /// caches key on it, so a rotated store never serves results of the old one.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub(crate) fn pinned_match(&self, leaf: &CertificateDer<'_>) -> bool {
+        let t = Thumbprint::of(leaf);
+        self.pinned.iter().any(|(p, der)| *p == t && der.as_ref() == leaf.as_ref())
+    }
+}
+
+impl fmt::Debug for TrustStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustStore")
+            .field("anchors", &self.anchor_subjects)
+            .field("intermediates", &self.intermediates.len())
+            .field("crls", &self.crls)
+            .field("pinned", &self.pinned.iter().map(|(t, _)| t).collect::<Vec<_>>())
+            .field("warnings", &self.warnings)
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+/// Builds a [`TrustStore`]. Adding methods parse at once and fail on unreadable input;
+/// [`build`](Self::build) runs the cross checks (validity, CA flags, duplicates, CRL
+/// issuers, emptiness).
+#[derive(Debug, Default)]
+pub struct TrustStoreBuilder {
+    anchors: Vec<Certificate>,
+    explicit_anchors: Vec<bool>,
+    intermediates: Vec<Certificate>,
+    crls: Vec<Crl>,
+    pinned: Vec<Certificate>,
+    skipped: Vec<TrustProblem>,
+    non_self_signed_anchors: bool,
+    warn: bool,
+    check_at: Option<Timestamp>,
+    limits: Option<Limits>,
+}
+
+fn invalid(what: impl Into<String>, error: Error) -> ConfigError {
+    ConfigError::Invalid { what: what.into(), error }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|e| {
+        invalid(path.display().to_string(), Error::new(ErrorKind::MalformedInput, e.to_string()))
+    })
+}
+
+impl TrustStoreBuilder {
+    fn limits(&self) -> Limits {
+        // A CA bundle is configuration, not a client request: allow large system bundles.
+        self.limits
+            .unwrap_or(Limits::default().with_max_pem_bundle(16 << 20).with_max_chain_len(4096))
+    }
+
+    /// Adds the CA certificates of a PEM bundle. Self-signed CA certificates become
+    /// anchors; other CA certificates join the intermediate pool (so a chain file ordered
+    /// leaf, intermediates, root works); non-CA certificates are skipped and reported.
+    /// See [`trust_non_self_signed_anchors`](Self::trust_non_self_signed_anchors).
+    pub fn add_pem(self, pem: &[u8]) -> Result<Self, ConfigError> {
+        let certs = input::parse(pem, Format::Pem, &self.limits())
+            .map_err(|e| invalid("pem trust bundle", e))?;
+        self.add_bundle(certs.into_certificates(), "pem trust bundle")
+    }
+
+    /// Adds one DER certificate as an anchor (it must be a CA unless problems are warnings).
+    pub fn add_der(mut self, der: &[u8]) -> Result<Self, ConfigError> {
+        let cert = Certificate::from_der(der).map_err(|e| invalid("der trust anchor", e))?;
+        self.anchors.push(cert);
+        self.explicit_anchors.push(true);
+        Ok(self)
+    }
+
+    /// Adds a file: PEM (any extension) or DER (`.der`, `.cer`, `.crt` holding DER),
+    /// decided by content.
+    pub fn add_file(self, path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let bytes = read(path)?;
+        if bytes.first() == Some(&0x30) {
+            self.add_der(&bytes)
+        } else {
+            let certs = input::parse(&bytes, Format::Pem, &self.limits())
+                .map_err(|e| invalid(path.display().to_string(), e))?;
+            self.add_bundle(certs.into_certificates(), &path.display().to_string())
+        }
+    }
+
+    /// Adds every `.pem`, `.crt`, `.cer` and `.der` file of a directory (not recursive),
+    /// in name order. Other files are ignored.
+    pub fn add_directory(mut self, dir: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let dir = dir.as_ref();
+        let io = |e: std::io::Error| {
+            invalid(dir.display().to_string(), Error::new(ErrorKind::MalformedInput, e.to_string()))
+        };
+        let mut paths = std::fs::read_dir(dir)
+            .map_err(io)?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io)?;
+        paths.sort();
+        for path in paths {
+            let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            if matches!(ext.as_deref(), Some("pem" | "crt" | "cer" | "der")) && path.is_file() {
+                self = self.add_file(&path)?;
+            }
+        }
+        Ok(self)
+    }
+
+    /// Adds the certificates of a PKCS#12 (`.p12`, `.pfx`) bundle, as for a PEM bundle.
+    /// Keys in the bundle are ignored.
+    #[cfg(feature = "pkcs12")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "pkcs12")))]
+    pub fn add_pkcs12(self, bytes: &[u8], password: &str) -> Result<Self, ConfigError> {
+        let store = p12_keystore::KeyStore::from_pkcs12(
+            bytes,
+            password,
+            p12_keystore::Pkcs12ImportPolicy::Raw,
+        )
+        .map_err(|e| {
+            invalid("pkcs12 bundle", Error::new(ErrorKind::MalformedInput, e.to_string()))
+        })?;
+        let mut certs = Vec::new();
+        for (_, entry) in store.entries() {
+            match entry {
+                p12_keystore::KeyStoreEntry::Certificate(c) => {
+                    certs.push(CertificateDer::from(c.as_der().to_vec()));
+                }
+                p12_keystore::KeyStoreEntry::PrivateKeyChain(chain) => certs.extend(
+                    chain.certs().iter().map(|c| CertificateDer::from(c.as_der().to_vec())),
+                ),
+                _ => {}
+            }
+        }
+        self.add_bundle(certs, "pkcs12 bundle")
+    }
+
+    fn add_bundle(
+        mut self,
+        certs: Vec<CertificateDer<'static>>,
+        what: &str,
+    ) -> Result<Self, ConfigError> {
+        for der in certs {
+            let cert = Certificate::from_der(&der).map_err(|e| invalid(what, e))?;
+            if !cert.is_ca() {
+                self.skipped
+                    .push(TrustProblem::SkippedNonCa { subject: cert.subject().to_rfc4514() });
+            } else if cert.is_self_issued() || self.non_self_signed_anchors {
+                self.anchors.push(cert);
+                self.explicit_anchors.push(false);
+            } else {
+                self.intermediates.push(cert);
+            }
+        }
+        Ok(self)
+    }
+
+    /// Adds CA certificates the server holds for clients that send only their leaf.
+    /// They are offered to path building; they are not anchors.
+    pub fn add_intermediates_pem(mut self, pem: &[u8]) -> Result<Self, ConfigError> {
+        let certs = input::parse(pem, Format::Pem, &self.limits())
+            .map_err(|e| invalid("intermediates", e))?;
+        for der in certs.into_certificates() {
+            self.intermediates
+                .push(Certificate::from_der(&der).map_err(|e| invalid("intermediate", e))?);
+        }
+        Ok(self)
+    }
+
+    /// Adds CRLs, PEM (one or more) or DER. Checking them needs a
+    /// [`RevocationPolicy`](crate::verify::RevocationPolicy) on the verifier.
+    pub fn add_crl(mut self, bytes: &[u8]) -> Result<Self, ConfigError> {
+        self.crls.extend(Crl::parse_any(bytes).map_err(|e| invalid("crl", e))?);
+        Ok(self)
+    }
+
+    /// Adds the CRLs of a file (PEM or DER).
+    pub fn add_crl_file(self, path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let bytes = read(path.as_ref())?;
+        self.add_crl(&bytes).map_err(|e| match e {
+            ConfigError::Invalid { error, .. } => {
+                invalid(path.as_ref().display().to_string(), error)
+            }
+            other => other,
+        })
+    }
+
+    /// Pins a self-signed client certificate: a leaf byte-identical to it is accepted
+    /// without a CA (validity, key policy and EKU still apply). For small deployments and
+    /// devices; revocation then means removing the pin.
+    pub fn pin_certificate(mut self, der: &[u8]) -> Result<Self, ConfigError> {
+        self.pinned.push(Certificate::from_der(der).map_err(|e| invalid("pinned certificate", e))?);
+        Ok(self)
+    }
+
+    /// Makes every CA certificate of a bundle an anchor, not only self-signed ones: to
+    /// trust a sub-CA without trusting its root's other children.
+    #[must_use]
+    pub fn trust_non_self_signed_anchors(mut self) -> Self {
+        self.non_self_signed_anchors = true;
+        self
+    }
+
+    /// Reports [`TrustProblem`]s as warnings instead of refusing to build. An empty
+    /// store is still an error.
+    #[must_use]
+    pub fn warn_on_problems(mut self) -> Self {
+        self.warn = true;
+        self
+    }
+
+    /// The time anchor validity is checked at. Default: the clock at `build`.
+    #[must_use]
+    pub fn check_at(mut self, time: Timestamp) -> Self {
+        self.check_at = Some(time);
+        self
+    }
+
+    /// Bounds for parsing the files (default: 16 MiB and 4,096 certificates per file).
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// Checks everything and builds the store.
+    pub fn build(self) -> Result<TrustStore, ConfigError> {
+        if self.anchors.is_empty() && self.pinned.is_empty() {
+            return Err(ConfigError::NoTrustAnchors);
+        }
+        let now = self.check_at.unwrap_or_else(Timestamp::now);
+        let mut problems = self.skipped;
+        let mut seen = HashSet::new();
+        let mut anchors = Vec::new();
+        let mut anchor_subjects = Vec::new();
+        for (cert, explicit) in self.anchors.iter().zip(&self.explicit_anchors) {
+            let subject = cert.subject().to_rfc4514();
+            if !seen.insert(cert.thumbprint()) {
+                problems.push(TrustProblem::Duplicate { subject });
+                continue;
+            }
+            if *explicit && !cert.is_ca() {
+                problems.push(TrustProblem::AnchorNotCa { subject: subject.clone() });
+            }
+            if now < cert.not_before() {
+                problems.push(TrustProblem::AnchorNotYetValid {
+                    subject: subject.clone(),
+                    not_before: cert.not_before().to_rfc3339(),
+                });
+            } else if now > cert.not_after() {
+                problems.push(TrustProblem::AnchorExpired {
+                    subject: subject.clone(),
+                    not_after: cert.not_after().to_rfc3339(),
+                });
+            }
+            let anchor = webpki::anchor_from_trusted_cert(cert.der())
+                .map_err(|e| {
+                    invalid(
+                        format!("anchor {subject}"),
+                        Error::new(ErrorKind::InvalidCertificate, format!("{e:?}")),
+                    )
+                })?
+                .to_owned();
+            anchors.push(anchor);
+            anchor_subjects.push(subject);
+        }
+        let mut intermediates = Vec::new();
+        for cert in &self.intermediates {
+            if seen.insert(cert.thumbprint()) {
+                intermediates.push(cert.der().clone());
+            } else {
+                problems.push(TrustProblem::Duplicate { subject: cert.subject().to_rfc4514() });
+            }
+        }
+        for crl in &self.crls {
+            let issuer = crl.issuer();
+            let signer = self
+                .anchors
+                .iter()
+                .chain(&self.intermediates)
+                .find(|c| c.subject().der() == issuer.der());
+            match signer {
+                None => {
+                    problems.push(TrustProblem::CrlWithoutIssuer { issuer: issuer.to_rfc4514() })
+                }
+                Some(ca) if ca.key_usage().is_some_and(|ku| !ku.crl_sign()) => {
+                    problems
+                        .push(TrustProblem::CrlIssuerCannotSign { issuer: issuer.to_rfc4514() });
+                }
+                Some(_) => {}
+            }
+        }
+        let pinned = self.pinned.iter().map(|c| (c.thumbprint(), c.der().clone())).collect();
+        if !problems.is_empty() && !self.warn {
+            return Err(ConfigError::Trust(problems));
+        }
+        Ok(TrustStore {
+            anchors,
+            anchor_subjects,
+            intermediates,
+            crls: self.crls,
+            pinned,
+            warnings: problems,
+            generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
+        })
+    }
+}

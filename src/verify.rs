@@ -1,0 +1,633 @@
+//! The verifier: a [`PresentedChain`] and a time in, a [`VerifiedChain`] or a typed
+//! [`Error`] out.
+//!
+//! Path building and signatures are rustls-webpki's; certauth adds what webpki leaves to
+//! its caller: the leaf's own EKU, the leaf's key strength, a chain-depth bound, a
+//! symmetric clock-skew allowance, CRL freshness, pinned self-signed certificates, and
+//! atomic trust-store rotation. The order is cheapest first: the leaf checks run before
+//! any signature is verified.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use arc_swap::ArcSwap;
+use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm};
+
+use crate::cert::Certificate;
+use crate::error::{ConfigError, Error, ErrorKind, Result};
+use crate::input::{Format, PresentedChain, Source};
+use crate::thumbprint::Thumbprint;
+use crate::time::Timestamp;
+use crate::trust::TrustStore;
+
+pub mod policy;
+pub mod revocation;
+
+pub use policy::{ExtendedKeyUsagePolicy, KeyPolicy};
+pub use revocation::{
+    Crl, RevocationChecker, RevocationDepth, RevocationPolicy, RevokedSerials, UnknownStatus,
+};
+
+/// webpki refuses paths with more than six intermediates.
+const WEBPKI_MAX_INTERMEDIATES: usize = 6;
+
+/// The signature algorithms of the `ring` provider, for [`Verifier::builder`].
+#[cfg(feature = "ring")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ring")))]
+pub static RING_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
+    webpki::ring::ECDSA_P256_SHA256,
+    webpki::ring::ECDSA_P256_SHA384,
+    webpki::ring::ECDSA_P384_SHA256,
+    webpki::ring::ECDSA_P384_SHA384,
+    webpki::ring::ED25519,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+    webpki::ring::RSA_PKCS1_3072_8192_SHA384,
+    webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+];
+
+/// The signature algorithms of the `aws-lc-rs` provider, for [`Verifier::builder`].
+#[cfg(feature = "aws-lc-rs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws-lc-rs")))]
+pub static AWS_LC_RS_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
+    webpki::aws_lc_rs::ECDSA_P256_SHA256,
+    webpki::aws_lc_rs::ECDSA_P256_SHA384,
+    webpki::aws_lc_rs::ECDSA_P384_SHA256,
+    webpki::aws_lc_rs::ECDSA_P384_SHA384,
+    webpki::aws_lc_rs::ECDSA_P521_SHA512,
+    webpki::aws_lc_rs::ED25519,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA384,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA512,
+    webpki::aws_lc_rs::RSA_PKCS1_3072_8192_SHA384,
+    webpki::aws_lc_rs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+    webpki::aws_lc_rs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+    webpki::aws_lc_rs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+];
+
+/// Signature algorithms, as a crypto provider supplies them (for rustls:
+/// `provider.signature_verification_algorithms.all`).
+pub type Algorithms = &'static [&'static dyn SignatureVerificationAlgorithm];
+
+/// Verifies presented client chains against a [`TrustStore`] and a policy.
+///
+/// Cheap to clone (one `Arc`); share one per configuration. The trust store can be
+/// replaced while requests are being verified ([`replace_trust_store`](Self::replace_trust_store));
+/// each verification uses one consistent store.
+///
+/// ```
+/// # #[cfg(feature = "ring")] {
+/// use certauth::{input, trust::TrustStore, verify::{Verifier, RING_ALGORITHMS}, Timestamp, Limits, Format};
+/// let store = TrustStore::builder()
+///     .add_pem(include_bytes!("../tests/data/pki/root.pem"))?
+///     .check_at(Timestamp::parse_rfc3339("2026-06-01T00:00:00Z")?)
+///     .build()?;
+/// let verifier = Verifier::builder(store, RING_ALGORITHMS).build()?;
+/// let chain = input::parse(include_bytes!("../tests/data/pki/leaf-ec-chain.pem"), Format::Pem, &Limits::default())?;
+/// let verified = verifier.verify(&chain, Timestamp::parse_rfc3339("2026-06-01T00:00:00Z")?)?;
+/// assert_eq!(verified.leaf()?.subject().common_name(), Some("client.example.test"));
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: ArcSwap<TrustStore>,
+    algorithms: Algorithms,
+    eku: ExtendedKeyUsagePolicy,
+    keys: KeyPolicy,
+    revocation: Option<RevocationPolicy>,
+    max_intermediates: usize,
+    skew: i64,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Verifier")
+            .field("store", &**i.store.load())
+            .field("algorithms", &i.algorithms.len())
+            .field("eku", &i.eku)
+            .field("keys", &i.keys)
+            .field("revocation", &i.revocation)
+            .field("max_intermediates", &i.max_intermediates)
+            .field("clock_skew_secs", &i.skew)
+            .finish()
+    }
+}
+
+/// Configures a [`Verifier`]. Every setting has a secure default; see each method.
+#[derive(Debug)]
+pub struct VerifierBuilder {
+    store: TrustStore,
+    algorithms: Algorithms,
+    eku: ExtendedKeyUsagePolicy,
+    keys: KeyPolicy,
+    revocation: Option<RevocationPolicy>,
+    max_intermediates: usize,
+    skew: i64,
+}
+
+impl Verifier {
+    /// Starts a builder over `store`, verifying signatures with `algorithms` (the crypto
+    /// provider's; with the `ring` feature, [`RING_ALGORITHMS`]).
+    pub fn builder(store: TrustStore, algorithms: Algorithms) -> VerifierBuilder {
+        VerifierBuilder {
+            store,
+            algorithms,
+            eku: ExtendedKeyUsagePolicy::default(),
+            keys: KeyPolicy::default(),
+            revocation: None,
+            max_intermediates: 4,
+            skew: 0,
+        }
+    }
+
+    /// The current trust store.
+    pub fn trust_store(&self) -> Arc<TrustStore> {
+        self.inner.store.load_full()
+    }
+
+    /// Identifies the configuration that a verification result depends on: it changes
+    /// whenever the trust store is replaced. Caches key on it.
+    pub fn generation(&self) -> u64 {
+        self.inner.store.load().generation()
+    }
+
+    /// The key policy.
+    pub fn key_policy(&self) -> &KeyPolicy {
+        &self.inner.keys
+    }
+
+    /// Replaces anchors, intermediates, CRLs and pins atomically. Verifications in
+    /// flight finish with the store they started with; later ones use the new one.
+    /// Refused (and the old store kept) if the new store does not fit the policy, e.g.
+    /// it has CRLs but no revocation policy was configured.
+    pub fn replace_trust_store(&self, store: TrustStore) -> Result<(), ConfigError> {
+        check_store(&store, self.inner.revocation.as_ref())?;
+        self.inner.store.store(Arc::new(store));
+        Ok(())
+    }
+
+    /// Verifies `chain` at time `now`. See the module docs for what is checked.
+    pub fn verify(&self, chain: &PresentedChain, now: Timestamp) -> Result<VerifiedChain> {
+        let store = self.inner.store.load();
+        let inner = &*self.inner;
+        let leaf = chain.leaf();
+        if store.pinned().next().is_some() && store.pinned_match(leaf) {
+            return self.verify_pinned(chain, &store, now);
+        }
+        inner.eku.check_leaf(leaf)?;
+        inner.keys.check_certificate(leaf)?;
+
+        let ee = webpki::EndEntityCert::try_from(leaf).map_err(translate)?;
+        let joined;
+        let intermediates: &[CertificateDer<'_>] = if store.intermediates().is_empty() {
+            chain.intermediates()
+        } else {
+            joined = chain
+                .intermediates()
+                .iter()
+                .chain(store.intermediates())
+                .cloned()
+                .collect::<Vec<_>>();
+            &joined
+        };
+        let crl_refs: Vec<&webpki::CertRevocationList<'_>> = match inner.revocation {
+            Some(_) => store.crls().iter().map(revocation::Crl::webpki).collect(),
+            None => Vec::new(),
+        };
+        let max = inner.max_intermediates;
+        let depth = |path: &webpki::VerifiedPath<'_>| {
+            if path.intermediate_certificates().count() > max {
+                Err(webpki::Error::MaximumPathDepthExceeded)
+            } else {
+                Ok(())
+            }
+        };
+        let attempt = |at: Timestamp| {
+            let revocation = inner.revocation.and_then(|p| p.webpki_options(&crl_refs));
+            ee.verify_for_usage(
+                inner.algorithms,
+                store.anchors(),
+                intermediates,
+                at.to_unix_time(),
+                policy::PathEku(inner.eku.oid()),
+                revocation,
+                Some(&depth),
+            )
+        };
+        let path = match attempt(now) {
+            Ok(path) => path,
+            // The skew allowance: retry on the side that failed, so it applies to
+            // notBefore and notAfter alike.
+            Err(webpki::Error::CertExpired { .. }) if inner.skew > 0 => {
+                attempt(now.plus_secs(-inner.skew)).map_err(translate)?
+            }
+            Err(webpki::Error::CertNotValidYet { .. }) if inner.skew > 0 => {
+                attempt(now.plus_secs(inner.skew)).map_err(translate)?
+            }
+            Err(e) => return Err(translate(e)),
+        };
+
+        let mut certs = Vec::with_capacity(1 + path.intermediate_certificates().count());
+        certs.push(leaf.clone().into_owned());
+        certs.extend(path.intermediate_certificates().map(|c| c.der().into_owned()));
+        let mut expires = Timestamp::from_unix_secs(i64::MAX);
+        for der in &certs {
+            if let Some((_, not_after)) = crate::cert::validity_of(der) {
+                expires = expires.min(not_after);
+            }
+        }
+        let mut warnings = Vec::new();
+        if let Some(policy) = inner.revocation {
+            let checked: Vec<&[u8]> = match policy.depth() {
+                RevocationDepth::Leaf => vec![path.end_entity().issuer()],
+                RevocationDepth::Chain => std::iter::once(path.end_entity().issuer())
+                    .chain(path.intermediate_certificates().map(|c| c.issuer()))
+                    .collect(),
+            };
+            for crl in store.crls().iter().filter(|c| checked.contains(&c.issuer_raw())) {
+                if let Some(next) = crl.next_update() {
+                    expires = expires.min(next);
+                }
+                if let Err(stale) = crl.check_fresh(now, inner.skew, policy.max_age_secs()) {
+                    if policy.stale_is_soft() {
+                        warnings.push(stale.message().to_owned());
+                    } else {
+                        return Err(stale);
+                    }
+                }
+            }
+        }
+        let anchor_subject = path.anchor().subject.as_ref();
+        let anchor = store
+            .anchors()
+            .iter()
+            .position(|a| a.subject.as_ref() == anchor_subject)
+            .and_then(|i| store.anchor_subjects().get(i).cloned())
+            .unwrap_or_default();
+        Ok(VerifiedChain {
+            certs,
+            trusted_by: TrustedBy::Anchor(anchor),
+            source: chain.source().clone(),
+            format: chain.format(),
+            verified_at: now,
+            expires,
+            generation: store.generation(),
+            warnings,
+            leaf: OnceLock::new(),
+            thumbprint: OnceLock::new(),
+        })
+    }
+
+    fn verify_pinned(
+        &self,
+        chain: &PresentedChain,
+        store: &TrustStore,
+        now: Timestamp,
+    ) -> Result<VerifiedChain> {
+        let inner = &*self.inner;
+        let leaf = chain.leaf();
+        inner.eku.check_leaf(leaf)?;
+        inner.keys.check_certificate(leaf)?;
+        let (not_before, not_after) = crate::cert::validity_of(leaf).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidCertificate, "malformed certificate validity")
+        })?;
+        check_validity(not_before, not_after, now, inner.skew)?;
+        Ok(VerifiedChain {
+            certs: vec![leaf.clone().into_owned()],
+            trusted_by: TrustedBy::Pinned,
+            source: chain.source().clone(),
+            format: chain.format(),
+            verified_at: now,
+            expires: not_after,
+            generation: store.generation(),
+            warnings: Vec::new(),
+            leaf: OnceLock::new(),
+            thumbprint: OnceLock::new(),
+        })
+    }
+}
+
+fn check_validity(
+    not_before: Timestamp,
+    not_after: Timestamp,
+    now: Timestamp,
+    skew: i64,
+) -> Result<()> {
+    if now.plus_secs(skew) < not_before {
+        return Err(Error::new(
+            ErrorKind::NotYetValid,
+            format!(
+                "certificate is not valid before {} (checked at {})",
+                not_before.to_rfc3339(),
+                now.to_rfc3339()
+            ),
+        ));
+    }
+    if now.plus_secs(-skew) > not_after {
+        return Err(Error::new(
+            ErrorKind::Expired,
+            format!(
+                "certificate expired at {} (checked at {})",
+                not_after.to_rfc3339(),
+                now.to_rfc3339()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_store(
+    store: &TrustStore,
+    revocation: Option<&RevocationPolicy>,
+) -> Result<(), ConfigError> {
+    match revocation {
+        None if !store.crls().is_empty() => Err(ConfigError::Setting(
+            "the trust store has crls but the verifier has no revocation policy; \
+             choose one with VerifierBuilder::revocation"
+                .into(),
+        )),
+        Some(p) if store.crls().is_empty() && p.unknown_status() == UnknownStatus::Deny => {
+            Err(ConfigError::Setting(
+                "the revocation policy denies unknown status but the trust store has no crls, \
+                 so every client would be refused"
+                    .into(),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl VerifierBuilder {
+    /// Which EKU the leaf must carry. Default: clientAuth, present in the leaf.
+    #[must_use]
+    pub fn extended_key_usage(mut self, policy: ExtendedKeyUsagePolicy) -> Self {
+        self.eku = policy;
+        self
+    }
+
+    /// Minimum key strength of the leaf. Default: [`KeyPolicy::default`].
+    #[must_use]
+    pub fn key_policy(mut self, policy: KeyPolicy) -> Self {
+        self.keys = policy;
+        self
+    }
+
+    /// Check the trust store's CRLs with this policy. Default: none, and then a store
+    /// with CRLs is refused (a CRL that is loaded but never checked is a silent hole).
+    #[must_use]
+    pub fn revocation(mut self, policy: RevocationPolicy) -> Self {
+        self.revocation = Some(policy);
+        self
+    }
+
+    /// Most intermediates between the leaf and the anchor. Default 4, at most 6
+    /// (webpki's own bound). Real client PKIs use 0 to 2.
+    #[must_use]
+    pub fn max_intermediates(mut self, n: usize) -> Self {
+        self.max_intermediates = n;
+        self
+    }
+
+    /// Clock-skew allowance in seconds, applied to notBefore and notAfter alike and to
+    /// CRL freshness. Default 0: the verification time is trusted as given.
+    #[must_use]
+    pub fn clock_skew_secs(mut self, secs: u32) -> Self {
+        self.skew = i64::from(secs);
+        self
+    }
+
+    /// Checks the settings against each other and the store, and builds the verifier.
+    pub fn build(self) -> Result<Verifier, ConfigError> {
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::Setting(
+                "no signature verification algorithms; pass your crypto provider's \
+                 (or enable the ring feature and use RING_ALGORITHMS)"
+                    .into(),
+            ));
+        }
+        if self.max_intermediates > WEBPKI_MAX_INTERMEDIATES {
+            return Err(ConfigError::Setting(format!(
+                "max_intermediates {} is above webpki's bound of {WEBPKI_MAX_INTERMEDIATES}",
+                self.max_intermediates
+            )));
+        }
+        check_store(&self.store, self.revocation.as_ref())?;
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                store: ArcSwap::from_pointee(self.store),
+                algorithms: self.algorithms,
+                eku: self.eku,
+                keys: self.keys,
+                revocation: self.revocation,
+                max_intermediates: self.max_intermediates,
+                skew: self.skew,
+            }),
+        })
+    }
+}
+
+/// What a [`VerifiedChain`] was accepted by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrustedBy {
+    /// A trust anchor, by subject (RFC 4514).
+    Anchor(String),
+    /// A pinned self-signed certificate.
+    Pinned,
+}
+
+/// A chain that passed [`Verifier::verify`]: only a successful verification makes one.
+///
+/// Holds the leaf and the intermediates of the path that was verified (not those the
+/// client sent but that were not needed), where the chain came from, and until when the
+/// result may be reused ([`expires`](Self::expires)).
+pub struct VerifiedChain {
+    certs: Vec<CertificateDer<'static>>,
+    trusted_by: TrustedBy,
+    source: Source,
+    format: Format,
+    verified_at: Timestamp,
+    expires: Timestamp,
+    generation: u64,
+    warnings: Vec<String>,
+    leaf: OnceLock<Result<Certificate>>,
+    thumbprint: OnceLock<Thumbprint>,
+}
+
+impl VerifiedChain {
+    /// The leaf (client) certificate's DER.
+    pub fn leaf_der(&self) -> &CertificateDer<'static> {
+        // `verify` always pushes the leaf first.
+        &self.certs[0]
+    }
+
+    /// The parsed leaf, parsed on first use (verification itself does not need it).
+    /// An error here means webpki accepted a certificate certauth's parser cannot read.
+    pub fn leaf(&self) -> Result<&Certificate> {
+        self.leaf
+            .get_or_init(|| Certificate::from_der(self.leaf_der()))
+            .as_ref()
+            .map_err(|e| Error::new(ErrorKind::InvalidCertificate, e.message().to_owned()))
+    }
+
+    /// The leaf's SHA-256 thumbprint (RFC 8705 x5t#S256).
+    pub fn thumbprint(&self) -> &Thumbprint {
+        self.thumbprint.get_or_init(|| Thumbprint::of(self.leaf_der()))
+    }
+
+    /// Leaf first, then the intermediates of the verified path, up to the anchor (excluded).
+    pub fn certificates(&self) -> &[CertificateDer<'static>] {
+        &self.certs
+    }
+
+    /// What accepted the chain.
+    pub fn trusted_by(&self) -> &TrustedBy {
+        &self.trusted_by
+    }
+
+    /// Where the chain came from.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// How it was encoded.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The verification time.
+    pub fn verified_at(&self) -> Timestamp {
+        self.verified_at
+    }
+
+    /// The earliest notAfter of the path and nextUpdate of the CRLs used: the result
+    /// must not be reused after this.
+    pub fn expires(&self) -> Timestamp {
+        self.expires
+    }
+
+    /// The [`Verifier::generation`] the chain was verified under.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Soft failures accepted by policy (a stale CRL with
+    /// [`RevocationPolicy::soft_fail_stale_crls`]).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+impl fmt::Debug for VerifiedChain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedChain")
+            .field("leaf", self.thumbprint())
+            .field("certificates", &self.certs.len())
+            .field("trusted_by", &self.trusted_by)
+            .field("source", &self.source)
+            .field("verified_at", &self.verified_at)
+            .field("expires", &self.expires)
+            .field("warnings", &self.warnings)
+            .finish()
+    }
+}
+
+/// Translates webpki's verdict into certauth's kinds, with the facts webpki gives.
+fn translate(e: webpki::Error) -> Error {
+    use webpki::Error as W;
+    let (kind, message): (ErrorKind, String) = match &e {
+        W::UnknownIssuer => (ErrorKind::UnknownIssuer, "no path to a trust anchor".into()),
+        W::CertExpired { time, not_after } => (
+            ErrorKind::Expired,
+            format!(
+                "certificate expired at {} (checked at {})",
+                Timestamp::from(*not_after).to_rfc3339(),
+                Timestamp::from(*time).to_rfc3339()
+            ),
+        ),
+        W::CertNotValidYet { time, not_before } => (
+            ErrorKind::NotYetValid,
+            format!(
+                "certificate is not valid before {} (checked at {})",
+                Timestamp::from(*not_before).to_rfc3339(),
+                Timestamp::from(*time).to_rfc3339()
+            ),
+        ),
+        W::CertRevoked => (ErrorKind::Revoked, "certificate is revoked".into()),
+        W::UnknownRevocationStatus => {
+            (ErrorKind::RevocationUnknown, "no crl covers a certificate of the chain".into())
+        }
+        W::CrlExpired { next_update, .. } => (
+            ErrorKind::RevocationStale,
+            format!("crl is past its next update {}", Timestamp::from(*next_update).to_rfc3339()),
+        ),
+        W::IssuerNotCrlSigner => {
+            (ErrorKind::RevocationUnknown, "crl issuer lacks the crlSign key usage".into())
+        }
+        W::InvalidCrlSignatureForPublicKey => {
+            (ErrorKind::RevocationUnknown, "crl signature does not verify".into())
+        }
+        W::UnsupportedCrlSignatureAlgorithmContext(_)
+        | W::UnsupportedCrlSignatureAlgorithmForPublicKeyContext(_)
+        | W::UnsupportedCrlVersion
+        | W::UnsupportedDeltaCrl
+        | W::UnsupportedIndirectCrl
+        | W::UnsupportedCrlIssuingDistributionPoint
+        | W::UnsupportedRevocationReason
+        | W::UnsupportedRevocationReasonsPartitioning
+        | W::InvalidCrlNumber => {
+            (ErrorKind::RevocationUnknown, format!("crl cannot be used ({e:?})"))
+        }
+        #[allow(deprecated)]
+        W::RequiredEkuNotFound | W::RequiredEkuNotFoundContext(_) | W::EmptyEkuExtension => (
+            ErrorKind::WrongUsage,
+            "a certificate's extended key usage does not allow this purpose".into(),
+        ),
+        W::InvalidSignatureForPublicKey => {
+            (ErrorKind::BadSignature, "a certificate signature does not verify".into())
+        }
+        W::UnsupportedSignatureAlgorithmContext(_)
+        | W::UnsupportedSignatureAlgorithmForPublicKeyContext(_)
+        | W::SignatureAlgorithmMismatch => (
+            ErrorKind::UnsupportedAlgorithm,
+            "a signature algorithm of the chain is not supported".into(),
+        ),
+        W::MaximumPathDepthExceeded => {
+            (ErrorKind::ChainTooLong, "the chain is longer than the maximum depth".into())
+        }
+        W::MaximumSignatureChecksExceeded | W::MaximumPathBuildCallsExceeded => {
+            (ErrorKind::ChainTooLong, "path building exceeded its budget".into())
+        }
+        W::NameConstraintViolation
+        | W::MaximumNameConstraintComparisonsExceeded
+        | W::MalformedNameConstraint
+        | W::InvalidNetworkMaskConstraint => (
+            ErrorKind::NameConstraintViolation,
+            "a name constraint of an issuer excludes the certificate".into(),
+        ),
+        W::CaUsedAsEndEntity => {
+            (ErrorKind::InvalidCertificate, "a ca certificate was presented as the leaf".into())
+        }
+        W::EndEntityUsedAsCa => (
+            ErrorKind::InvalidCertificate,
+            "an end-entity certificate was used as an issuer".into(),
+        ),
+        W::PathLenConstraintViolated => {
+            (ErrorKind::InvalidCertificate, "an issuer's path length constraint is exceeded".into())
+        }
+        other => (ErrorKind::InvalidCertificate, format!("invalid certificate ({other:?})")),
+    };
+    Error::new(kind, message)
+}

@@ -1,0 +1,371 @@
+//! Revocation: CRLs parsed once, the policy that decides what an unknown or stale status
+//! means, and a trait for asynchronous checkers (OCSP, a database of revoked serials).
+//!
+//! webpki 0.103 checks a CRL's signature, its scope and the serial, but accepts a CRL
+//! with no CRL number or a critical one, and knows only `nextUpdate` for freshness.
+//! [`Crl::from_der`] refuses the former; [`RevocationPolicy`] adds a maximum age and
+//! chooses whether staleness is a hard or a soft failure.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use der::Decode as _;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::time::Timestamp;
+use crate::verify::VerifiedChain;
+
+/// A certificate revocation list, parsed and checked once when it is loaded.
+///
+/// Refused at load time: malformed DER, a version other than v2, no CRL number, a
+/// critical CRL number, a delta CRL, an indirect CRL, and anything else webpki refuses.
+pub struct Crl {
+    webpki: webpki::CertRevocationList<'static>,
+    issuer: crate::cert::DistinguishedName,
+    this_update: Timestamp,
+    next_update: Option<Timestamp>,
+    number_hex: String,
+    revoked: usize,
+}
+
+/// id-ce-cRLNumber (2.5.29.20) and id-ce-deltaCRLIndicator (2.5.29.27).
+const CRL_NUMBER: &str = "2.5.29.20";
+const DELTA_CRL_INDICATOR: &str = "2.5.29.27";
+
+impl Crl {
+    /// Parses one DER CRL.
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        let bad = |what: &str| Error::malformed(format!("crl: {what}"));
+        let list =
+            x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der)
+                .map_err(|e| bad(&format!("invalid der ({})", e.kind())))?;
+        let tbs = &list.tbs_cert_list;
+        let mut number = None;
+        for ext in tbs.crl_extensions.iter().flatten() {
+            match ext.extn_id.to_string().as_str() {
+                CRL_NUMBER if ext.critical => {
+                    return Err(bad("the crl number must not be critical"));
+                }
+                CRL_NUMBER => {
+                    let n = der::asn1::Int::from_der(ext.extn_value.as_bytes())
+                        .map_err(|_| bad("malformed crl number"))?;
+                    number = Some(crate::thumbprint::hex(n.as_bytes(), None));
+                }
+                DELTA_CRL_INDICATOR => return Err(bad("delta crls are not supported")),
+                _ => {}
+            }
+        }
+        let number_hex = number.ok_or_else(|| bad("no crl number (required by rfc 5280)"))?;
+        let webpki = webpki::OwnedCertRevocationList::from_der(der)
+            .map_err(|e| bad(&format!("refused by webpki ({e:?})")))?;
+        let time = |t: &x509_cert::time::Time| {
+            Timestamp::from_unix_secs(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(0))
+        };
+        Ok(Self {
+            webpki: webpki::CertRevocationList::Owned(webpki),
+            issuer: crate::cert::DistinguishedName::from_name(&tbs.issuer)?,
+            this_update: time(&tbs.this_update),
+            next_update: tbs.next_update.as_ref().map(time),
+            number_hex,
+            revoked: tbs.revoked_certificates.as_ref().map_or(0, Vec::len),
+        })
+    }
+
+    /// Parses every `X509 CRL` block of a PEM file.
+    pub fn from_pem(pem: &[u8]) -> Result<Vec<Self>> {
+        let text =
+            std::str::from_utf8(pem).map_err(|_| Error::malformed("crl pem is not utf-8"))?;
+        let mut crls = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("-----BEGIN X509 CRL-----") {
+            let block = &rest[start..];
+            let end = block
+                .find("-----END X509 CRL-----")
+                .map(|i| i + "-----END X509 CRL-----".len())
+                .ok_or_else(|| Error::malformed("crl pem: missing end line"))?;
+            let (_, der) = pem_rfc7468::decode_vec(&block.as_bytes()[..end])
+                .map_err(|e| Error::malformed(format!("crl pem: {e}")))?;
+            crls.push(Self::from_der(&der)?);
+            rest = &block[end..];
+        }
+        if crls.is_empty() {
+            return Err(Error::malformed("no X509 CRL block in the pem input"));
+        }
+        Ok(crls)
+    }
+
+    /// Parses PEM (one or more CRLs) or DER, by content.
+    pub fn parse_any(bytes: &[u8]) -> Result<Vec<Self>> {
+        if bytes.first() == Some(&0x30) {
+            Ok(vec![Self::from_der(bytes)?])
+        } else {
+            Self::from_pem(bytes)
+        }
+    }
+
+    /// The issuer's distinguished name.
+    pub fn issuer(&self) -> &crate::cert::DistinguishedName {
+        &self.issuer
+    }
+
+    /// `thisUpdate`: when the CRL was issued.
+    pub fn this_update(&self) -> Timestamp {
+        self.this_update
+    }
+
+    /// `nextUpdate`: when a newer CRL is due, if the CRL says.
+    pub fn next_update(&self) -> Option<Timestamp> {
+        self.next_update
+    }
+
+    /// The CRL number, in hex.
+    pub fn number_hex(&self) -> &str {
+        &self.number_hex
+    }
+
+    /// How many certificates the CRL lists.
+    pub fn len(&self) -> usize {
+        self.revoked
+    }
+
+    /// Whether the CRL lists no certificate.
+    pub fn is_empty(&self) -> bool {
+        self.revoked == 0
+    }
+
+    pub(crate) fn webpki(&self) -> &webpki::CertRevocationList<'static> {
+        &self.webpki
+    }
+
+    /// Raw issuer name as webpki compares it with a certificate's issuer.
+    pub(crate) fn issuer_raw(&self) -> &[u8] {
+        self.webpki.issuer()
+    }
+
+    /// `Err(revocation_stale)` when the CRL is past `nextUpdate` or older than `max_age`.
+    pub(crate) fn check_fresh(
+        &self,
+        now: Timestamp,
+        skew: i64,
+        max_age: Option<i64>,
+    ) -> Result<()> {
+        if let Some(next) = self.next_update
+            && now.as_unix_secs() > next.as_unix_secs().saturating_add(skew)
+        {
+            return Err(Error::new(
+                ErrorKind::RevocationStale,
+                format!(
+                    "crl of {} is past its next update {} at {}",
+                    self.issuer,
+                    next.to_rfc3339(),
+                    now.to_rfc3339()
+                ),
+            ));
+        }
+        if let Some(max) = max_age {
+            let age = now.as_unix_secs().saturating_sub(self.this_update.as_unix_secs());
+            if age > max.saturating_add(skew) {
+                return Err(Error::new(
+                    ErrorKind::RevocationStale,
+                    format!(
+                        "crl of {} was issued {} ({age} s ago), more than the maximum age of {max} s",
+                        self.issuer,
+                        self.this_update.to_rfc3339()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Crl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Crl")
+            .field("issuer", &self.issuer.to_rfc4514())
+            .field("number", &self.number_hex)
+            .field("this_update", &self.this_update)
+            .field("next_update", &self.next_update)
+            .field("revoked", &self.revoked)
+            .finish()
+    }
+}
+
+/// Which certificates of a path are checked against the CRLs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevocationDepth {
+    /// Only the client certificate. Use when you hold the CRL of the issuing CA only.
+    Leaf,
+    /// Every certificate below the trust anchor. Needs a CRL for every CA in the path
+    /// unless unknown status is allowed.
+    Chain,
+}
+
+/// What a certificate with no covering CRL means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnknownStatus {
+    /// Reject with `revocation_unknown` (fail closed).
+    Deny,
+    /// Accept: only the CRLs that exist are enforced (fail open for the rest).
+    Allow,
+}
+
+/// How certauth uses CRLs. There is no default: depth and unknown status are choices a
+/// deployment must make, because the safe answer depends on which CRLs it holds
+/// (webpki's own default, whole chain and deny, fails every client when only the issuing
+/// CA's CRL is configured).
+///
+/// | setting | default | why |
+/// |---|---|---|
+/// | depth | none, required | see above |
+/// | unknown status | none, required | see above |
+/// | stale CRL | hard failure (`revocation_stale`) | an old CRL may miss recent revocations |
+/// | maximum age | none (only `nextUpdate`) | set it when your CA publishes CRLs on a known schedule |
+///
+/// ```
+/// use certauth::verify::{RevocationDepth, RevocationPolicy, UnknownStatus};
+/// let policy = RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny)
+///     .with_max_age_secs(2 * 24 * 3600);
+/// assert_eq!(policy.max_age_secs(), Some(172_800));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RevocationPolicy {
+    depth: RevocationDepth,
+    unknown: UnknownStatus,
+    stale_is_soft: bool,
+    max_age: Option<i64>,
+}
+
+impl RevocationPolicy {
+    /// A policy with the given depth and unknown-status rule, stale CRLs failing hard.
+    pub fn new(depth: RevocationDepth, unknown: UnknownStatus) -> Self {
+        Self { depth, unknown, stale_is_soft: false, max_age: None }
+    }
+
+    /// Refuse CRLs issued more than `secs` seconds before the verification time.
+    #[must_use]
+    pub fn with_max_age_secs(mut self, secs: i64) -> Self {
+        self.max_age = Some(secs);
+        self
+    }
+
+    /// Accept certificates checked against a stale CRL, recording the staleness as a
+    /// warning on the [`VerifiedChain`] instead of failing. A revoked certificate on a
+    /// stale CRL is still refused. Weakens revocation; prefer fixing CRL distribution.
+    #[must_use]
+    pub fn soft_fail_stale_crls(mut self) -> Self {
+        self.stale_is_soft = true;
+        self
+    }
+
+    /// The depth.
+    pub fn depth(&self) -> RevocationDepth {
+        self.depth
+    }
+
+    /// The unknown-status rule.
+    pub fn unknown_status(&self) -> UnknownStatus {
+        self.unknown
+    }
+
+    /// The maximum CRL age, if set.
+    pub fn max_age_secs(&self) -> Option<i64> {
+        self.max_age
+    }
+
+    /// Whether a stale CRL is only a warning.
+    pub fn stale_is_soft(&self) -> bool {
+        self.stale_is_soft
+    }
+
+    pub(crate) fn webpki_options<'a>(
+        &self,
+        crls: &'a [&'a webpki::CertRevocationList<'a>],
+    ) -> Option<webpki::RevocationOptions<'a>> {
+        let builder = webpki::RevocationOptionsBuilder::new(crls).ok()?;
+        Some(
+            builder
+                .with_depth(match self.depth {
+                    RevocationDepth::Leaf => webpki::RevocationCheckDepth::EndEntity,
+                    RevocationDepth::Chain => webpki::RevocationCheckDepth::Chain,
+                })
+                .with_status_policy(match self.unknown {
+                    UnknownStatus::Deny => webpki::UnknownStatusPolicy::Deny,
+                    UnknownStatus::Allow => webpki::UnknownStatusPolicy::Allow,
+                })
+                // Freshness is certauth's (nextUpdate, maximum age, soft or hard).
+                .with_expiration_policy(webpki::ExpirationPolicy::Ignore)
+                .build(),
+        )
+    }
+}
+
+/// The future a [`RevocationChecker`] returns.
+pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+
+/// An asynchronous revocation check run after path validation: OCSP, a database of
+/// revoked serials, a deny-list service. The authenticator calls it for every chain it
+/// has not cached. Return `Err` with kind `revoked`, `revocation_unknown` or
+/// `revocation_stale`; anything else is reported as given.
+pub trait RevocationChecker: Send + Sync + fmt::Debug {
+    /// Checks a verified chain at time `now`.
+    fn check<'a>(&'a self, chain: &'a VerifiedChain, now: Timestamp) -> CheckFuture<'a>;
+}
+
+/// A [`RevocationChecker`] over a set of revoked (issuer, serial) pairs held in memory,
+/// updated at run time without blocking checks. Use it to mirror a revocation database.
+#[derive(Debug, Default)]
+pub struct RevokedSerials {
+    set: papaya::HashSet<(Vec<u8>, Vec<u8>)>,
+}
+
+impl RevokedSerials {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Marks the certificate with this issuer and serial as revoked.
+    pub fn revoke(&self, certificate: &crate::Certificate) {
+        self.set
+            .pin()
+            .insert((certificate.issuer().der().to_vec(), certificate.serial_bytes().to_vec()));
+    }
+
+    /// Removes a revocation (e.g. one recorded by mistake).
+    pub fn unrevoke(&self, certificate: &crate::Certificate) -> bool {
+        self.set
+            .pin()
+            .remove(&(certificate.issuer().der().to_vec(), certificate.serial_bytes().to_vec()))
+    }
+
+    /// How many revocations are held.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether none are.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+}
+
+impl RevocationChecker for RevokedSerials {
+    fn check<'a>(&'a self, chain: &'a VerifiedChain, _now: Timestamp) -> CheckFuture<'a> {
+        let result = chain.leaf().and_then(|leaf| {
+            let key = (leaf.issuer().der().to_vec(), leaf.serial_bytes().to_vec());
+            if self.set.pin().contains(&key) {
+                Err(Error::new(
+                    ErrorKind::Revoked,
+                    format!("certificate serial {} is revoked", leaf.serial_hex()),
+                ))
+            } else {
+                Ok(())
+            }
+        });
+        Box::pin(std::future::ready(result))
+    }
+}

@@ -1,0 +1,407 @@
+//! The verifier: one test per rejection kind, trust-store checks, revocation, rotation.
+//! Certificates are generated here (common::pki) and verified at a fixed time.
+
+use certauth::trust::{TrustProblem, TrustStore};
+use certauth::verify::{
+    ExtendedKeyUsagePolicy, RING_ALGORITHMS, RevocationDepth, RevocationPolicy, TrustedBy,
+    UnknownStatus, Verifier,
+};
+use certauth::{ConfigError, ErrorKind, Timestamp};
+use rcgen::{ExtendedKeyUsagePurpose, SerialNumber, date_time_ymd};
+
+use crate::common::pki::{self, Ca, at, chain, crl, intermediate, leaf, leaf_with, root};
+
+fn store(root: &Ca) -> TrustStore {
+    TrustStore::builder().add_pem(root.pem().as_bytes()).unwrap().check_at(at()).build().unwrap()
+}
+
+fn verifier(root: &Ca) -> Verifier {
+    Verifier::builder(store(root), RING_ALGORITHMS).build().unwrap()
+}
+
+struct Pki {
+    root: Ca,
+    inter: Ca,
+}
+
+fn pki() -> Pki {
+    let root = root("Test Root");
+    let inter = intermediate(&root, "Test Intermediate");
+    Pki { root, inter }
+}
+
+fn kind_of(v: &Verifier, certs: &[&certauth::pki_types::CertificateDer<'static>]) -> ErrorKind {
+    v.verify(&chain(certs), at()).unwrap_err().kind()
+}
+
+#[test]
+fn valid_chain_is_accepted_with_the_path_and_expiry() {
+    let p = pki();
+    let l = leaf(&p.inter, "client");
+    let v = verifier(&p.root);
+    let ok = v.verify(&chain(&[&l, &p.inter.der]), at()).unwrap();
+    assert_eq!(ok.certificates().len(), 2);
+    assert_eq!(ok.trusted_by(), &TrustedBy::Anchor("CN=Test Root".into()));
+    assert_eq!(ok.expires(), Timestamp::parse_rfc3339("2040-01-01T00:00:00Z").unwrap());
+    assert_eq!(ok.leaf().unwrap().subject().common_name(), Some("client"));
+    assert_eq!(ok.generation(), v.generation());
+    assert_eq!(ok.thumbprint(), &certauth::Thumbprint::of(&l));
+}
+
+#[test]
+fn unknown_issuer_missing_intermediate_and_server_held_pool() {
+    let p = pki();
+    let l = leaf(&p.inter, "client");
+    let v = verifier(&p.root);
+    assert_eq!(kind_of(&v, &[&l]), ErrorKind::UnknownIssuer, "intermediate omitted");
+    let other = root("Other Root");
+    assert_eq!(kind_of(&verifier(&other), &[&l, &p.inter.der]), ErrorKind::UnknownIssuer);
+    // The server holds the intermediate: a leaf-only client now verifies.
+    let with_pool = TrustStore::builder()
+        .add_pem(format!("{}{}", p.inter.pem(), p.root.pem()).as_bytes())
+        .unwrap()
+        .check_at(at())
+        .build()
+        .unwrap();
+    assert_eq!(with_pool.intermediates().len(), 1);
+    let v = Verifier::builder(with_pool, RING_ALGORITHMS).build().unwrap();
+    assert!(v.verify(&chain(&[&l]), at()).is_ok());
+}
+
+#[test]
+fn expired_and_not_yet_valid_with_symmetric_skew() {
+    let p = pki();
+    let expired = leaf_with(&p.inter, "old", |c| c.not_after = date_time_ymd(2026, 5, 31));
+    let future = leaf_with(&p.inter, "new", |c| c.not_before = date_time_ymd(2026, 6, 2));
+    let v = verifier(&p.root);
+    let e = v.verify(&chain(&[&expired, &p.inter.der]), at()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Expired);
+    assert!(e.message().contains("2026-05-31T00:00:00Z"), "{e}");
+    assert_eq!(kind_of(&v, &[&future, &p.inter.der]), ErrorKind::NotYetValid);
+    let lenient =
+        Verifier::builder(store(&p.root), RING_ALGORITHMS).clock_skew_secs(86_400).build().unwrap();
+    assert!(lenient.verify(&chain(&[&expired, &p.inter.der]), at()).is_ok());
+    assert!(lenient.verify(&chain(&[&future, &p.inter.der]), at()).is_ok());
+    let small =
+        Verifier::builder(store(&p.root), RING_ALGORITHMS).clock_skew_secs(3600).build().unwrap();
+    assert_eq!(kind_of(&small, &[&expired, &p.inter.der]), ErrorKind::Expired);
+}
+
+#[test]
+fn eku_policy() {
+    let p = pki();
+    let server_only = leaf_with(&p.inter, "srv", |c| {
+        c.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    });
+    let no_eku = leaf_with(&p.inter, "none", |c| c.extended_key_usages = vec![]);
+    let v = verifier(&p.root);
+    assert_eq!(kind_of(&v, &[&server_only, &p.inter.der]), ErrorKind::WrongUsage);
+    let e = v.verify(&chain(&[&no_eku, &p.inter.der]), at()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WrongUsage);
+    assert!(e.message().contains("clientAuth"), "{e}");
+
+    let legacy = Verifier::builder(store(&p.root), RING_ALGORITHMS)
+        .extended_key_usage(ExtendedKeyUsagePolicy::AllowMissingClientAuth)
+        .build()
+        .unwrap();
+    assert!(legacy.verify(&chain(&[&no_eku, &p.inter.der]), at()).is_ok());
+    assert_eq!(kind_of(&legacy, &[&server_only, &p.inter.der]), ErrorKind::WrongUsage);
+
+    let servers = Verifier::builder(store(&p.root), RING_ALGORITHMS)
+        .extended_key_usage(ExtendedKeyUsagePolicy::server_auth())
+        .build()
+        .unwrap();
+    assert!(servers.verify(&chain(&[&server_only, &p.inter.der]), at()).is_ok());
+    assert_eq!(
+        kind_of(&servers, &[&leaf(&p.inter, "client"), &p.inter.der]),
+        ErrorKind::WrongUsage
+    );
+}
+
+#[test]
+fn intermediate_with_other_eku_is_refused() {
+    let root = root("Test Root");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "Server-only CA");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.not_before = date_time_ymd(2020, 1, 1);
+    params.not_after = date_time_ymd(2040, 1, 1);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let der = params.signed_by(&key, &root.issuer()).unwrap().der().clone();
+    let inter = Ca { params, key, der };
+    let l = leaf(&inter, "client");
+    assert_eq!(kind_of(&verifier(&root), &[&l, &inter.der]), ErrorKind::WrongUsage);
+}
+
+#[test]
+fn weak_rsa_1024_leaf_is_refused_with_its_size() {
+    let p = pki();
+    let weak = pki::leaf_with_spki(&p.inter, "weak", &crate::common::data("keys/rsa1024.spki.der"));
+    let e = verifier(&p.root).verify(&chain(&[&weak, &p.inter.der]), at()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WeakKey);
+    assert!(e.message().contains("1024"), "{e}");
+    let rsa2048 =
+        pki::leaf_with_spki(&p.inter, "rsa", &crate::common::data("keys/rsa2048.spki.der"));
+    assert!(verifier(&p.root).verify(&chain(&[&rsa2048, &p.inter.der]), at()).is_ok());
+    let strict = Verifier::builder(store(&p.root), RING_ALGORITHMS)
+        .key_policy(certauth::verify::KeyPolicy::default().with_min_rsa_bits(3072))
+        .build()
+        .unwrap();
+    assert_eq!(kind_of(&strict, &[&rsa2048, &p.inter.der]), ErrorKind::WeakKey);
+}
+
+#[test]
+fn chain_too_long() {
+    let root = root("Test Root");
+    let a = intermediate(&root, "A");
+    let b = intermediate(&a, "B");
+    let l = leaf(&b, "deep");
+    assert!(verifier(&root).verify(&chain(&[&l, &b.der, &a.der]), at()).is_ok());
+    let shallow =
+        Verifier::builder(store(&root), RING_ALGORITHMS).max_intermediates(1).build().unwrap();
+    assert_eq!(kind_of(&shallow, &[&l, &b.der, &a.der]), ErrorKind::ChainTooLong);
+    assert!(Verifier::builder(store(&root), RING_ALGORITHMS).max_intermediates(7).build().is_err());
+}
+
+#[test]
+fn bad_signature() {
+    let p = pki();
+    let l = leaf(&p.inter, "client");
+    let mut tampered = l.to_vec();
+    let last = tampered.len() - 3;
+    tampered[last] ^= 0x55;
+    let tampered = certauth::pki_types::CertificateDer::from(tampered);
+    let kind = kind_of(&verifier(&p.root), &[&tampered, &p.inter.der]);
+    assert!(matches!(kind, ErrorKind::BadSignature | ErrorKind::UnknownIssuer), "{kind:?}");
+}
+
+#[test]
+fn ca_presented_as_leaf_is_refused() {
+    let p = pki();
+    let kind = kind_of(&verifier(&p.root), &[&p.inter.der]);
+    assert!(matches!(kind, ErrorKind::WrongUsage | ErrorKind::InvalidCertificate), "{kind:?}");
+}
+
+fn revoking(p: &Pki, serials: &[u64], next: (i32, u8, u8), policy: RevocationPolicy) -> Verifier {
+    let store = TrustStore::builder()
+        .add_pem(format!("{}{}", p.inter.pem(), p.root.pem()).as_bytes())
+        .unwrap()
+        .add_crl(&crl(&p.inter, serials, (2026, 5, 20), next))
+        .unwrap()
+        .check_at(at())
+        .build()
+        .unwrap();
+    Verifier::builder(store, RING_ALGORITHMS).revocation(policy).build().unwrap()
+}
+
+fn with_serial(p: &Pki, cn: &str, serial: u64) -> certauth::pki_types::CertificateDer<'static> {
+    leaf_with(&p.inter, cn, |c| c.serial_number = Some(SerialNumber::from(serial)))
+}
+
+#[test]
+fn revoked_by_crl() {
+    let p = pki();
+    let revoked = with_serial(&p, "bad", 0x1001);
+    let good = with_serial(&p, "good", 0x1002);
+    let leaf_only = RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny);
+    let v = revoking(&p, &[0x1001], (2026, 7, 1), leaf_only);
+    assert_eq!(kind_of(&v, &[&revoked]), ErrorKind::Revoked);
+    let ok = v.verify(&chain(&[&good]), at()).unwrap();
+    assert_eq!(ok.expires(), Timestamp::parse_rfc3339("2026-07-01T00:00:00Z").unwrap());
+    // Whole chain with only the issuing CA's CRL: the intermediate's status is unknown.
+    let whole = revoking(
+        &p,
+        &[0x1001],
+        (2026, 7, 1),
+        RevocationPolicy::new(RevocationDepth::Chain, UnknownStatus::Deny),
+    );
+    assert_eq!(kind_of(&whole, &[&good]), ErrorKind::RevocationUnknown);
+    let allow = revoking(
+        &p,
+        &[0x1001],
+        (2026, 7, 1),
+        RevocationPolicy::new(RevocationDepth::Chain, UnknownStatus::Allow),
+    );
+    assert!(allow.verify(&chain(&[&good]), at()).is_ok());
+    assert_eq!(kind_of(&allow, &[&revoked]), ErrorKind::Revoked);
+}
+
+#[test]
+fn stale_crl_hard_and_soft_and_max_age() {
+    let p = pki();
+    let good = with_serial(&p, "good", 0x1002);
+    let policy = RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny);
+    let stale = revoking(&p, &[], (2026, 5, 30), policy);
+    let e = stale.verify(&chain(&[&good]), at()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RevocationStale);
+    assert!(e.message().contains("2026-05-30"), "{e}");
+    let soft = revoking(&p, &[0x1001], (2026, 5, 30), policy.soft_fail_stale_crls());
+    let ok = soft.verify(&chain(&[&good]), at()).unwrap();
+    assert_eq!(ok.warnings().len(), 1);
+    // A revoked certificate on a stale CRL is still refused.
+    assert_eq!(kind_of(&soft, &[&with_serial(&p, "bad", 0x1001)]), ErrorKind::Revoked);
+    // Issued 2026-05-20, checked 2026-06-01: 12 days old.
+    let young = revoking(&p, &[], (2026, 7, 1), policy.with_max_age_secs(7 * 86_400));
+    assert_eq!(kind_of(&young, &[&good]), ErrorKind::RevocationStale);
+}
+
+#[test]
+fn crl_without_number_or_with_critical_number_is_refused_at_load() {
+    use der::{Decode as _, Encode as _};
+    let p = pki();
+    let good = crl(&p.inter, &[], (2026, 5, 20), (2026, 7, 1));
+    assert!(certauth::verify::Crl::from_der(&good).is_ok());
+    let mut list =
+        x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&good)
+            .unwrap();
+    let exts = list.tbs_cert_list.crl_extensions.as_mut().unwrap();
+    let number = exts.iter().position(|e| e.extn_id.to_string() == "2.5.29.20").unwrap();
+    exts[number].critical = true;
+    let critical = list.to_der().unwrap();
+    let e = certauth::verify::Crl::from_der(&critical).unwrap_err();
+    assert!(e.message().contains("critical"), "{e}");
+    list.tbs_cert_list.crl_extensions.as_mut().unwrap().remove(number);
+    let e = certauth::verify::Crl::from_der(&list.to_der().unwrap()).unwrap_err();
+    assert!(e.message().contains("no crl number"), "{e}");
+}
+
+#[test]
+fn trust_store_problems_are_found_at_build() {
+    let p = pki();
+    let old = pki::root_with("Old Root", |c| c.not_after = date_time_ymd(2025, 1, 1));
+    let err = TrustStore::builder()
+        .add_pem(format!("{}{}", p.root.pem(), old.pem()).as_bytes())
+        .unwrap()
+        .check_at(at())
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Trust(v) if matches!(v[..], [TrustProblem::AnchorExpired { .. }])),
+        "{err:?}"
+    );
+    let warned = TrustStore::builder()
+        .add_pem(format!("{}{}{}", p.root.pem(), old.pem(), p.root.pem()).as_bytes())
+        .unwrap()
+        .check_at(at())
+        .warn_on_problems()
+        .build()
+        .unwrap();
+    assert_eq!(warned.warnings().len(), 2, "{:?}", warned.warnings());
+    assert!(matches!(TrustStore::builder().build(), Err(ConfigError::NoTrustAnchors)));
+    // A chain file: the leaf is skipped, the intermediate pooled, the root an anchor.
+    let l = leaf(&p.inter, "client");
+    let file = format!("{}{}{}", pki::pem(&l), p.inter.pem(), p.root.pem());
+    let err = TrustStore::builder().add_pem(file.as_bytes()).unwrap().check_at(at()).build();
+    assert!(
+        matches!(err, Err(ConfigError::Trust(ref v)) if matches!(v[..], [TrustProblem::SkippedNonCa { .. }]))
+    );
+    // A CRL nobody in the store issued.
+    let stranger = root("Stranger");
+    let err = TrustStore::builder()
+        .add_pem(p.root.pem().as_bytes())
+        .unwrap()
+        .add_crl(&crl(&stranger, &[], (2026, 5, 20), (2026, 7, 1)))
+        .unwrap()
+        .check_at(at())
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("matches no anchor"), "{err}");
+    // CRLs without a revocation policy, and a deny policy without CRLs, are refused.
+    let with_crl = TrustStore::builder()
+        .add_pem(p.root.pem().as_bytes())
+        .unwrap()
+        .add_crl(&crl(&p.root, &[], (2026, 5, 20), (2026, 7, 1)))
+        .unwrap()
+        .check_at(at())
+        .build()
+        .unwrap();
+    assert!(Verifier::builder(with_crl, RING_ALGORITHMS).build().is_err());
+    let deny = RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny);
+    assert!(Verifier::builder(store(&p.root), RING_ALGORITHMS).revocation(deny).build().is_err());
+    assert!(Verifier::builder(store(&p.root), &[]).build().is_err());
+}
+
+#[test]
+fn directory_and_der_files() {
+    let p = pki();
+    let dir = std::env::temp_dir().join(format!("certauth-trust-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("root.der"), &p.root.der).unwrap();
+    std::fs::write(dir.join("inter.pem"), p.inter.pem()).unwrap();
+    std::fs::write(dir.join("notes.txt"), "ignored").unwrap();
+    let store = TrustStore::builder().add_directory(&dir).unwrap().check_at(at()).build().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(store.anchors().len(), 1);
+    assert_eq!(store.intermediates().len(), 1);
+    let v = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+    assert!(v.verify(&chain(&[&leaf(&p.inter, "c")]), at()).is_ok());
+    // An explicit DER anchor that is not a CA is a problem.
+    let l = leaf(&p.inter, "c");
+    let err = TrustStore::builder().add_der(&l).unwrap().check_at(at()).build().unwrap_err();
+    assert!(err.to_string().contains("not a ca"), "{err}");
+}
+
+#[test]
+fn pinned_self_signed_client() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = pki::leaf_params("device-7");
+    params.not_after = date_time_ymd(2030, 1, 1);
+    let pinned = params.self_signed(&key).unwrap().der().clone();
+    let other = pki::leaf_params("device-8").self_signed(&key).unwrap().der().clone();
+    let store = TrustStore::builder().pin_certificate(&pinned).unwrap().build().unwrap();
+    let v = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+    let ok = v.verify(&chain(&[&pinned]), at()).unwrap();
+    assert_eq!(ok.trusted_by(), &TrustedBy::Pinned);
+    assert_eq!(kind_of(&v, &[&other]), ErrorKind::UnknownIssuer);
+    let later = Timestamp::parse_rfc3339("2031-01-01T00:00:00Z").unwrap();
+    assert_eq!(v.verify(&chain(&[&pinned]), later).unwrap_err().kind(), ErrorKind::Expired);
+}
+
+#[test]
+fn rotation_replaces_the_store_atomically() {
+    let old = pki();
+    let new_root = root("New Root");
+    let new = Pki { inter: intermediate(&new_root, "New Intermediate"), root: new_root };
+    let v = verifier(&old.root);
+    let before = v.generation();
+    let old_leaf = leaf(&old.inter, "old");
+    let new_leaf = leaf(&new.inter, "new");
+    assert!(v.verify(&chain(&[&old_leaf, &old.inter.der]), at()).is_ok());
+    let clone = v.clone();
+    v.replace_trust_store(store(&new.root)).unwrap();
+    assert_ne!(clone.generation(), before, "clones share the store");
+    assert_eq!(kind_of(&clone, &[&old_leaf, &old.inter.der]), ErrorKind::UnknownIssuer);
+    assert!(clone.verify(&chain(&[&new_leaf, &new.inter.der]), at()).is_ok());
+    // A store the policy cannot use is refused and the current one kept.
+    let with_crl = TrustStore::builder()
+        .add_pem(new.root.pem().as_bytes())
+        .unwrap()
+        .add_crl(&crl(&new.root, &[], (2026, 5, 20), (2026, 7, 1)))
+        .unwrap()
+        .check_at(at())
+        .build()
+        .unwrap();
+    let current = v.generation();
+    assert!(v.replace_trust_store(with_crl).is_err());
+    assert_eq!(v.generation(), current);
+}
+
+#[test]
+fn verify_under_concurrent_rotation_never_fails_spuriously() {
+    let p = pki();
+    let v = verifier(&p.root);
+    let l = leaf(&p.inter, "client");
+    let c = chain(&[&l, &p.inter.der]);
+    std::thread::scope(|s| {
+        let rotator = s.spawn(|| {
+            for _ in 0..50 {
+                v.replace_trust_store(store(&p.root)).unwrap();
+            }
+        });
+        for _ in 0..200 {
+            assert!(v.verify(&c, at()).is_ok());
+        }
+        rotator.join().unwrap();
+    });
+}
