@@ -99,7 +99,7 @@ static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 /// use certauth::trust::TrustStore;
 /// let store = TrustStore::builder()
 ///     .add_pem(include_bytes!("../tests/data/pki/ca-bundle.pem"))?
-///     .check_at(certauth::Timestamp::parse_rfc3339("2026-06-01T00:00:00Z")?)
+///     .check_at(certauth::Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?)
 ///     .build()?;
 /// assert_eq!(store.anchors().len(), 1);
 /// assert_eq!(store.intermediates().len(), 1);

@@ -86,11 +86,11 @@ pub type Algorithms = &'static [&'static dyn SignatureVerificationAlgorithm];
 /// use certauth::{input, trust::TrustStore, verify::{Verifier, RING_ALGORITHMS}, Timestamp, Limits, Format};
 /// let store = TrustStore::builder()
 ///     .add_pem(include_bytes!("../tests/data/pki/root.pem"))?
-///     .check_at(Timestamp::parse_rfc3339("2026-06-01T00:00:00Z")?)
+///     .check_at(Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?)
 ///     .build()?;
 /// let verifier = Verifier::builder(store, RING_ALGORITHMS).build()?;
 /// let chain = input::parse(include_bytes!("../tests/data/pki/leaf-ec-chain.pem"), Format::Pem, &Limits::default())?;
-/// let verified = verifier.verify(&chain, Timestamp::parse_rfc3339("2026-06-01T00:00:00Z")?)?;
+/// let verified = verifier.verify(&chain, Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?)?;
 /// assert_eq!(verified.leaf()?.subject().common_name(), Some("client.example.test"));
 /// # }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
