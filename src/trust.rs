@@ -90,6 +90,15 @@ impl fmt::Display for TrustProblem {
     }
 }
 
+/// Facts about an anchor that verification checks per request, computed once.
+#[derive(Debug)]
+pub(crate) struct AnchorMeta {
+    pub(crate) subject: String,
+    pub(crate) not_before: Timestamp,
+    pub(crate) not_after: Timestamp,
+    pub(crate) key: crate::cert::PublicKeyInfo,
+}
+
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 
 /// Trust anchors, held intermediates, CRLs and pinned certificates, checked and ready
@@ -107,7 +116,7 @@ static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 /// ```
 pub struct TrustStore {
     anchors: Vec<TrustAnchor<'static>>,
-    anchor_subjects: Vec<String>,
+    anchor_meta: Vec<AnchorMeta>,
     intermediates: Vec<CertificateDer<'static>>,
     crls: Vec<Crl>,
     pinned: Vec<(Thumbprint, CertificateDer<'static>)>,
@@ -127,8 +136,14 @@ impl TrustStore {
     }
 
     /// The anchors' subjects (RFC 4514), in the order of [`anchors`](Self::anchors).
-    pub fn anchor_subjects(&self) -> &[String] {
-        &self.anchor_subjects
+    pub fn anchor_subjects(&self) -> impl Iterator<Item = &str> {
+        self.anchor_meta.iter().map(|m| m.subject.as_str())
+    }
+
+    /// What verification needs to know about the anchor with this raw subject.
+    pub(crate) fn anchor_meta(&self, subject: &[u8]) -> Option<&AnchorMeta> {
+        let i = self.anchors.iter().position(|a| a.subject.as_ref() == subject)?;
+        self.anchor_meta.get(i)
     }
 
     /// Intermediates the server holds, offered to path building next to the client's own.
@@ -166,7 +181,7 @@ impl TrustStore {
 impl fmt::Debug for TrustStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TrustStore")
-            .field("anchors", &self.anchor_subjects)
+            .field("anchors", &self.anchor_subjects().collect::<Vec<_>>())
             .field("intermediates", &self.intermediates.len())
             .field("crls", &self.crls)
             .field("pinned", &self.pinned.iter().map(|(t, _)| t).collect::<Vec<_>>())
@@ -389,7 +404,7 @@ impl TrustStoreBuilder {
         let mut problems = self.skipped;
         let mut seen = HashSet::new();
         let mut anchors = Vec::new();
-        let mut anchor_subjects = Vec::new();
+        let mut anchor_meta = Vec::new();
         for (cert, explicit) in self.anchors.iter().zip(&self.explicit_anchors) {
             let subject = cert.subject().to_rfc4514();
             if !seen.insert(cert.thumbprint()) {
@@ -419,7 +434,12 @@ impl TrustStoreBuilder {
                 })?
                 .to_owned();
             anchors.push(anchor);
-            anchor_subjects.push(subject);
+            anchor_meta.push(AnchorMeta {
+                subject,
+                not_before: cert.not_before(),
+                not_after: cert.not_after(),
+                key: cert.key().clone(),
+            });
         }
         let mut intermediates = Vec::new();
         for cert in &self.intermediates {
@@ -453,7 +473,7 @@ impl TrustStoreBuilder {
         }
         Ok(TrustStore {
             anchors,
-            anchor_subjects,
+            anchor_meta,
             intermediates,
             crls: self.crls,
             pinned,

@@ -208,11 +208,10 @@ impl Verifier {
         };
         let max = inner.max_intermediates;
         let depth = |path: &webpki::VerifiedPath<'_>| {
-            if path.intermediate_certificates().count() > max {
-                Err(webpki::Error::MaximumPathDepthExceeded)
-            } else {
-                Ok(())
-            }
+            // Self-issued intermediates (key rollover) do not count (RFC 5280 6.1.4 (l)).
+            let counted =
+                path.intermediate_certificates().filter(|c| c.subject() != c.issuer()).count();
+            if counted > max { Err(webpki::Error::MaximumPathDepthExceeded) } else { Ok(()) }
         };
         let attempt = |at: Timestamp| {
             let revocation = inner.revocation.and_then(|p| p.webpki_options(&crl_refs));
@@ -241,8 +240,19 @@ impl Verifier {
 
         let mut certs = Vec::with_capacity(1 + path.intermediate_certificates().count());
         certs.push(leaf.clone().into_owned());
-        certs.extend(path.intermediate_certificates().map(|c| c.der().into_owned()));
-        let mut expires = Timestamp::from_unix_secs(i64::MAX);
+        for c in path.intermediate_certificates() {
+            // webpki bounds issuer keys only through its algorithms (RSA 2048..8192).
+            inner.keys.check_certificate(&c.der()).map_err(|e| in_role(e, "an intermediate"))?;
+            certs.push(c.der().into_owned());
+        }
+        let anchor = store.anchor_meta(path.anchor().subject.as_ref()).ok_or_else(|| {
+            Error::new(ErrorKind::UnknownIssuer, "path ends at an anchor the store does not hold")
+        })?;
+        // webpki treats anchors as timeless; certauth does not accept an expired root.
+        check_validity(anchor.not_before, anchor.not_after, now, inner.skew)
+            .map_err(|e| in_role(e, "the trust anchor"))?;
+        inner.keys.check(&anchor.key).map_err(|e| in_role(e, "the trust anchor"))?;
+        let mut expires = anchor.not_after;
         for der in &certs {
             if let Some((_, not_after)) = crate::cert::validity_of(der) {
                 expires = expires.min(not_after);
@@ -269,16 +279,9 @@ impl Verifier {
                 }
             }
         }
-        let anchor_subject = path.anchor().subject.as_ref();
-        let anchor = store
-            .anchors()
-            .iter()
-            .position(|a| a.subject.as_ref() == anchor_subject)
-            .and_then(|i| store.anchor_subjects().get(i).cloned())
-            .unwrap_or_default();
         Ok(VerifiedChain {
             certs,
-            trusted_by: TrustedBy::Anchor(anchor),
+            trusted_by: TrustedBy::Anchor(anchor.subject.clone()),
             source: chain.source().clone(),
             format: chain.format(),
             verified_at: now,
@@ -317,6 +320,11 @@ impl Verifier {
             thumbprint: OnceLock::new(),
         })
     }
+}
+
+/// Prefixes a policy error with the certificate's role in the path.
+fn in_role(e: Error, role: &str) -> Error {
+    Error::new(e.kind(), format!("{role}: {}", e.message()))
 }
 
 fn check_validity(
@@ -392,8 +400,9 @@ impl VerifierBuilder {
         self
     }
 
-    /// Most intermediates between the leaf and the anchor. Default 4, at most 6
-    /// (webpki's own bound). Real client PKIs use 0 to 2.
+    /// Most intermediates between the leaf and the anchor, not counting self-issued ones
+    /// (RFC 5280 6.1.4). Default 4, at most 6 (webpki's own bound). Real client PKIs use
+    /// 0 to 2.
     #[must_use]
     pub fn max_intermediates(mut self, n: usize) -> Self {
         self.max_intermediates = n;

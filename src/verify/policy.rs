@@ -26,9 +26,12 @@ pub enum ExtendedKeyUsagePolicy {
     /// extension must still list clientAuth.
     AllowMissingClientAuth,
     /// The leaf must list this purpose instead (DER content bytes of the OID), for
-    /// example serverAuth to test server certificates. Build it with
-    /// [`ExtendedKeyUsagePolicy::require_oid`].
+    /// example code signing. Build it with [`ExtendedKeyUsagePolicy::require_oid`].
     Require(Vec<u8>),
+    /// RFC 5280's rule for another purpose: a leaf without an EKU extension is valid for
+    /// every purpose; one with the extension must list this OID (DER content bytes).
+    /// [`ExtendedKeyUsagePolicy::server_auth`] is this rule for serverAuth.
+    RequireIfPresent(Vec<u8>),
 }
 
 /// DER content bytes of id-kp-clientAuth.
@@ -37,6 +40,8 @@ pub(crate) const CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03
 pub(crate) const SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
 /// DER content bytes of id-ce-extKeyUsage (2.5.29.37).
 const EKU_EXTENSION: &[u8] = &[0x55, 0x1d, 0x25];
+/// DER content bytes of id-ce-keyUsage (2.5.29.15).
+const KEY_USAGE_EXTENSION: &[u8] = &[0x55, 0x1d, 0x0f];
 
 impl ExtendedKeyUsagePolicy {
     /// Require the purpose with this dotted OID, e.g. `"1.3.6.1.5.5.7.3.1"` (serverAuth).
@@ -44,7 +49,7 @@ impl ExtendedKeyUsagePolicy {
     /// ```
     /// use certauth::verify::ExtendedKeyUsagePolicy;
     /// let server = ExtendedKeyUsagePolicy::require_oid("1.3.6.1.5.5.7.3.1")?;
-    /// assert_eq!(server, ExtendedKeyUsagePolicy::server_auth());
+    /// assert_eq!(format!("{server:?}"), "Require(serverAuth)");
     /// # Ok::<(), certauth::ConfigError>(())
     /// ```
     pub fn require_oid(dotted: &str) -> Result<Self, crate::ConfigError> {
@@ -54,25 +59,41 @@ impl ExtendedKeyUsagePolicy {
         Ok(Self::Require(oid.as_bytes().to_vec()))
     }
 
-    /// Require serverAuth: for a verifier that tests server certificates.
+    /// serverAuth if the leaf has an EKU extension, as browsers and webpki check server
+    /// certificates: for a verifier that tests server certificates.
     pub fn server_auth() -> Self {
-        Self::Require(SERVER_AUTH.to_vec())
+        Self::RequireIfPresent(SERVER_AUTH.to_vec())
     }
 
     /// The OID (content bytes) that must be present.
     pub(crate) fn oid(&self) -> &[u8] {
         match self {
             Self::RequireClientAuth | Self::AllowMissingClientAuth => CLIENT_AUTH,
-            Self::Require(oid) => oid,
+            Self::Require(oid) | Self::RequireIfPresent(oid) => oid,
         }
     }
 
-    /// Checks the leaf's own EKU extension; the path rule is applied by webpki.
+    /// Checks the leaf's own EKU extension; the path rule is applied by webpki. Also
+    /// refuses a leaf whose key usage claims keyCertSign (RFC 5280 4.2.1.3: only CAs).
     pub(crate) fn check_leaf(&self, leaf_der: &[u8]) -> Result<()> {
         let malformed = |_| Error::new(ErrorKind::InvalidCertificate, "malformed leaf extensions");
+        let ku = cert::extension_of(leaf_der, KEY_USAGE_EXTENSION).map_err(malformed)?;
+        // A BIT STRING: tag, length, unused bits, then digitalSignature as the top bit of
+        // the first byte; keyCertSign is bit 5. A leaf reaching here is not a CA (webpki
+        // refuses CAs as end entities).
+        if let Some([0x03, _, _, first, ..]) = ku
+            && first & 0x04 != 0
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidCertificate,
+                "leaf key usage asserts keyCertSign but it is not a ca",
+            ));
+        }
         let purpose = self.name();
         match cert::extension_of(leaf_der, EKU_EXTENSION).map_err(malformed)? {
-            None if matches!(self, Self::AllowMissingClientAuth) => Ok(()),
+            None if matches!(self, Self::AllowMissingClientAuth | Self::RequireIfPresent(_)) => {
+                Ok(())
+            }
             None => Err(Error::new(
                 ErrorKind::WrongUsage,
                 format!("leaf has no extended key usage extension; {purpose} is required"),
@@ -106,6 +127,7 @@ impl fmt::Debug for ExtendedKeyUsagePolicy {
             Self::RequireClientAuth => f.write_str("RequireClientAuth"),
             Self::AllowMissingClientAuth => f.write_str("AllowMissingClientAuth"),
             Self::Require(_) => write!(f, "Require({})", self.name()),
+            Self::RequireIfPresent(_) => write!(f, "RequireIfPresent({})", self.name()),
         }
     }
 }
@@ -286,7 +308,10 @@ mod tests {
 
     #[test]
     fn eku_names() {
-        assert_eq!(format!("{:?}", ExtendedKeyUsagePolicy::server_auth()), "Require(serverAuth)");
+        assert_eq!(
+            format!("{:?}", ExtendedKeyUsagePolicy::server_auth()),
+            "RequireIfPresent(serverAuth)"
+        );
         assert_eq!(
             format!("{:?}", ExtendedKeyUsagePolicy::require_oid("1.2.3.4").unwrap()),
             "Require(1.2.3.4)"

@@ -3,6 +3,8 @@
 #[cfg(feature = "cli")]
 mod cli;
 mod common;
+#[cfg(feature = "ring")]
+mod limbo;
 mod pem_variants;
 #[cfg(feature = "ring")]
 mod verify;
