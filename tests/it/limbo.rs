@@ -12,7 +12,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use certauth::pki_types::{CertificateDer, ServerName, UnixTime};
+use certauth::pki_types::pem::PemObject as _;
+use certauth::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
 use certauth::trust::TrustStore;
 use certauth::verify::{
     ExtendedKeyUsagePolicy, RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus,
@@ -119,8 +120,9 @@ impl<'a> Case<'a> {
         let crls: Vec<webpki::CertRevocationList<'static>> = self
             .crls
             .iter()
-            .flat_map(|p| pem_certs_of_label(p))
-            .filter_map(|der| webpki::OwnedCertRevocationList::from_der(&der).ok().map(Into::into))
+            .flat_map(|p| CertificateRevocationListDer::pem_slice_iter(p.as_bytes()))
+            .filter_map(|der| webpki::OwnedCertRevocationList::from_der(&der.ok()?).ok())
+            .map(Into::into)
             .collect();
         let crl_refs: Vec<&webpki::CertRevocationList<'_>> = crls.iter().collect();
         let revocation = webpki::RevocationOptionsBuilder::new(&crl_refs).ok().map(|b| {
@@ -168,23 +170,6 @@ impl<'a> Case<'a> {
             Ok(())
         }
     }
-}
-
-fn pem_certs_of_label(pem: &str) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut rest = pem;
-    while let Some(start) = rest.find("-----BEGIN") {
-        let Some(end) = rest[start..].find("-----END").and_then(|e| {
-            rest[start + e..].find('\n').map(|n| start + e + n + 1).or(Some(rest.len()))
-        }) else {
-            break;
-        };
-        if let Ok((_, der)) = pem_rfc7468::decode_vec(rest[start..end].as_bytes()) {
-            out.push(der);
-        }
-        rest = &rest[end..];
-    }
-    out
 }
 
 fn divergences() -> BTreeMap<String, String> {
