@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod binding;
 pub mod cache;
 pub mod cert;
 mod error;
+pub mod identity;
 pub mod input;
 pub mod thumbprint;
 mod time;
@@ -12,6 +14,7 @@ pub mod verify;
 
 pub use cert::Certificate;
 pub use error::{ConfigError, Error, ErrorKind, Result};
+pub use identity::ClientIdentity;
 pub use input::{Format, Limits, PresentedChain, Source};
 pub use thumbprint::Thumbprint;
 pub use time::Timestamp;

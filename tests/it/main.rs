@@ -4,6 +4,8 @@
 mod cli;
 mod common;
 #[cfg(feature = "ring")]
+mod identity;
+#[cfg(feature = "ring")]
 mod limbo;
 mod pem_variants;
 #[cfg(feature = "ring")]

@@ -1,0 +1,126 @@
+//! Identity rules and RFC 8705 binding over verified chains.
+
+use std::net::IpAddr;
+
+use certauth::binding::{BindingMode, check_token_binding};
+use certauth::identity::{IdentityRule, SpiffeMatch, ValueMatch};
+use certauth::trust::TrustStore;
+use certauth::verify::{RING_ALGORITHMS, Verifier};
+use certauth::{ClientIdentity, ErrorKind, Thumbprint};
+use rcgen::{DnType, SanType};
+
+use crate::common::pki::{at, chain, intermediate, leaf_with, root};
+
+fn identity() -> ClientIdentity {
+    let root = root("Test Root");
+    let inter = intermediate(&root, "Payments Issuing CA");
+    let leaf = leaf_with(&inter, "billing", |p| {
+        p.distinguished_name.push(DnType::OrganizationName, "Example, Inc.");
+        p.distinguished_name.push(DnType::OrganizationalUnitName, "payments");
+        p.serial_number = Some(rcgen::SerialNumber::from(0x0abc_u64));
+        p.subject_alt_names = vec![
+            SanType::DnsName("billing.internal.example.com".try_into().unwrap()),
+            SanType::URI("spiffe://example.org/ns/prod/sa/billing".try_into().unwrap()),
+            SanType::Rfc822Name("ops@example.com".try_into().unwrap()),
+            SanType::IpAddress("10.1.2.3".parse().unwrap()),
+        ];
+    });
+    let store = TrustStore::builder()
+        .add_pem(root.pem().as_bytes())
+        .unwrap()
+        .check_at(at())
+        .build()
+        .unwrap();
+    let v = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+    ClientIdentity::new(v.verify(&chain(&[&leaf, &inter.der]), at()).unwrap()).unwrap()
+}
+
+#[test]
+fn identity_exposes_the_leaf() {
+    let id = identity();
+    assert_eq!(id.subject().common_name(), Some("billing"));
+    assert_eq!(id.issuer().common_name(), Some("Payments Issuing CA"));
+    assert_eq!(id.serial_hex(), "0abc");
+    assert_eq!(id.spiffe_id().unwrap().trust_domain(), "example.org");
+    assert_eq!(id.thumbprint(), &Thumbprint::of(id.chain().leaf_der()));
+    assert_eq!(id.sans().ip(), &["10.1.2.3".parse::<IpAddr>().unwrap()]);
+}
+
+#[test]
+fn rules_match_attribute_by_attribute() {
+    let id = identity();
+    let yes = [
+        IdentityRule::subject("CN", ValueMatch::exact("billing")),
+        IdentityRule::subject("O", ValueMatch::exact("Example, Inc.")),
+        IdentityRule::subject("2.5.4.11", ValueMatch::exact("payments")),
+        IdentityRule::issuer("CN", ValueMatch::exact("Payments Issuing CA")),
+        IdentityRule::DnsSan(ValueMatch::Suffix(".example.com".into())),
+        IdentityRule::UriSan(ValueMatch::exact("spiffe://example.org/ns/prod/sa/billing")),
+        IdentityRule::EmailSan(ValueMatch::IgnoreAsciiCase("OPS@example.com".into())),
+        IdentityRule::IpSan("10.1.2.3".parse().unwrap()),
+        IdentityRule::Spiffe(SpiffeMatch::PathPrefix {
+            trust_domain: "example.org".into(),
+            prefix: "/ns/prod".into(),
+        }),
+        IdentityRule::IssuerAndSerial {
+            issuer: id.issuer().to_rfc4514(),
+            serial_hex: "0abc".into(),
+        },
+        IdentityRule::Thumbprint(vec![*id.thumbprint()]),
+        IdentityRule::SpkiSha256(vec![*id.spki_sha256()]),
+    ];
+    for rule in &yes {
+        assert!(rule.matches(&id), "{rule:?}");
+        assert!(IdentityRule::Not(Box::new(rule.clone())).check(&id).is_err(), "{rule:?}");
+    }
+    let no = [
+        // A string trick: the whole-DN text contains "O=Example" but no O value equals it.
+        IdentityRule::subject("O", ValueMatch::exact("Example")),
+        IdentityRule::subject("CN", ValueMatch::exact("Payments Issuing CA")),
+        IdentityRule::DnsSan(ValueMatch::exact("example.com")),
+        IdentityRule::Spiffe(SpiffeMatch::TrustDomain("example.com".into())),
+        IdentityRule::Spiffe(SpiffeMatch::PathPrefix {
+            trust_domain: "example.org".into(),
+            prefix: "/ns/pro".into(),
+        }),
+        IdentityRule::IssuerAndSerial {
+            issuer: id.issuer().to_rfc4514(),
+            serial_hex: "abc0".into(),
+        },
+        IdentityRule::Thumbprint(vec![Thumbprint::of(b"other")]),
+        IdentityRule::Any(vec![]),
+    ];
+    for rule in &no {
+        let e = rule.check(&id).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::IdentityMismatch, "{rule:?}");
+    }
+    // Azure API Management's shape: all top-level checks, plus any listed identity.
+    let azure = IdentityRule::All(vec![
+        IdentityRule::issuer("CN", ValueMatch::exact("Payments Issuing CA")),
+        IdentityRule::Any(vec![no[0].clone(), yes[0].clone()]),
+    ]);
+    assert!(azure.matches(&id));
+    let azure_fail =
+        IdentityRule::All(vec![no[1].clone(), IdentityRule::Any(vec![yes[0].clone()])]);
+    assert!(!azure_fail.matches(&id));
+}
+
+#[test]
+fn token_binding_modes() {
+    let id = identity();
+    let chain = id.chain();
+    let right = chain.thumbprint().to_x5t_s256();
+    let wrong = Thumbprint::of(b"someone else").to_x5t_s256();
+    for mode in [BindingMode::Optional, BindingMode::Required] {
+        assert!(check_token_binding(mode, Some(&right), chain).is_ok());
+        let e = check_token_binding(mode, Some(&wrong), chain).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BindingMismatch);
+    }
+    assert_eq!(
+        check_token_binding(BindingMode::Required, None, chain).unwrap_err().kind(),
+        ErrorKind::BindingMismatch
+    );
+    assert!(check_token_binding(BindingMode::Optional, None, chain).is_ok());
+    assert!(check_token_binding(BindingMode::Off, Some(&wrong), chain).is_ok());
+    assert_eq!(BindingMode::default(), BindingMode::Required);
+}
