@@ -5,11 +5,14 @@
 //! cargo run --features cli --bin certauth -- inspect tests/data/pki/leaf-ec-chain.pem
 //! cargo run --features cli --bin certauth -- inspect --format nginx-escaped --json < header.txt
 //! cargo run --features cli --bin certauth -- thumbprint leaf.pem
+//! cargo run --features cli --bin certauth -- verify --trust tests/data/pki/root.pem --json tests/data/pki/leaf-ec-chain.pem
 //! ```
 //!
-//! Exit status: 0 on success, 1 when the input is rejected (the error kind and message on
-//! standard error; with `--json` also `{"error": KIND, "message": ...}` on standard
-//! output), 2 on a usage error. A panic is a bug.
+//! Exit status: 0 on success (for `verify`: the chain is accepted), 1 when the input is
+//! rejected (the error kind and message on standard error; with `--json` also
+//! `{"error": KIND, "message": ...}` on standard output; `verify --json` prints
+//! `{"ok": false, "error": KIND, "message": ..., "identity": null}`), 2 on a usage or
+//! configuration error (an unreadable trust file). A panic is a bug.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -47,6 +50,37 @@ enum Command {
         /// Input file; standard input when absent.
         file: Option<PathBuf>,
     },
+    /// Verify a client chain against trust anchors, as a server would.
+    Verify {
+        /// Trust anchors: a PEM bundle (chain files allowed), DER file or directory.
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
+        /// Extra intermediates the server holds (PEM).
+        #[arg(long)]
+        intermediates: Option<PathBuf>,
+        /// CRL file (PEM or DER); repeatable. Checked for the leaf; no CRL for the leaf's
+        /// issuer is an error.
+        #[arg(long)]
+        crl: Vec<PathBuf>,
+        /// Check CRLs for the whole chain instead of the leaf only.
+        #[arg(long)]
+        crl_whole_chain: bool,
+        /// Verification time, RFC 3339; the clock when absent.
+        #[arg(long, value_parser = parse_time)]
+        at: Option<certauth::Timestamp>,
+        /// Input encoding, as for inspect.
+        #[arg(long, default_value = "auto", value_parser = parse_format)]
+        format: Format,
+        /// Print one JSON object: {"ok", "error", "message", "identity"}.
+        #[arg(long)]
+        json: bool,
+        /// Input file; standard input when absent.
+        file: Option<PathBuf>,
+    },
+}
+
+fn parse_time(s: &str) -> Result<certauth::Timestamp, String> {
+    certauth::Timestamp::parse_rfc3339(s).map_err(|e| e.to_string())
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -55,6 +89,9 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Verify { .. } = cli.command {
+        return verify(cli.command);
+    }
     let json_output = matches!(cli.command, Command::Inspect { json: true, .. });
     match run(cli.command) {
         Ok(out) => {
@@ -87,7 +124,99 @@ fn run(command: Command) -> Result<String, Error> {
             let chain = read_chain(file.as_ref(), format)?;
             Ok(certauth::Thumbprint::of(chain.leaf()).to_x5t_s256())
         }
+        Command::Verify { .. } => unreachable!("handled by verify()"),
     }
+}
+
+/// `verify`: exit 0 accepted, 1 rejected, 2 configuration error.
+fn verify(command: Command) -> ExitCode {
+    let Command::Verify { trust, intermediates, crl, crl_whole_chain, at, format, json, file } =
+        command
+    else {
+        return ExitCode::from(2);
+    };
+    let now = at.unwrap_or_else(certauth::Timestamp::now);
+    let verifier = match build_verifier(&trust, intermediates.as_ref(), &crl, crl_whole_chain, now)
+    {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = read_chain(file.as_ref(), format)
+        .and_then(|chain| verifier.verify(&chain, now))
+        .and_then(certauth::ClientIdentity::new);
+    match result {
+        Ok(id) => {
+            if json {
+                let identity = identity_json(&id);
+                println!(
+                    "{}",
+                    json!({"ok": true, "error": null, "message": null, "identity": identity})
+                );
+            } else {
+                println!("accepted: {}", id.subject());
+                println!("x5t#S256: {}", id.thumbprint().to_x5t_s256());
+                for w in id.chain().warnings() {
+                    println!("warning: {w}");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rejected: {}: {}", e.kind(), e.message());
+            if json {
+                println!(
+                    "{}",
+                    json!({"ok": false, "error": e.kind().as_str(), "message": e.message(), "identity": null})
+                );
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn build_verifier(
+    trust: &[PathBuf],
+    intermediates: Option<&PathBuf>,
+    crls: &[PathBuf],
+    whole_chain: bool,
+    now: certauth::Timestamp,
+) -> Result<certauth::Verifier, certauth::ConfigError> {
+    use certauth::verify::{RevocationDepth, RevocationPolicy, UnknownStatus};
+    let mut store = certauth::TrustStore::builder().check_at(now);
+    for path in trust {
+        store = if path.is_dir() { store.add_directory(path)? } else { store.add_file(path)? };
+    }
+    if let Some(path) = intermediates {
+        let bytes = std::fs::read(path).map_err(|e| {
+            certauth::ConfigError::Setting(format!("cannot read {}: {e}", path.display()))
+        })?;
+        store = store.add_intermediates_pem(&bytes)?;
+    }
+    for path in crls {
+        store = store.add_crl_file(path)?;
+    }
+    let mut verifier =
+        certauth::Verifier::builder(store.build()?, certauth::verify::RING_ALGORITHMS);
+    if !crls.is_empty() {
+        let depth = if whole_chain { RevocationDepth::Chain } else { RevocationDepth::Leaf };
+        verifier = verifier.revocation(RevocationPolicy::new(depth, UnknownStatus::Deny));
+    }
+    verifier.build()
+}
+
+fn identity_json(id: &certauth::ClientIdentity) -> Value {
+    let mut v = cert_json(id.certificate());
+    v["trusted_by"] = match id.chain().trusted_by() {
+        certauth::verify::TrustedBy::Anchor(subject) => json!({"anchor": subject}),
+        certauth::verify::TrustedBy::Pinned => json!("pinned"),
+        _ => json!(null),
+    };
+    v["chain_length"] = json!(id.chain().certificates().len());
+    v["warnings"] = json!(id.chain().warnings());
+    v
 }
 
 /// Reads at most one byte more than the limit, so an endless stream is refused quickly.

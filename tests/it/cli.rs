@@ -104,3 +104,53 @@ fn usage_errors_exit_2() {
     let (code, _, err) = certauth(&["inspect", "does-not-exist.pem"], b"");
     assert_eq!(code, 1, "{err}");
 }
+
+#[test]
+fn verify_json_contract_and_exit_codes() {
+    let args = ["verify", "--trust", "pki/root.pem", "--at", "2027-01-01T00:00:00Z", "--json"];
+    let (code, out, err) = certauth(&[&args[..], &["pki/leaf-ec-chain.pem"]].concat(), b"");
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["error"], serde_json::Value::Null);
+    assert_eq!(v["identity"]["x5t#S256"], x5t(&data("pki/leaf-ec.der")));
+    assert_eq!(
+        v["identity"]["subject"],
+        "CN=client.example.test,OU=Engineering,O=Example Corp,C=US"
+    );
+
+    // Standard input, and a rejection: the leaf alone lacks its intermediate.
+    let (code, out, _) = certauth(&args, &data("pki/leaf-ec.pem"));
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"], "unknown_issuer");
+    assert_eq!(v["identity"], serde_json::Value::Null);
+
+    // Held intermediates fix that.
+    let (code, _, err) = certauth(
+        &[&args[..], &["--intermediates", "pki/intermediate.pem", "pki/leaf-ec.pem"]].concat(),
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+
+    // Expired at the given time.
+    let (code, out, _) = certauth(
+        &[
+            "verify",
+            "--trust",
+            "pki/root.pem",
+            "--at",
+            "2040-01-01T00:00:00Z",
+            "--json",
+            "pki/leaf-ec-chain.pem",
+        ],
+        b"",
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("\"error\":\"expired\""), "{out}");
+
+    // A trust file that does not exist is a configuration error.
+    let (code, _, err) = certauth(&["verify", "--trust", "nope.pem", "pki/leaf-ec-chain.pem"], b"");
+    assert_eq!(code, 2, "{err}");
+}
