@@ -1,17 +1,20 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod authenticator;
 pub mod binding;
 pub mod cache;
 pub mod cert;
 mod error;
 pub mod identity;
 pub mod input;
+pub mod registry;
 pub mod thumbprint;
 mod time;
 pub mod trust;
 pub mod verify;
 
+pub use authenticator::{AuthRequest, AuthenticatedClient, Authenticator, Credential};
 pub use cert::Certificate;
 pub use error::{ConfigError, Error, ErrorKind, Result};
 pub use identity::ClientIdentity;

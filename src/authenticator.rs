@@ -1,0 +1,668 @@
+//! The [`Authenticator`]: the whole pipeline, from presented bytes to an
+//! [`AuthenticatedClient`], with the verification cache in front.
+//!
+//! ```text
+//! credential ─► cache ─(miss)─► decode ─► Verifier::verify ─► ClientIdentity ─┐
+//!               └──(hit)────────────────────────────────────────────────────┴► revocation checker
+//!                 ─► identity rules ─► registry ─► token binding ─► AuthenticatedClient
+//! ```
+//!
+//! Only verification is cached (keyed by the exact presented bytes and the verifier
+//! generation). Everything after it runs on every request, so a suspension, a removed
+//! certificate, a changed rule or a revocation pushed to a [`RevocationChecker`] takes
+//! effect on the next request.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rustls_pki_types::CertificateDer;
+
+use crate::binding::{BindingMode, check_token_binding};
+use crate::cache::{CacheConfig, VerificationCache};
+use crate::error::{ConfigError, Error, ErrorKind, Result};
+use crate::identity::{ClientIdentity, IdentityRule};
+use crate::input::{self, Format, Limits, PresentedChain, Source};
+use crate::registry::{RegisteredClient, Registry};
+use crate::thumbprint::Thumbprint;
+use crate::time::Timestamp;
+use crate::verify::{RevocationChecker, Verifier};
+
+/// The `tracing` target of authentication decisions and events.
+pub const TRACING_TARGET: &str = "certauth::auth";
+
+/// What the client presented.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Credential<'a> {
+    /// The peer certificates of a TLS connection this process terminated, leaf first
+    /// (as rustls reports them). Typically already verified in the handshake by
+    /// certauth's rustls verifier; verification here is then a cache hit.
+    Tls(&'a [CertificateDer<'a>]),
+    /// A chain decoded by the caller (for example by the `http` extractor).
+    Chain(&'a PresentedChain),
+    /// Encoded bytes (PEM, DER, base64 DER) handed over by the application.
+    Encoded {
+        /// The bytes.
+        bytes: &'a [u8],
+        /// Their encoding.
+        format: Format,
+    },
+}
+
+/// One authentication request.
+#[derive(Clone, Copy, Debug)]
+pub struct AuthRequest<'a> {
+    credential: Credential<'a>,
+    now: Timestamp,
+    client_id: Option<&'a str>,
+    token: Option<Option<&'a str>>,
+}
+
+impl<'a> AuthRequest<'a> {
+    /// A request presenting `credential`, decided at time `now`.
+    pub fn new(credential: Credential<'a>, now: Timestamp) -> Self {
+        Self { credential, now, client_id: None, token: None }
+    }
+
+    /// The client id the request names (a client-id header): the certificate must be
+    /// registered to that client.
+    #[must_use]
+    pub fn client_id(mut self, id: &'a str) -> Self {
+        self.client_id = Some(id);
+        self
+    }
+
+    /// The request carries an access token whose `cnf.x5t#S256` is `cnf` (`None`: the
+    /// token has no confirmation). Checked per the authenticator's [`BindingMode`].
+    #[must_use]
+    pub fn token_confirmation(mut self, cnf: Option<&'a str>) -> Self {
+        self.token = Some(cnf);
+        self
+    }
+}
+
+/// A request that passed: the verified identity and, with a registry, the client.
+#[derive(Clone, Debug)]
+pub struct AuthenticatedClient {
+    identity: ClientIdentity,
+    client: Option<Arc<RegisteredClient>>,
+}
+
+impl AuthenticatedClient {
+    /// The verified certificate identity.
+    pub fn identity(&self) -> &ClientIdentity {
+        &self.identity
+    }
+
+    /// The registered client, when a registry knows the certificate.
+    pub fn client(&self) -> Option<&RegisteredClient> {
+        self.client.as_deref()
+    }
+
+    /// The registered client's id.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client.as_deref().map(|c| c.id.as_str())
+    }
+
+    /// The leaf's x5t#S256 thumbprint.
+    pub fn thumbprint(&self) -> &Thumbprint {
+        self.identity.thumbprint()
+    }
+}
+
+/// What the registry policy does with a valid certificate no client is registered for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Unregistered {
+    /// Refuse with `unknown_client` (403). The default when a registry is configured.
+    #[default]
+    Reject,
+    /// Accept without a client (`AuthenticatedClient::client()` is `None`).
+    Anonymous,
+}
+
+/// The outcome of one check in a [`DecisionTrace`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckOutcome {
+    /// The check passed.
+    Passed,
+    /// The check failed with this error kind.
+    Failed(ErrorKind),
+    /// The check did not apply.
+    Skipped,
+}
+
+/// One step of a [`DecisionTrace`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceStep {
+    /// The check: `source`, `cache`, `decode`, `verify`, `identity`, `revocation`,
+    /// `rules`, `registry`, `binding`.
+    pub check: &'static str,
+    /// Its outcome.
+    pub outcome: CheckOutcome,
+    /// Facts (never certificate or header bytes).
+    pub detail: String,
+}
+
+/// Every check run for one request, in order. Ask for it with
+/// [`Authenticator::authenticate_traced`]; it costs a few allocations, so the plain
+/// [`Authenticator::authenticate`] does not build one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecisionTrace {
+    /// The steps.
+    pub steps: Vec<TraceStep>,
+}
+
+impl DecisionTrace {
+    fn push(&mut self, check: &'static str, outcome: CheckOutcome, detail: impl Into<String>) {
+        self.steps.push(TraceStep { check, outcome, detail: detail.into() });
+    }
+}
+
+impl fmt::Display for DecisionTrace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for s in &self.steps {
+            let outcome = match &s.outcome {
+                CheckOutcome::Passed => "pass".to_owned(),
+                CheckOutcome::Failed(k) => format!("FAIL {k}"),
+                CheckOutcome::Skipped => "skip".to_owned(),
+            };
+            writeln!(f, "{:<10} {outcome:<28} {}", s.check, s.detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// Something an operator may want to alert on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthEvent {
+    /// A valid certificate no client is registered for was presented.
+    UnregisteredCertificate {
+        /// Its thumbprint.
+        thumbprint: Thumbprint,
+        /// Its subject (RFC 4514).
+        subject: String,
+    },
+    /// A registered certificate in use expires within the warning window.
+    CertificateExpiringSoon {
+        /// The client.
+        client_id: String,
+        /// The certificate.
+        thumbprint: Thumbprint,
+        /// Its notAfter.
+        not_after: Timestamp,
+    },
+    /// Report-only mode let through a request that would have been refused.
+    WouldReject {
+        /// The error kind it would have been refused with.
+        kind: ErrorKind,
+        /// Its message.
+        message: String,
+    },
+}
+
+type EventSink = Arc<dyn Fn(&AuthEvent) + Send + Sync>;
+
+/// Runs the pipeline; cheap to clone (one `Arc`). Build with [`Authenticator::builder`].
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    verifier: Verifier,
+    cache: VerificationCache<ClientIdentity>,
+    rules: Option<IdentityRule>,
+    registry: Option<Arc<dyn Registry>>,
+    unregistered: Unregistered,
+    binding: BindingMode,
+    revocation: Option<Arc<dyn RevocationChecker>>,
+    report_only: bool,
+    on_event: Option<EventSink>,
+    expiry_warning_secs: i64,
+    limits: Limits,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Authenticator")
+            .field("verifier", &i.verifier)
+            .field("cache", &i.cache)
+            .field("rules", &i.rules)
+            .field("registry", &i.registry)
+            .field("unregistered", &i.unregistered)
+            .field("binding", &i.binding)
+            .field("revocation", &i.revocation)
+            .field("report_only", &i.report_only)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures an [`Authenticator`].
+pub struct AuthenticatorBuilder {
+    verifier: Verifier,
+    cache: CacheConfig,
+    rules: Option<IdentityRule>,
+    registry: Option<Arc<dyn Registry>>,
+    unregistered: Option<Unregistered>,
+    binding: BindingMode,
+    revocation: Option<Arc<dyn RevocationChecker>>,
+    report_only: bool,
+    on_event: Option<EventSink>,
+    expiry_warning_secs: i64,
+    limits: Limits,
+}
+
+impl fmt::Debug for AuthenticatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthenticatorBuilder").finish_non_exhaustive()
+    }
+}
+
+impl AuthenticatorBuilder {
+    /// Only identities matching `rule` are accepted (`identity_mismatch`, 403, otherwise).
+    /// Default: every verified identity.
+    #[must_use]
+    pub fn identity_rule(mut self, rule: IdentityRule) -> Self {
+        self.rules = Some(rule);
+        self
+    }
+
+    /// Map certificates to clients with `registry`. Default: no registry.
+    #[must_use]
+    pub fn registry(mut self, registry: Arc<dyn Registry>) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// What to do with valid certificates no client is registered for. Default with a
+    /// registry: [`Unregistered::Reject`].
+    #[must_use]
+    pub fn unregistered(mut self, policy: Unregistered) -> Self {
+        self.unregistered = Some(policy);
+        self
+    }
+
+    /// How tokens passed with [`AuthRequest::token_confirmation`] are checked.
+    /// Default: [`BindingMode::Required`].
+    #[must_use]
+    pub fn token_binding(mut self, mode: BindingMode) -> Self {
+        self.binding = mode;
+        self
+    }
+
+    /// An asynchronous revocation check (OCSP, a revocation database) run on every
+    /// request, cached or not; implementations cache their own answers.
+    #[must_use]
+    pub fn revocation_checker(mut self, checker: Arc<dyn RevocationChecker>) -> Self {
+        self.revocation = Some(checker);
+        self
+    }
+
+    /// Verification cache bounds. Default: [`CacheConfig::default`].
+    #[must_use]
+    pub fn cache(mut self, config: CacheConfig) -> Self {
+        self.cache = config;
+        self
+    }
+
+    /// Report-only mode for rolling out mTLS: integrations let refused requests through
+    /// and log a [`AuthEvent::WouldReject`]. Never leave it on.
+    #[must_use]
+    pub fn report_only(mut self) -> Self {
+        self.report_only = true;
+        self
+    }
+
+    /// A callback for [`AuthEvent`]s (also logged at the [`TRACING_TARGET`]).
+    #[must_use]
+    pub fn on_event(mut self, sink: impl Fn(&AuthEvent) + Send + Sync + 'static) -> Self {
+        self.on_event = Some(Arc::new(sink));
+        self
+    }
+
+    /// Warn ([`AuthEvent::CertificateExpiringSoon`]) when a registered certificate in
+    /// use expires within this many seconds. Default 14 days.
+    #[must_use]
+    pub fn expiry_warning_secs(mut self, secs: i64) -> Self {
+        self.expiry_warning_secs = secs;
+        self
+    }
+
+    /// Bounds for decoding presented bytes. Default: [`Limits::default`].
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Builds the authenticator. Refuses an unregistered-client policy without a registry.
+    pub fn build(self) -> Result<Authenticator, ConfigError> {
+        if self.registry.is_none() && self.unregistered == Some(Unregistered::Reject) {
+            return Err(ConfigError::Setting(
+                "rejecting unregistered clients needs a registry".into(),
+            ));
+        }
+        Ok(Authenticator {
+            inner: Arc::new(Inner {
+                verifier: self.verifier,
+                cache: VerificationCache::new(self.cache),
+                rules: self.rules,
+                registry: self.registry,
+                unregistered: self.unregistered.unwrap_or_default(),
+                binding: self.binding,
+                revocation: self.revocation,
+                report_only: self.report_only,
+                on_event: self.on_event,
+                expiry_warning_secs: self.expiry_warning_secs,
+                limits: self.limits,
+            }),
+        })
+    }
+}
+
+/// Cache tags: what the key bytes are, so equal bytes of different kinds never collide.
+const TAG_DER_CHAIN: u64 = 1;
+const TAG_ENCODED: u64 = 0x100;
+
+impl Authenticator {
+    /// Starts a builder around `verifier`.
+    pub fn builder(verifier: Verifier) -> AuthenticatorBuilder {
+        AuthenticatorBuilder {
+            verifier,
+            cache: CacheConfig::default(),
+            rules: None,
+            registry: None,
+            unregistered: None,
+            binding: BindingMode::default(),
+            revocation: None,
+            report_only: false,
+            on_event: None,
+            expiry_warning_secs: 14 * 86_400,
+            limits: Limits::default(),
+        }
+    }
+
+    /// The verifier (for rotating its trust store).
+    pub fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
+    }
+
+    /// Whether report-only mode is on.
+    pub fn is_report_only(&self) -> bool {
+        self.inner.report_only
+    }
+
+    /// How many verifications are cached.
+    pub fn cached(&self) -> usize {
+        self.inner.cache.len()
+    }
+
+    /// Drops every cached verification (not needed after a trust-store replacement:
+    /// the generation changes and old entries stop matching).
+    pub fn clear_cache(&self) {
+        self.inner.cache.clear();
+    }
+
+    /// Authenticates one request.
+    pub async fn authenticate(&self, request: &AuthRequest<'_>) -> Result<AuthenticatedClient> {
+        let result = self.run(request, None).await;
+        self.after(&result);
+        result
+    }
+
+    /// Authenticates one request and returns every check run, in order.
+    pub async fn authenticate_traced(
+        &self,
+        request: &AuthRequest<'_>,
+    ) -> (Result<AuthenticatedClient>, DecisionTrace) {
+        let mut trace = DecisionTrace::default();
+        let result = self.run(request, Some(&mut trace)).await;
+        self.after(&result);
+        (result, trace)
+    }
+
+    fn after(&self, result: &Result<AuthenticatedClient>) {
+        if let Err(e) = result {
+            if self.inner.report_only {
+                self.emit(AuthEvent::WouldReject {
+                    kind: e.kind(),
+                    message: e.message().to_owned(),
+                });
+            } else {
+                tracing::debug!(target: TRACING_TARGET, kind = %e.kind(), message = e.message(), "rejected");
+            }
+        }
+    }
+
+    fn emit(&self, event: AuthEvent) {
+        match &event {
+            AuthEvent::WouldReject { kind, message } => {
+                tracing::warn!(target: TRACING_TARGET, %kind, message = message.as_str(), "report-only: would reject");
+            }
+            AuthEvent::UnregisteredCertificate { thumbprint, subject } => {
+                tracing::info!(target: TRACING_TARGET, x5t = %thumbprint.to_x5t_s256(), subject = subject.as_str(), "unregistered certificate");
+            }
+            AuthEvent::CertificateExpiringSoon { client_id, thumbprint, not_after } => {
+                tracing::warn!(target: TRACING_TARGET, client_id = client_id.as_str(), x5t = %thumbprint.to_x5t_s256(), not_after = %not_after, "registered certificate expires soon");
+            }
+        }
+        if let Some(sink) = &self.inner.on_event {
+            sink(&event);
+        }
+    }
+
+    async fn run(
+        &self,
+        req: &AuthRequest<'_>,
+        mut trace: Option<&mut DecisionTrace>,
+    ) -> Result<AuthenticatedClient> {
+        let inner = &*self.inner;
+        let mut step = |check: &'static str, outcome: CheckOutcome, detail: &dyn Fn() -> String| {
+            if let Some(t) = trace.as_deref_mut() {
+                t.push(check, outcome, detail());
+            }
+        };
+        let fail = |e: &Error| CheckOutcome::Failed(e.kind());
+
+        // 1. The cache, keyed by exactly what was presented.
+        let joined;
+        let (key, tag): (&[u8], u64) = match req.credential {
+            Credential::Tls(certs) => {
+                joined = join(certs);
+                (&joined, TAG_DER_CHAIN)
+            }
+            Credential::Chain(chain) => {
+                joined = join(chain.certificates());
+                (&joined, TAG_DER_CHAIN)
+            }
+            Credential::Encoded { bytes, format } => (bytes, TAG_ENCODED + format as u64),
+        };
+        let source = match req.credential {
+            Credential::Tls(_) => Source::Tls,
+            Credential::Chain(chain) => chain.source().clone(),
+            Credential::Encoded { .. } => Source::Bytes,
+        };
+        step("source", CheckOutcome::Passed, &|| source.to_string());
+        let generation = inner.verifier.generation();
+        let mut fresh = false;
+        let identity = match inner.cache.get(key, tag, generation, req.now) {
+            Some(hit) => {
+                step("cache", CheckOutcome::Passed, &|| "hit".into());
+                hit
+            }
+            None => {
+                step("cache", CheckOutcome::Skipped, &|| "miss".into());
+                fresh = true;
+                let verified = inner.cache.get_or_verify(key, tag, generation, req.now, || {
+                    let chain = self.presented(req, &source)?;
+                    let verified = inner.verifier.verify(&chain, req.now)?;
+                    let expires = verified.expires();
+                    Ok((ClientIdentity::new(verified)?, expires))
+                });
+                match verified {
+                    Ok(id) => {
+                        step("verify", CheckOutcome::Passed, &|| {
+                            format!(
+                                "{} certificates, trusted by {:?}",
+                                id.chain().certificates().len(),
+                                id.chain().trusted_by()
+                            )
+                        });
+                        id
+                    }
+                    Err(e) => {
+                        step("verify", fail(&e), &|| e.message().to_owned());
+                        return Err(e);
+                    }
+                }
+            }
+        };
+
+        // 2. Asynchronous revocation, every request.
+        if let Some(checker) = &inner.revocation {
+            match checker.check(identity.chain(), req.now).await {
+                Ok(()) => step("revocation", CheckOutcome::Passed, &|| format!("{checker:?}")),
+                Err(e) => {
+                    step("revocation", fail(&e), &|| e.message().to_owned());
+                    return Err(e);
+                }
+            }
+        }
+
+        // 3. Identity rules.
+        if let Some(rules) = &inner.rules {
+            if let Err(e) = rules.check(&identity) {
+                step("rules", fail(&e), &|| format!("{rules:?}"));
+                return Err(e);
+            }
+            step("rules", CheckOutcome::Passed, &|| format!("{rules:?}"));
+        }
+
+        // 4. Registry.
+        let client = match &inner.registry {
+            None => {
+                step("registry", CheckOutcome::Skipped, &|| "no registry".into());
+                None
+            }
+            Some(registry) => match self.lookup(&**registry, req, &identity, fresh).await {
+                Ok(client) => {
+                    step("registry", CheckOutcome::Passed, &|| {
+                        client
+                            .as_ref()
+                            .map_or_else(|| "anonymous".into(), |c| format!("client {}", c.id))
+                    });
+                    client
+                }
+                Err(e) => {
+                    step("registry", fail(&e), &|| e.message().to_owned());
+                    return Err(e);
+                }
+            },
+        };
+
+        // 5. Token binding.
+        match req.token {
+            None => step("binding", CheckOutcome::Skipped, &|| "no token".into()),
+            Some(cnf) => {
+                if let Err(e) = check_token_binding(inner.binding, cnf, identity.chain()) {
+                    step("binding", fail(&e), &|| e.message().to_owned());
+                    return Err(e);
+                }
+                step("binding", CheckOutcome::Passed, &|| format!("{:?}", inner.binding));
+            }
+        }
+        Ok(AuthenticatedClient { identity, client })
+    }
+
+    fn presented(&self, req: &AuthRequest<'_>, source: &Source) -> Result<PresentedChain> {
+        let limits = &self.inner.limits;
+        match req.credential {
+            Credential::Tls(certs) => PresentedChain::new(
+                certs.iter().map(|c| c.clone().into_owned()).collect(),
+                Source::Tls,
+                Format::Der,
+                limits,
+            ),
+            Credential::Chain(chain) => Ok(chain.clone()),
+            Credential::Encoded { bytes, format } => {
+                let _ = source;
+                input::parse(bytes, format, limits)
+            }
+        }
+    }
+
+    async fn lookup(
+        &self,
+        registry: &dyn Registry,
+        req: &AuthRequest<'_>,
+        identity: &ClientIdentity,
+        fresh: bool,
+    ) -> Result<Option<Arc<RegisteredClient>>> {
+        let unavailable = |e: Error| {
+            if e.kind() == ErrorKind::RegistryUnavailable {
+                e
+            } else {
+                Error::new(ErrorKind::RegistryUnavailable, format!("registry: {}", e.message()))
+            }
+        };
+        let thumbprint = identity.thumbprint();
+        let registration = if let Some(client_id) = req.client_id {
+            let client =
+                registry.by_client_id(client_id).await.map_err(unavailable)?.ok_or_else(|| {
+                    Error::new(ErrorKind::UnknownClient, format!("no client with id {client_id:?}"))
+                })?;
+            let certificate = client.certificate(thumbprint).cloned().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::IdentityMismatch,
+                    format!("the certificate is not registered to client {client_id:?}"),
+                )
+            })?;
+            Some(crate::registry::Registration { client, certificate: Some(certificate) })
+        } else {
+            match registry.by_thumbprint(thumbprint).await.map_err(unavailable)? {
+                Some(r) => Some(r),
+                None => registry.by_identity(identity).await.map_err(unavailable)?,
+            }
+        };
+        let Some(registration) = registration else {
+            if fresh {
+                self.emit(AuthEvent::UnregisteredCertificate {
+                    thumbprint: *thumbprint,
+                    subject: identity.subject().to_rfc4514(),
+                });
+            }
+            return match self.inner.unregistered {
+                Unregistered::Anonymous => Ok(None),
+                Unregistered::Reject => Err(Error::new(
+                    ErrorKind::UnknownClient,
+                    format!("no client is registered for {}", identity.subject()),
+                )),
+            };
+        };
+        registration.check(req.now)?;
+        if fresh
+            && let Some(not_after) = registration.certificate.as_ref().and_then(|c| c.not_after)
+            && not_after.as_unix_secs() - req.now.as_unix_secs() < self.inner.expiry_warning_secs
+        {
+            self.emit(AuthEvent::CertificateExpiringSoon {
+                client_id: registration.client.id.clone(),
+                thumbprint: *thumbprint,
+                not_after,
+            });
+        }
+        Ok(Some(registration.client))
+    }
+}
+
+/// The DER certificates one after another: the cache key of a chain.
+fn join(certs: &[CertificateDer<'_>]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(certs.iter().map(|c| c.len()).sum());
+    for c in certs {
+        key.extend_from_slice(c);
+    }
+    key
+}

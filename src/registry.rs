@@ -1,0 +1,228 @@
+//! Client registry: which application a certificate belongs to, and that application's
+//! status and metadata.
+//!
+//! API gateways map a client certificate to a registered application (IBM API Connect,
+//! WSO2, Kong consumers). [`Registry`] is that mapping as a trait, asynchronous so a
+//! database can implement it and object safe so it can live behind `Arc<dyn Registry>`.
+//! [`MemoryRegistry`] is the embedded default; `examples/postgres_registry.rs` shows a
+//! shared one for many replicas.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::ClientIdentity;
+use crate::thumbprint::Thumbprint;
+use crate::time::Timestamp;
+
+pub mod file;
+pub mod memory;
+
+pub use memory::MemoryRegistry;
+
+/// A boxed, sendable future: what [`Registry`] methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Whether a client may authenticate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ClientStatus {
+    /// Requests are accepted.
+    Active,
+    /// Requests are refused with `client_suspended`.
+    Suspended,
+}
+
+/// One certificate registered to a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisteredCertificate {
+    /// SHA-256 of the certificate (x5t#S256).
+    pub thumbprint: Thumbprint,
+    /// The certificate's notAfter, when known (registered by PEM, or given).
+    pub not_after: Option<Timestamp>,
+    /// When the certificate stops being accepted even though it is still valid: the end
+    /// of a rotation overlap.
+    pub retire_after: Option<Timestamp>,
+}
+
+impl RegisteredCertificate {
+    /// Whether the certificate is retired at `now`.
+    pub fn is_retired_at(&self, now: Timestamp) -> bool {
+        self.retire_after.is_some_and(|t| now > t)
+    }
+}
+
+/// A registered client application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisteredClient {
+    /// Stable identifier (what a client-id header carries).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Active or suspended.
+    pub status: ClientStatus,
+    /// Free key-values: tier, scopes, alias, owner...
+    pub metadata: BTreeMap<String, String>,
+    /// The client's certificates; several during a rotation.
+    pub certificates: Vec<RegisteredCertificate>,
+}
+
+impl RegisteredClient {
+    /// A new active client without certificates.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            status: ClientStatus::Active,
+            metadata: BTreeMap::new(),
+            certificates: Vec::new(),
+        }
+    }
+
+    /// Adds a metadata entry.
+    #[must_use]
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// The registered certificate with this thumbprint.
+    pub fn certificate(&self, thumbprint: &Thumbprint) -> Option<&RegisteredCertificate> {
+        self.certificates.iter().find(|c| c.thumbprint == *thumbprint)
+    }
+}
+
+/// What a look-up found: the client and, when the look-up was by certificate, the
+/// registration of that certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    /// The client.
+    pub client: Arc<RegisteredClient>,
+    /// The matched certificate (`None` for a match by identity rule).
+    pub certificate: Option<RegisteredCertificate>,
+}
+
+impl Registration {
+    /// Accepts the registration at `now` or says why not: `client_suspended` for a
+    /// suspended client or a retired certificate.
+    pub fn check(&self, now: Timestamp) -> Result<()> {
+        if self.client.status == ClientStatus::Suspended {
+            return Err(Error::new(
+                ErrorKind::ClientSuspended,
+                format!("client {} is suspended", self.client.id),
+            ));
+        }
+        if let Some(cert) = &self.certificate
+            && cert.is_retired_at(now)
+        {
+            return Err(Error::new(
+                ErrorKind::ClientSuspended,
+                format!(
+                    "certificate of client {} was retired at {}",
+                    self.client.id,
+                    cert.retire_after.map(Timestamp::to_rfc3339).unwrap_or_default()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A certificate of a client expiring soon, for rotation alerts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpiringCertificate {
+    /// The client.
+    pub client_id: String,
+    /// The certificate.
+    pub thumbprint: Thumbprint,
+    /// Its notAfter.
+    pub not_after: Timestamp,
+}
+
+/// Maps certificates to client applications.
+///
+/// Implementations return `Err` with kind `registry_unavailable` when the backing store
+/// cannot answer; `Ok(None)` means "not registered". The futures must be cancel safe
+/// (the authenticator may be dropped mid-request).
+pub trait Registry: Send + Sync + fmt::Debug {
+    /// The client a certificate thumbprint is registered to.
+    fn by_thumbprint<'a>(
+        &'a self,
+        thumbprint: &'a Thumbprint,
+    ) -> BoxFuture<'a, Result<Option<Registration>>>;
+
+    /// A client by id (the IBM API Connect flow: a client-id header names the
+    /// application, and the certificate must be one registered to it).
+    fn by_client_id<'a>(
+        &'a self,
+        client_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<RegisteredClient>>>>;
+
+    /// The client an identity maps to by rule (SAN, SPIFFE ID, issuer + subject), as
+    /// Kong maps consumers. Default: none.
+    fn by_identity<'a>(
+        &'a self,
+        identity: &'a ClientIdentity,
+    ) -> BoxFuture<'a, Result<Option<Registration>>> {
+        let _ = identity;
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// Registered certificates whose notAfter falls before `until`. Default: none known.
+    fn expiring_before(&self, until: Timestamp) -> BoxFuture<'_, Result<Vec<ExpiringCertificate>>> {
+        let _ = until;
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+}
+
+impl<R: Registry + ?Sized> Registry for Arc<R> {
+    fn by_thumbprint<'a>(
+        &'a self,
+        thumbprint: &'a Thumbprint,
+    ) -> BoxFuture<'a, Result<Option<Registration>>> {
+        (**self).by_thumbprint(thumbprint)
+    }
+    fn by_client_id<'a>(
+        &'a self,
+        client_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<RegisteredClient>>>> {
+        (**self).by_client_id(client_id)
+    }
+    fn by_identity<'a>(
+        &'a self,
+        identity: &'a ClientIdentity,
+    ) -> BoxFuture<'a, Result<Option<Registration>>> {
+        (**self).by_identity(identity)
+    }
+    fn expiring_before(&self, until: Timestamp) -> BoxFuture<'_, Result<Vec<ExpiringCertificate>>> {
+        (**self).expiring_before(until)
+    }
+}
+
+/// Errors from registering certificates and clients.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistrationError {
+    /// No client with this id.
+    #[error("no client with id {0:?}")]
+    UnknownClient(String),
+    /// A client with this id exists already.
+    #[error("a client with id {0:?} exists already")]
+    DuplicateClient(String),
+    /// The certificate is expired at registration time.
+    #[error("the certificate expired at {0}")]
+    Expired(String),
+    /// The certificate's key fails the key policy.
+    #[error("the certificate's key is refused: {0}")]
+    WeakKey(String),
+    /// The thumbprint is registered to another client.
+    #[error("the certificate is already registered to client {0:?}")]
+    OwnedByAnother(String),
+    /// The certificate or file could not be read.
+    #[error("{0}")]
+    Invalid(String),
+}
