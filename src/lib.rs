@@ -5,6 +5,8 @@ pub mod cache;
 pub mod cert;
 mod error;
 pub mod input;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod thumbprint;
 mod time;
 
