@@ -1039,3 +1039,307 @@ impl Crl {
         pem("X509 CRL", &self.der)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::{CLIENT_AUTH_OID, Curve, PublicKeyInfo, SERVER_AUTH_OID};
+    use x509_cert::crl::CertificateList;
+
+    fn ts(y: i64, m: u32, d: u32) -> Timestamp {
+        Timestamp::from_utc(y, m, d, 0, 0, 0).unwrap()
+    }
+
+    fn parse_crl(crl: &Crl) -> CertificateList {
+        der::Decode::from_der(crl.der()).unwrap()
+    }
+
+    fn crl_number(list: &CertificateList) -> Option<Vec<u8>> {
+        let exts = list.tbs_cert_list.crl_extensions.as_ref()?;
+        let ext = exts.iter().find(|e| e.extn_id.to_string() == CRL_NUMBER_OID)?;
+        assert!(!ext.critical, "the CRL number is not critical");
+        let n = der::asn1::Int::from_der(ext.extn_value.as_bytes()).unwrap();
+        Some(n.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn sans_and_spiffe_id() {
+        let root = Ca::root("Root");
+        let c = root
+            .leaf("client-1")
+            .dns("client-1.example.org")
+            .spiffe("spiffe://example.org/ns/a/sa/b")
+            .uri("https://example.org/id/1")
+            .email("client-1@example.org")
+            .ip("10.1.2.3".parse().unwrap())
+            .ip("::1".parse().unwrap())
+            .build()
+            .certificate();
+        assert_eq!(c.subject().to_rfc4514(), "CN=client-1");
+        assert_eq!(c.issuer().to_rfc4514(), "CN=Root");
+        assert_eq!(c.sans().dns(), ["client-1.example.org"]);
+        assert_eq!(c.sans().uri(), ["spiffe://example.org/ns/a/sa/b", "https://example.org/id/1"]);
+        assert_eq!(c.sans().email(), ["client-1@example.org"]);
+        assert_eq!(c.sans().ip(), ["10.1.2.3".parse::<IpAddr>().unwrap(), "::1".parse().unwrap()]);
+        let id = c.spiffe_id().unwrap();
+        assert_eq!((id.trust_domain(), id.path()), ("example.org", "/ns/a/sa/b"));
+        assert!(root.leaf("bare").build().certificate().sans().is_empty());
+    }
+
+    #[test]
+    fn extended_key_usages() {
+        let ca = Ca::root("Root");
+        let default = ca.leaf("a").build().certificate();
+        assert!(default.has_eku_extension() && default.has_eku(CLIENT_AUTH_OID));
+        assert_eq!(default.extended_key_usages().len(), 1);
+        assert!(default.key_usage().unwrap().digital_signature());
+
+        let server = ca.leaf("b").eku_server_auth_only().build().certificate();
+        assert!(server.has_eku(SERVER_AUTH_OID) && !server.has_eku(CLIENT_AUTH_OID));
+
+        let none = ca.leaf("c").no_eku().build().certificate();
+        assert!(!none.has_eku_extension() && none.extended_key_usages().is_empty());
+
+        let custom = ca
+            .leaf("d")
+            .eku(&["1.3.6.1.5.5.7.3.4", CLIENT_AUTH_OID, "1.2.3.4.5"])
+            .build()
+            .certificate();
+        let oids: Vec<_> = custom.extended_key_usages().iter().map(|e| e.oid()).collect();
+        assert_eq!(oids, ["1.3.6.1.5.5.7.3.4", CLIENT_AUTH_OID, "1.2.3.4.5"]);
+
+        let back = ca.leaf("e").no_eku().eku_client_auth().build().certificate();
+        assert!(back.has_eku(CLIENT_AUTH_OID));
+    }
+
+    #[test]
+    #[should_panic(expected = "not a dotted OID")]
+    fn malformed_eku_oid_panics() {
+        let _ = Ca::root("Root").leaf("x").eku(&["clientAuth"]);
+    }
+
+    #[test]
+    fn key_types_and_sizes() {
+        let ca = Ca::root("Root");
+        for (key, want, private) in [
+            (KeyType::EcdsaP256, PublicKeyInfo::Ec { curve: Curve::P256 }, true),
+            (KeyType::EcdsaP384, PublicKeyInfo::Ec { curve: Curve::P384 }, true),
+            (KeyType::Ed25519, PublicKeyInfo::Ed25519, true),
+            (KeyType::Rsa1024, PublicKeyInfo::Rsa { bits: 1024 }, false),
+            (KeyType::Rsa2048, PublicKeyInfo::Rsa { bits: 2048 }, false),
+            (KeyType::Rsa4096, PublicKeyInfo::Rsa { bits: 4096 }, false),
+            (KeyType::EcdsaP192, PublicKeyInfo::Ec { curve: Curve::P192 }, false),
+        ] {
+            let leaf = ca.leaf("k").key(key).dns("k.example.org").build();
+            let c = leaf.certificate();
+            assert_eq!(c.key(), &want, "{key:?}");
+            assert_eq!(leaf.key_pem().is_some(), private, "{key:?}");
+            assert_eq!(key.has_private_key(), private);
+            // The issuer's key signs, whatever the subject key.
+            assert_eq!(c.signature_algorithm().name(), "ecdsa-with-SHA256", "{key:?}");
+            assert_eq!(c.sans().dns(), ["k.example.org"], "{key:?}");
+            if let Some(pem) = leaf.key_pem() {
+                assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+            }
+        }
+        assert_eq!(KeyType::default(), KeyType::EcdsaP256);
+        let ed_ca = Ca::builder("Ed Root").key(KeyType::Ed25519).build();
+        let c = ed_ca.leaf("x").build().certificate();
+        assert_eq!(c.signature_algorithm().name(), "ed25519");
+        let p384 = Ca::builder("P-384 Root").key(KeyType::EcdsaP384).build();
+        assert_eq!(
+            p384.leaf("x").build().certificate().signature_algorithm().name(),
+            "ecdsa-with-SHA384"
+        );
+    }
+
+    /// The P-192 leaf is made by replacing the public key after rcgen signed it: the
+    /// certificate must still be exactly one well-formed certificate whose other fields
+    /// survived, and its signature must be over the new TBS (checked against openssl by
+    /// hand: `openssl verify -CAfile root.pem leaf.pem` says OK).
+    #[test]
+    fn p192_surgery_keeps_everything_else() {
+        let ca = Ca::root("Root");
+        let p256 = ca.leaf("same").serial(&[9]).spiffe("spiffe://example.org/x").build();
+        let p192 = ca
+            .leaf("same")
+            .serial(&[9])
+            .spiffe("spiffe://example.org/x")
+            .key(KeyType::EcdsaP192)
+            .build();
+        let (a, b) = (p256.certificate(), p192.certificate());
+        assert_eq!(a.subject(), b.subject());
+        assert_eq!(a.issuer(), b.issuer());
+        assert_eq!(a.serial_hex(), b.serial_hex());
+        assert_eq!(a.sans(), b.sans());
+        assert_eq!((a.not_before(), a.not_after()), (b.not_before(), b.not_after()));
+        assert_eq!(b.spki_der(), include_bytes!("keys/p192.der"));
+    }
+
+    #[test]
+    #[should_panic(expected = "needs a private key")]
+    fn rsa_ca_panics() {
+        let _ = Ca::builder("RSA Root").key(KeyType::Rsa2048).build();
+    }
+
+    #[test]
+    #[should_panic(expected = "needs a private key")]
+    fn self_signed_rsa_panics() {
+        let _ = self_signed("x").key(KeyType::Rsa2048).build();
+    }
+
+    #[test]
+    fn validity_serial_and_ca_flag() {
+        let ca = Ca::root("Root");
+        let first = ca.leaf("a").build();
+        let second = ca.leaf("b").build();
+        assert_eq!(first.certificate().serial_hex(), "1000");
+        assert_eq!(second.serial(), [0x10, 0x01]);
+        let c = first.certificate();
+        assert_eq!((c.not_before(), c.not_after()), (DEFAULT_NOT_BEFORE, DEFAULT_NOT_AFTER));
+        assert_eq!(c.not_before().to_rfc3339(), "2020-01-01T00:00:00Z");
+        assert_eq!(c.not_after().to_rfc3339(), "2040-01-01T00:00:00Z");
+        assert!(!c.is_ca() && c.path_len_constraint().is_none());
+
+        let expired = ca.leaf("old").valid(ts(2021, 1, 1), ts(2022, 1, 1)).build().certificate();
+        assert_eq!(expired.not_after(), ts(2022, 1, 1));
+        assert!(!expired.is_valid_at(ts(2026, 6, 1)));
+        let future = ca.leaf("new").valid(ts(2030, 1, 1), ts(2031, 1, 1)).build().certificate();
+        assert!(!future.is_valid_at(ts(2026, 6, 1)) && future.is_valid_at(ts(2030, 6, 1)));
+        // After 2049: GeneralizedTime. (Before 1970 rcgen writes a UTCTime that the der
+        // crate, and so certauth's model, cannot parse.)
+        let odd = ca.leaf("odd").valid(ts(1999, 1, 1), ts(2060, 1, 1)).build().certificate();
+        assert_eq!((odd.not_before(), odd.not_after()), (ts(1999, 1, 1), ts(2060, 1, 1)));
+
+        let big = ca.leaf("s").serial(&[0x81; 20]).build();
+        assert_eq!(big.certificate().serial_hex(), "81".repeat(20));
+        assert_eq!(big.certificate().serial_bytes()[0], 0, "encoded positive");
+
+        let ca_leaf = ca.leaf("ca-as-client").ca(true).build().certificate();
+        assert!(ca_leaf.is_ca() && ca_leaf.has_eku(CLIENT_AUTH_OID));
+        assert!(ca_leaf.key_usage().unwrap().key_cert_sign());
+    }
+
+    #[test]
+    fn cas_chains_and_constraints() {
+        let root = Ca::builder("Root").path_len(2).permit_dns("example.org").build();
+        let r = Certificate::from_der(root.der()).unwrap();
+        assert!(r.is_ca() && r.is_self_issued() && r.path_len_constraint() == Some(2));
+        assert_eq!(r.serial_hex(), "01");
+        let ku = r.key_usage().unwrap();
+        assert!(ku.key_cert_sign() && ku.crl_sign() && ku.digital_signature());
+        let x509 = <x509_cert::Certificate as der::Decode>::from_der(root.der()).unwrap();
+        let (_, nc) = x509
+            .tbs_certificate()
+            .get_extension::<x509_cert::ext::pkix::NameConstraints>()
+            .unwrap()
+            .unwrap();
+        assert_eq!(nc.permitted_subtrees.unwrap().len(), 1);
+        assert!(nc.excluded_subtrees.is_none());
+        assert!(root.key_pem().starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert_eq!(root.name(), "Root");
+
+        let i1 = root.intermediate("Issuing 1");
+        let i2 = i1.sub_ca("Issuing 2").path_len(0).without_crl_sign().build();
+        let c2 = Certificate::from_der(i2.der()).unwrap();
+        assert_eq!(c2.issuer().common_name(), Some("Issuing 1"));
+        assert_eq!(c2.path_len_constraint(), Some(0));
+        assert!(!c2.key_usage().unwrap().crl_sign());
+        assert_eq!(Certificate::from_der(i1.der()).unwrap().serial_hex(), "1000");
+
+        let leaf = i2.leaf("deep").build();
+        assert_eq!(leaf.chain(), [leaf.der().clone(), i2.der().clone(), i1.der().clone()]);
+        assert_eq!(leaf.intermediates(), [i2.der().clone(), i1.der().clone()]);
+        let presented = leaf.presented();
+        assert_eq!(presented.source(), &Source::Bytes);
+        assert_eq!(presented.certificates(), leaf.chain());
+        assert_eq!(leaf.thumbprint(), Thumbprint::of(leaf.der()));
+        assert!(leaf.pem().starts_with("-----BEGIN CERTIFICATE-----\nMII"));
+        assert!(leaf.pem().lines().all(|l| l.len() <= 64));
+        assert_eq!(root.leaf("direct").build().chain().len(), 1);
+    }
+
+    #[test]
+    fn self_signed_and_leaf_as_issuer() {
+        let pinned = self_signed_client("device-7");
+        let c = pinned.certificate();
+        assert!(c.is_self_issued() && !c.is_ca() && c.has_eku(CLIENT_AUTH_OID));
+        assert_eq!(pinned.chain().len(), 1);
+
+        let root = Ca::root("Root");
+        let not_ca = root.leaf("client-1").build_issuer();
+        let nc = Certificate::from_der(not_ca.der()).unwrap();
+        assert!(!nc.is_ca() && !nc.key_usage().unwrap().key_cert_sign());
+        let victim = not_ca.leaf("victim").build();
+        assert_eq!(victim.certificate().issuer().common_name(), Some("client-1"));
+        assert_eq!(victim.chain(), [victim.der().clone(), not_ca.der().clone()]);
+    }
+
+    #[test]
+    fn crls() {
+        let ca = Ca::root("Issuing");
+        let leaf = ca.leaf("revoked").serial(&[0x3a, 0x5f, 0x01]).build();
+        let crl = ca
+            .crl()
+            .revoke(&leaf)
+            .revoke_serial(&[0x81])
+            .this_update(ts(2026, 1, 1))
+            .next_update(ts(2026, 2, 1))
+            .number(4242)
+            .build();
+        let list = parse_crl(&crl);
+        let tbs = &list.tbs_cert_list;
+        let issuer = Certificate::from_der(ca.der()).unwrap();
+        assert_eq!(der::Encode::to_der(&tbs.issuer).unwrap(), issuer.subject().der());
+        let revoked: Vec<_> = tbs
+            .revoked_certificates
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|r| r.serial_number.as_bytes().to_vec())
+            .collect();
+        assert_eq!(revoked, [vec![0x3a, 0x5f, 0x01], vec![0x00, 0x81]]);
+        assert_eq!(tbs.this_update.to_unix_duration().as_secs(), 1_767_225_600);
+        let next = tbs.next_update.as_ref().unwrap().to_unix_duration().as_secs();
+        assert_eq!(i64::try_from(next).unwrap(), ts(2026, 2, 1).as_unix_secs());
+        assert_eq!(crl_number(&list), Some(vec![0x10, 0x92]));
+        assert!(crl.pem().starts_with("-----BEGIN X509 CRL-----\n"));
+
+        let defaults = parse_crl(&ca.crl().build());
+        assert_eq!(crl_number(&defaults), Some(vec![1]));
+        assert!(defaults.tbs_cert_list.revoked_certificates.is_none());
+        let this = defaults.tbs_cert_list.this_update.to_unix_duration().as_secs();
+        assert_eq!(i64::try_from(this).unwrap(), DEFAULT_NOT_BEFORE.as_unix_secs());
+
+        let without = ca.crl().revoke(&leaf).without_number().build();
+        let list = parse_crl(&without);
+        assert_eq!(crl_number(&list), None);
+        let exts = list.tbs_cert_list.crl_extensions.as_ref().unwrap();
+        assert_eq!(exts.len(), 1, "the authority key identifier stays");
+        assert_eq!(list.tbs_cert_list.revoked_certificates.as_ref().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn crl_from_a_ca_without_crl_sign() {
+        let root = Ca::root("Root");
+        let no_crl_sign = root.sub_ca("No cRLSign").without_crl_sign().build();
+        let list = parse_crl(&no_crl_sign.crl().number(2).build());
+        assert_eq!(crl_number(&list), Some(vec![2]));
+    }
+
+    #[test]
+    #[should_panic(expected = "signing a CRL")]
+    fn crl_next_update_before_this_update_panics() {
+        let ca = Ca::root("Root");
+        let _ = ca.crl().this_update(ts(2026, 2, 1)).next_update(ts(2026, 1, 1)).build();
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let ca = Ca::root("Root");
+        let leaf = ca.leaf("client-1").build();
+        for s in [format!("{ca:?}"), format!("{leaf:?}"), format!("{:?}", ca.leaf("b"))] {
+            assert!(!s.contains("PRIVATE") && !s.contains("MII"), "{s}");
+        }
+    }
+}

@@ -294,3 +294,206 @@ proxy!(
             .unwrap_or_default()
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{Format, Limits, parse};
+    use crate::testkit::pki::Ca;
+
+    const LEAF_EC: &[u8] = include_bytes!("../../tests/data/pki/leaf-ec.der");
+    const INTERMEDIATE: &[u8] = include_bytes!("../../tests/data/pki/intermediate.der");
+
+    fn fixed_chain() -> Vec<CertificateDer<'static>> {
+        vec![CertificateDer::from(LEAF_EC.to_vec()), CertificateDer::from(INTERMEDIATE.to_vec())]
+    }
+
+    /// Strict `%XX` percent-decoding (`+` stays `+`).
+    fn percent_decode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    fn decode(value: &str, format: Format) -> Vec<CertificateDer<'static>> {
+        parse(value.as_bytes(), format, &Limits::default()).unwrap().into_certificates()
+    }
+
+    /// Each encoder against the value constructed independently from the same
+    /// certificates (`tests/data/testkit/README.md`).
+    #[test]
+    fn constructed_vectors_byte_for_byte() {
+        let chain = fixed_chain();
+        let envoy = Envoy::by("spiffe://example.test/ns/ingress/sa/gateway");
+        let cases: [(&dyn Proxy, &str); 8] = [
+            (&Rfc9440, include_str!("../../tests/data/testkit/rfc9440-client-cert-ec.txt")),
+            (
+                &Rfc9440Chain,
+                include_str!(
+                    "../../tests/data/testkit/rfc9440-client-cert-chain-ec-intermediate-only.txt"
+                ),
+            ),
+            (&envoy, include_str!("../../tests/data/testkit/envoy-xfcc-ec-all-details.txt")),
+            (
+                &Nginx,
+                include_str!("../../tests/data/testkit/azure-appgw-var_client_certificate-ec.txt"),
+            ),
+            (
+                &AwsAlb,
+                include_str!(
+                    "../../tests/data/testkit/aws-alb-x-amzn-mtls-clientcert-passthrough-ec.txt"
+                ),
+            ),
+            (
+                &Traefik,
+                include_str!(
+                    "../../tests/data/testkit/traefik-v3-x-forwarded-tls-client-cert-ec.txt"
+                ),
+            ),
+            (
+                &AzureArr,
+                include_str!("../../tests/data/testkit/azure-app-service-x-arr-clientcert-ec.txt"),
+            ),
+            (
+                &Cloudflare,
+                include_str!(
+                    "../../tests/data/testkit/cloudflare-cf-client-cert-der-base64-ec.txt"
+                ),
+            ),
+        ];
+        for (proxy, want) in cases {
+            assert_eq!(proxy.encode(&chain), want, "{}", proxy.header_name());
+        }
+    }
+
+    #[test]
+    fn escaping_tables() {
+        assert_eq!(nginx_escape("a+b/c=d e\nf-g_h.i~j"), "a%2Bb%2Fc%3Dd%20e%0Af-g_h.i~j");
+        assert_eq!(percent_encode("a+b/c=d e\n", b"-._~+=/"), "a+b/c=d%20e%0A");
+        // Lengths the header notes give for the test PKI's EC leaf.
+        let chain = fixed_chain();
+        assert_eq!(Nginx.encode(&chain).len(), 956);
+        assert_eq!(Haproxy.encode(&chain).len(), 840);
+        assert_eq!(Rfc9440.encode(&chain).len(), 842);
+        assert_eq!(Apache.encode(&chain).len(), 907, "908 on the wire minus the trailing space");
+    }
+
+    #[test]
+    fn every_encoder_round_trips_through_certauth_decoders() {
+        let root = Ca::root("Root");
+        let leaf = root.intermediate("Issuing").leaf("client-1").dns("c1.example.org").build();
+        let chain = leaf.chain();
+        let pem_leaf = leaf.pem();
+
+        let (_, v) = Rfc9440.forward(&leaf);
+        assert_eq!(decode(v.trim_matches(':'), Format::Base64Der), [leaf.der().clone()]);
+        let (_, v) = Rfc9440Chain.forward(&leaf);
+        assert!(!v.contains(", "), "one intermediate: {v}");
+        assert_eq!(decode(v.trim_matches(':'), Format::Base64Der), leaf.intermediates());
+
+        let (_, v) = Nginx.forward(&leaf);
+        assert!(!v.contains(['+', '/', '=', ' ', '\n']), "{v}");
+        assert!(v.ends_with("-----END%20CERTIFICATE-----%0A"));
+        assert_eq!(percent_decode(&v), pem_leaf);
+
+        let (name, v) = NginxFolded.forward(&leaf);
+        assert_eq!(name, "x-ssl-client-cert");
+        assert!(v.contains("\n\t") && !v.ends_with('\n'));
+        assert_eq!(v.replace("\n\t", "\n") + "\n", pem_leaf);
+
+        let (_, v) = Apache.forward(&leaf);
+        assert!(!v.contains('\n') && v.starts_with("-----BEGIN CERTIFICATE----- MII"));
+        assert_eq!(decode(&v, Format::PemLenient), [leaf.der().clone()]);
+
+        let (_, v) = IbmApiConnect.forward(&leaf);
+        assert!(!v.contains('\n') && v.matches(' ').count() == 2, "spaces only in the armour");
+        assert_eq!(decode(&v, Format::PemLenient), [leaf.der().clone()]);
+
+        for p in [&Haproxy as &dyn Proxy, &AzureArr, &Cloudflare, &Caddy] {
+            let v = p.encode(&chain);
+            assert_eq!(decode(&v, Format::Base64Der), [leaf.der().clone()], "{}", p.header_name());
+        }
+        let (_, v) = HaproxyChain.forward(&leaf);
+        assert_eq!(decode(&v, Format::Base64Der), leaf.intermediates());
+
+        let (_, v) = Traefik.forward(&leaf);
+        let parts: Vec<_> = v.split(',').flat_map(|p| decode(p, Format::Base64Der)).collect();
+        assert_eq!(parts, chain);
+
+        let (_, v) = AwsAlb.forward(&leaf);
+        assert!(
+            !v.contains([' ', '\n']) && v.matches("-----BEGIN%20CERTIFICATE-----").count() == 2
+        );
+        assert_eq!(decode(&percent_decode(&v), Format::Pem), chain);
+    }
+
+    #[test]
+    fn envoy_hash_cert_chain_and_details() {
+        use sha2::Digest as _;
+        let root = Ca::root("Root");
+        let leaf = root
+            .intermediate("Issuing")
+            .leaf("client-1")
+            .spiffe("spiffe://example.org/ns/a/sa/b")
+            .dns("a.example.org")
+            .dns("b.example.org")
+            .build();
+        let (name, v) = Envoy.forward(&leaf);
+        assert_eq!(name, "x-forwarded-client-cert");
+        let want: String =
+            sha2::Sha256::digest(leaf.der()).iter().map(|b| format!("{b:02x}")).collect();
+        assert!(v.starts_with(&format!("Hash={want};Cert=\"")), "{v}");
+        let field = |key: &str| {
+            let start = v.find(&format!("{key}=\"")).unwrap() + key.len() + 2;
+            v[start..start + v[start..].find('"').unwrap()].to_owned()
+        };
+        assert_eq!(percent_decode(&field("Cert")), leaf.pem());
+        assert_eq!(decode(&percent_decode(&field("Chain")), Format::Pem), leaf.chain());
+        assert_eq!(field("Subject"), "CN=client-1");
+        assert!(
+            v.ends_with(";URI=spiffe://example.org/ns/a/sa/b;DNS=a.example.org;DNS=b.example.org")
+        );
+
+        let bare = root.leaf("no-sans").build();
+        assert!(Envoy.forward(&bare).1.ends_with(";Subject=\"CN=no-sans\";URI="));
+    }
+
+    #[test]
+    fn empty_chains_encode_as_empty_values() {
+        let proxies: [&dyn Proxy; 14] = [
+            &Rfc9440,
+            &Rfc9440Chain,
+            &Envoy,
+            &Nginx,
+            &NginxFolded,
+            &Apache,
+            &Haproxy,
+            &HaproxyChain,
+            &AwsAlb,
+            &Traefik,
+            &AzureArr,
+            &Cloudflare,
+            &Caddy,
+            &IbmApiConnect,
+        ];
+        for p in proxies {
+            assert_eq!(p.encode(&[]), "", "{}", p.header_name());
+            let name = p.header_name();
+            assert!(!name.is_empty() && name == name.to_ascii_lowercase());
+        }
+        // Only the leaf: no intermediates to carry.
+        let leaf = crate::testkit::pki::self_signed_client("alone");
+        assert_eq!(Rfc9440Chain.forward(&leaf).1, "");
+        assert_eq!(HaproxyChain.forward(&leaf).1, "");
+    }
+}
