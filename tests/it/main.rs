@@ -4,3 +4,5 @@
 mod cli;
 mod common;
 mod pem_variants;
+#[cfg(feature = "testkit")]
+mod testkit;
