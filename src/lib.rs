@@ -9,6 +9,8 @@ mod error;
 pub mod identity;
 pub mod input;
 pub mod registry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod thumbprint;
 mod time;
 pub mod trust;

@@ -8,5 +8,7 @@ mod identity;
 #[cfg(feature = "ring")]
 mod limbo;
 mod pem_variants;
+#[cfg(feature = "testkit")]
+mod testkit;
 #[cfg(feature = "ring")]
 mod verify;

@@ -1,0 +1,50 @@
+//! Fixtures for testing code that uses certauth (feature `testkit`): a throwaway PKI and
+//! the headers TLS-terminating proxies forward.
+//!
+//! - [`pki`]: roots, intermediates and client leaves with chosen SANs, SPIFFE IDs, EKUs,
+//!   key types, validity and serials; CRLs; the odd certificates negative tests need
+//!   (expired, server-only, no EKU, weak RSA, CA as client, issued by a leaf, CRL issuer
+//!   without cRLSign, CRL without a number).
+//! - [`proxy`]: one header encoder per proxy format, so a test can feed its service
+//!   exactly what nginx, Envoy, HAProxy, an AWS ALB ... would send.
+//!
+//! Built on rcgen with ring. Names, validity and serials are fixed by the caller (or by
+//! fixed defaults); keys are fresh on every run. Nothing here is for production: the
+//! builders panic on bad input, and the RSA and P-192 keys are public constants.
+//!
+//! A root, an intermediate, a leaf, a CRL that revokes it and the header nginx would
+//! forward:
+//!
+//! ```
+//! use certauth::testkit::{pki::Ca, proxy::{self, Proxy as _}};
+//! use certauth::{Certificate, Timestamp};
+//!
+//! let root = Ca::root("Test Root");
+//! let intermediate = root.intermediate("Test Intermediate");
+//! let leaf = intermediate
+//!     .leaf("client-1")
+//!     .spiffe("spiffe://example.org/ns/a/sa/b")
+//!     .dns("client-1.example.org")
+//!     .build();
+//!
+//! let cert = Certificate::from_der(leaf.der())?;
+//! assert_eq!(cert.issuer().common_name(), Some("Test Intermediate"));
+//! assert_eq!(cert.spiffe_id().map(|id| id.trust_domain()), Some("example.org"));
+//! assert!(cert.is_valid_at(Timestamp::from_utc(2026, 6, 1, 0, 0, 0).unwrap()));
+//! assert_eq!(leaf.presented().certificates().len(), 2); // leaf + intermediate
+//!
+//! let crl = intermediate.crl().revoke(&leaf).number(7).build();
+//! assert!(crl.pem().starts_with("-----BEGIN X509 CRL-----"));
+//!
+//! let (name, value) = proxy::Nginx.forward(&leaf);
+//! assert_eq!(name, "ssl-client-cert");
+//! assert!(value.starts_with("-----BEGIN%20CERTIFICATE-----%0A"));
+//! # Ok::<(), certauth::Error>(())
+//! ```
+#![cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
+
+pub mod pki;
+pub mod proxy;
+
+pub use pki::{Ca, Crl, KeyType, Leaf};
+pub use proxy::Proxy;
