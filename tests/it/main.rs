@@ -1,5 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
+#[cfg(all(feature = "ring", feature = "testkit"))]
+mod authenticator;
 #[cfg(feature = "cli")]
 mod cli;
 mod common;
