@@ -468,57 +468,32 @@ impl Authenticator {
         };
         let fail = |e: &Error| CheckOutcome::Failed(e.kind());
 
-        // 1. The cache, keyed by exactly what was presented.
-        let joined;
-        let (key, tag): (&[u8], u64) = match req.credential {
-            Credential::Tls(certs) => {
-                joined = join(certs);
-                (&joined, TAG_DER_CHAIN)
-            }
-            Credential::Chain(chain) => {
-                joined = join(chain.certificates());
-                (&joined, TAG_DER_CHAIN)
-            }
-            Credential::Encoded { bytes, format } => (bytes, TAG_ENCODED + format as u64),
-        };
-        let source = match req.credential {
-            Credential::Tls(_) => Source::Tls,
-            Credential::Chain(chain) => chain.source().clone(),
-            Credential::Encoded { .. } => Source::Bytes,
-        };
+        // 1. Verification, through the cache.
+        let source = credential_source(&req.credential);
         step("source", CheckOutcome::Passed, &|| source.to_string());
-        let generation = inner.verifier.generation();
-        let mut fresh = false;
-        let identity = match inner.cache.get(key, tag, generation, req.now) {
-            Some(hit) => {
-                step("cache", CheckOutcome::Passed, &|| "hit".into());
-                hit
-            }
-            None => {
-                step("cache", CheckOutcome::Skipped, &|| "miss".into());
-                fresh = true;
-                let verified = inner.cache.get_or_verify(key, tag, generation, req.now, || {
-                    let chain = self.presented(req, &source)?;
-                    let verified = inner.verifier.verify(&chain, req.now)?;
-                    let expires = verified.expires();
-                    Ok((ClientIdentity::new(verified)?, expires))
-                });
-                match verified {
-                    Ok(id) => {
-                        step("verify", CheckOutcome::Passed, &|| {
-                            format!(
-                                "{} certificates, trusted by {:?}",
-                                id.chain().certificates().len(),
-                                id.chain().trusted_by()
-                            )
-                        });
-                        id
-                    }
-                    Err(e) => {
-                        step("verify", fail(&e), &|| e.message().to_owned());
-                        return Err(e);
-                    }
+        let (identity, fresh) = match self.verify_cached(req.credential, req.now) {
+            Ok((identity, fresh)) => {
+                step(
+                    "cache",
+                    if fresh { CheckOutcome::Skipped } else { CheckOutcome::Passed },
+                    &|| {
+                        if fresh { "miss".into() } else { "hit".into() }
+                    },
+                );
+                if fresh {
+                    step("verify", CheckOutcome::Passed, &|| {
+                        format!(
+                            "{} certificates, trusted by {:?}",
+                            identity.chain().certificates().len(),
+                            identity.chain().trusted_by()
+                        )
+                    });
                 }
+                (identity, fresh)
+            }
+            Err(e) => {
+                step("verify", fail(&e), &|| e.message().to_owned());
+                return Err(e);
             }
         };
 
@@ -578,9 +553,52 @@ impl Authenticator {
         Ok(AuthenticatedClient { identity, client })
     }
 
-    fn presented(&self, req: &AuthRequest<'_>, source: &Source) -> Result<PresentedChain> {
+    /// Verification only (no revocation checker, rules, registry or binding), through
+    /// the cache: what the rustls verifier runs during the handshake, so that the
+    /// connection's first request is a cache hit.
+    pub fn verify_credential(
+        &self,
+        credential: Credential<'_>,
+        now: Timestamp,
+    ) -> Result<ClientIdentity> {
+        self.verify_cached(credential, now).map(|(identity, _)| identity)
+    }
+
+    /// The identity and whether it was verified just now (a cache miss).
+    fn verify_cached(
+        &self,
+        credential: Credential<'_>,
+        now: Timestamp,
+    ) -> Result<(ClientIdentity, bool)> {
+        let inner = &*self.inner;
+        let joined;
+        let (key, tag): (&[u8], u64) = match credential {
+            Credential::Tls(certs) => {
+                joined = join(certs);
+                (&joined, TAG_DER_CHAIN)
+            }
+            Credential::Chain(chain) => {
+                joined = join(chain.certificates());
+                (&joined, TAG_DER_CHAIN)
+            }
+            Credential::Encoded { bytes, format } => (bytes, TAG_ENCODED + format as u64),
+        };
+        let generation = inner.verifier.generation();
+        if let Some(hit) = inner.cache.get(key, tag, generation, now) {
+            return Ok((hit, false));
+        }
+        let identity = inner.cache.get_or_verify(key, tag, generation, now, || {
+            let chain = self.presented(credential)?;
+            let verified = inner.verifier.verify(&chain, now)?;
+            let expires = verified.expires();
+            Ok((ClientIdentity::new(verified)?, expires))
+        })?;
+        Ok((identity, true))
+    }
+
+    fn presented(&self, credential: Credential<'_>) -> Result<PresentedChain> {
         let limits = &self.inner.limits;
-        match req.credential {
+        match credential {
             Credential::Tls(certs) => PresentedChain::new(
                 certs.iter().map(|c| c.clone().into_owned()).collect(),
                 Source::Tls,
@@ -588,10 +606,7 @@ impl Authenticator {
                 limits,
             ),
             Credential::Chain(chain) => Ok(chain.clone()),
-            Credential::Encoded { bytes, format } => {
-                let _ = source;
-                input::parse(bytes, format, limits)
-            }
+            Credential::Encoded { bytes, format } => input::parse(bytes, format, limits),
         }
     }
 
@@ -655,6 +670,14 @@ impl Authenticator {
             });
         }
         Ok(Some(registration.client))
+    }
+}
+
+fn credential_source(credential: &Credential<'_>) -> Source {
+    match credential {
+        Credential::Tls(_) => Source::Tls,
+        Credential::Chain(chain) => chain.source().clone(),
+        Credential::Encoded { .. } => Source::Bytes,
     }
 }
 

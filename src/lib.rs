@@ -9,6 +9,9 @@ mod error;
 pub mod identity;
 pub mod input;
 pub mod registry;
+#[cfg(feature = "rustls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+pub mod rustls;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod thumbprint;

@@ -12,5 +12,7 @@ mod limbo;
 mod pem_variants;
 #[cfg(feature = "testkit")]
 mod testkit;
+#[cfg(all(feature = "rustls", feature = "testkit", feature = "ring"))]
+mod tls;
 #[cfg(feature = "ring")]
 mod verify;
