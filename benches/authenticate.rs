@@ -1,0 +1,122 @@
+//! The per-request path: a repeat request through the Authenticator (cache hit plus
+//! registry look-up) against the uncached path, and registry look-ups at 1,000 and
+//! 1,000,000 registered certificates with the memory they take.
+//!
+//! Run: `cargo bench --features ring,testkit --bench authenticate`
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use certauth::cache::CacheConfig;
+use certauth::registry::{MemoryRegistry, RegisteredClient, Registry};
+use certauth::testkit::pki::Ca;
+use certauth::verify::RING_ALGORITHMS;
+use certauth::{
+    AuthRequest, Authenticator, Credential, Format, Thumbprint, Timestamp, TrustStore, Verifier,
+};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// Resident memory of this process in bytes (Linux), to report the registry's memory
+/// per entry; 0 elsewhere.
+fn rss() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<usize>().ok()))
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+fn at() -> Timestamp {
+    Timestamp::parse_rfc3339("2026-06-01T00:00:00Z").unwrap()
+}
+
+fn authenticate(c: &mut Criterion) {
+    let root = Ca::root("Bench Root");
+    let inter = root.intermediate("Bench Issuing CA");
+    let leaf = inter.leaf("bench-client").build();
+    let store = |cas: &[&Ca]| {
+        let pem: String = cas.iter().map(|c| c.pem()).collect();
+        TrustStore::builder().add_pem(pem.as_bytes()).unwrap().check_at(at()).build().unwrap()
+    };
+    let registry = Arc::new(MemoryRegistry::new());
+    registry.add_client(RegisteredClient::new("bench", "Bench")).unwrap();
+    registry.register_certificate("bench", &leaf.certificate(), at(), None).unwrap();
+    let build = |cache: CacheConfig| {
+        Authenticator::builder(
+            Verifier::builder(store(&[&root, &inter]), RING_ALGORITHMS).build().unwrap(),
+        )
+        .registry(registry.clone())
+        .cache(cache)
+        .build()
+        .unwrap()
+    };
+    let cached = build(CacheConfig::default());
+    let uncached = build(CacheConfig::disabled());
+    // What a proxy forwards (HAProxy / Azure / F5 style): base64 of the leaf's DER.
+    let header = base64::engine::general_purpose::STANDARD.encode(leaf.der());
+    let request = AuthRequest::new(
+        Credential::Encoded { bytes: header.as_bytes(), format: Format::Base64Der },
+        at(),
+    );
+    assert_eq!(block_on(cached.authenticate(&request)).unwrap().client_id(), Some("bench"));
+
+    let mut g = c.benchmark_group("authenticate_forwarded_ecdsa_p256");
+    g.bench_function("uncached", |b| {
+        b.iter(|| block_on(uncached.authenticate(black_box(&request))).is_ok())
+    });
+    g.bench_function("cached", |b| {
+        b.iter(|| block_on(cached.authenticate(black_box(&request))).is_ok())
+    });
+    g.finish();
+}
+
+fn registry(c: &mut Criterion) {
+    for n in [1_000usize, 1_000_000] {
+        let before = rss();
+        let registry = MemoryRegistry::new();
+        let mut probes = Vec::new();
+        for i in 0..n {
+            let id = format!("client-{i}");
+            let thumbprint = Thumbprint::of(id.as_bytes());
+            let mut client = RegisteredClient::new(id.clone(), "");
+            client.certificates.push(certauth::registry::RegisteredCertificate {
+                thumbprint,
+                not_after: None,
+                retire_after: None,
+            });
+            registry.add_client(client).unwrap();
+            if i % (n / 1000).max(1) == 0 {
+                probes.push(thumbprint);
+            }
+        }
+        let bytes = rss().saturating_sub(before);
+        eprintln!(
+            "registry of {n} certificates: {} MB, {} bytes per entry (client id \"client-N\", one certificate)",
+            bytes / 1_000_000,
+            bytes / n
+        );
+        let mut g = c.benchmark_group(format!("registry_lookup_{n}"));
+        let mut i = 0;
+        g.bench_function("by_thumbprint", |b| {
+            b.iter(|| {
+                i = (i + 1) % probes.len();
+                block_on(registry.by_thumbprint(black_box(&probes[i]))).unwrap().is_some()
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, authenticate, registry);
+criterion_main!(benches);
