@@ -5,6 +5,8 @@ mod authenticator;
 #[cfg(feature = "cli")]
 mod cli;
 mod common;
+#[cfg(all(feature = "ring", feature = "pkcs12"))]
+mod hostile;
 #[cfg(feature = "ring")]
 mod identity;
 #[cfg(feature = "ring")]
