@@ -10,7 +10,7 @@ mod time;
 
 pub use cert::Certificate;
 pub use error::{ConfigError, Error, ErrorKind, Result};
-pub use input::{Format, Limits, PresentedChain, Source};
+pub use input::{Format, HeaderFormat, Limits, PresentedChain, Source};
 pub use thumbprint::Thumbprint;
 pub use time::Timestamp;
 

@@ -3,4 +3,5 @@
 #[cfg(feature = "cli")]
 mod cli;
 mod common;
+mod headers;
 mod pem_variants;
