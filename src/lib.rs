@@ -4,6 +4,9 @@
 pub mod cache;
 pub mod cert;
 mod error;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 pub mod input;
 pub mod thumbprint;
 mod time;

@@ -564,3 +564,157 @@ fn chain_length_is_bounded_in_every_list_format() {
         assert_eq!(e.kind(), ErrorKind::InputTooLarge, "{format}: {e}");
     }
 }
+
+/// The trust boundary of feature `http`: spoofing attempts are refused, visibly.
+#[cfg(feature = "http")]
+mod http_source {
+    use std::net::IpAddr;
+
+    use certauth::ErrorKind;
+    use certauth::http::{HeaderSource, TrustedProxies, status_for};
+    use certauth::input::{HeaderFormat, Limits};
+    use http::{HeaderMap, HeaderValue, StatusCode};
+
+    use crate::common::{data, text};
+
+    const PROXY: &str = "10.1.2.3";
+    const CLIENT: &str = "203.0.113.9";
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn source(name: &str, format: HeaderFormat) -> HeaderSource {
+        HeaderSource::builder(name, format)
+            .trusted_proxies(TrustedProxies::parse(["10.0.0.0/8", "::1"]).unwrap())
+            .build()
+            .unwrap()
+    }
+
+    fn headers(name: &'static str, values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(name, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn trusted_proxy_header_decodes() {
+        let s = source("X-ARR-ClientCert", HeaderFormat::AzureArr);
+        let v = text("headers/azure-app-service-x-arr-clientcert-ec.txt");
+        let h = headers("x-arr-clientcert", &[&v]);
+        let chain = s.extract(&h, ip(PROXY)).unwrap().unwrap();
+        assert_eq!(chain.leaf().as_ref(), data("pki/leaf-ec.der").as_slice());
+        assert_eq!(chain.source().to_string(), "header:x-arr-clientcert");
+        // IPv4-mapped IPv6 peer of a trusted IPv4 proxy.
+        assert!(s.extract(&h, ip("::ffff:10.1.2.3")).unwrap().is_some());
+        assert!(s.extract(&HeaderMap::new(), ip(PROXY)).unwrap().is_none());
+    }
+
+    #[test]
+    fn header_from_an_untrusted_peer_is_refused_not_ignored() {
+        let s = source("x-forwarded-client-cert", HeaderFormat::Xfcc);
+        let v = text("headers/envoy-xfcc-ec-all-details.txt");
+        let h = headers("x-forwarded-client-cert", &[&v]);
+        for peer in [CLIENT, "11.0.0.1", "::2", "::ffff:203.0.113.9"] {
+            let e = s.extract(&h, ip(peer)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::UntrustedSource, "{peer}");
+            assert!(!e.message().contains("MII"), "{e}");
+            assert_eq!(status_for(e.kind()), StatusCode::BAD_REQUEST);
+        }
+        // Even a garbage value is refused for its source, not its content.
+        let h = headers("x-forwarded-client-cert", &["garbage"]);
+        assert_eq!(s.extract(&h, ip(CLIENT)).unwrap_err().kind(), ErrorKind::UntrustedSource);
+        // Absent header from anyone: nothing forwarded.
+        assert!(s.extract(&HeaderMap::new(), ip(CLIENT)).unwrap().is_none());
+    }
+
+    #[test]
+    fn duplicated_lines_of_a_singleton_header_are_refused() {
+        let s = source("client-cert", HeaderFormat::Rfc9440);
+        let v = text("headers/rfc9440-client-cert-ec.txt");
+        let forged = text("headers/rfc9440-client-cert-rsa.txt");
+        let h = headers("client-cert", &[&forged, &v]);
+        let e = s.extract(&h, ip(PROXY)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DuplicateHeader);
+        assert_eq!(status_for(e.kind()), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn xfcc_with_a_client_supplied_first_element_uses_the_last() {
+        let s = source("x-forwarded-client-cert", HeaderFormat::Xfcc);
+        let proxy = text("headers/envoy-xfcc-ec-all-details.txt");
+        let rsa = text("pki/leaf-rsa.pem").replace('\n', "%0A").replace(' ', "%20");
+        // As one combined value and as two field lines.
+        let combined = format!("Cert=\"{rsa}\",{proxy}");
+        for h in [
+            headers("x-forwarded-client-cert", &[&combined]),
+            headers("x-forwarded-client-cert", &[&format!("Cert=\"{rsa}\""), &proxy]),
+        ] {
+            let chain = s.extract(&h, ip(PROXY)).unwrap().unwrap();
+            assert_eq!(chain.leaf().as_ref(), data("pki/leaf-ec.der").as_slice());
+        }
+    }
+
+    #[test]
+    fn oversized_values_are_refused() {
+        let s = HeaderSource::builder("x-client-cert", HeaderFormat::Base64Der)
+            .trusted_proxies(TrustedProxies::parse([PROXY]).unwrap())
+            .limits(Limits::default().with_max_header_value(1000))
+            .build()
+            .unwrap();
+        let big = "A".repeat(1001);
+        let e = s.extract(&headers("x-client-cert", &[&big]), ip(PROXY)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InputTooLarge);
+        // List formats bound the joined lines.
+        let s = HeaderSource::builder("client-cert-chain", HeaderFormat::Rfc9440Chain)
+            .trusted_proxies(TrustedProxies::parse([PROXY]).unwrap())
+            .limits(Limits::default().with_max_header_value(1000))
+            .build()
+            .unwrap();
+        let half = ":".to_owned() + &"A".repeat(600) + ":";
+        let e = s.extract(&headers("client-cert-chain", &[&half, &half]), ip(PROXY)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InputTooLarge);
+    }
+
+    #[test]
+    fn rfc9440_with_chain_header() {
+        let s = HeaderSource::builder("Client-Cert", HeaderFormat::Rfc9440)
+            .chain_header("Client-Cert-Chain")
+            .trusted_proxies(TrustedProxies::parse([PROXY]).unwrap())
+            .build()
+            .unwrap();
+        let mut h = headers("client-cert", &[&text("headers/rfc9440-client-cert-ec.txt")]);
+        h.append(
+            "client-cert-chain",
+            HeaderValue::from_str(&text("headers/rfc9440-client-cert-chain-ec.txt")).unwrap(),
+        );
+        let chain = s.extract(&h, ip(PROXY)).unwrap().unwrap();
+        assert_eq!(chain.certificates().len(), 3);
+        // Only the chain header, from an untrusted peer: still a spoofing attempt.
+        h.remove("client-cert");
+        assert_eq!(s.extract(&h, ip(CLIENT)).unwrap_err().kind(), ErrorKind::UntrustedSource);
+        // Only the chain header from the proxy: no leaf.
+        assert_eq!(s.extract(&h, ip(PROXY)).unwrap_err().kind(), ErrorKind::NoCertificate);
+    }
+
+    #[test]
+    fn builder_refuses_nonsense() {
+        use certauth::ConfigError;
+        let b = HeaderSource::builder("x-client-cert", HeaderFormat::Base64Der);
+        assert_eq!(b.clone().build().unwrap_err(), ConfigError::NoTrustedProxies);
+        let proxies = TrustedProxies::parse([PROXY]).unwrap();
+        let auto = HeaderSource::builder("x-client-cert", HeaderFormat::Auto)
+            .trusted_proxies(proxies.clone());
+        assert!(matches!(auto.clone().build(), Err(ConfigError::Setting(_))));
+        assert!(auto.allow_auto_detection().build().is_ok());
+        let bad_name = HeaderSource::builder("bad header", HeaderFormat::Xfcc)
+            .trusted_proxies(proxies.clone());
+        assert!(bad_name.build().is_err());
+        let chain_on_xfcc = HeaderSource::builder("x-forwarded-client-cert", HeaderFormat::Xfcc)
+            .chain_header("client-cert-chain")
+            .trusted_proxies(proxies);
+        assert!(chain_on_xfcc.build().is_err());
+    }
+}
