@@ -1,5 +1,9 @@
 //! Untrusted input to [`PresentedChain`]: PEM, DER, base64 DER and forwarded headers.
 //!
+//! Files and bytes go through [`parse`] with a [`Format`]; forwarded client-certificate
+//! headers through [`decode_header`] (or [`decode_header_lines`],
+//! [`decode_client_cert_and_chain`]) with a [`HeaderFormat`].
+//!
 //! Every decoder here checks [`Limits`] before doing work, returns a typed [`Error`] for
 //! anything it cannot decode, and never panics. Decoding time is linear in the input.
 
@@ -12,9 +16,15 @@ use crate::error::{Error, Result};
 
 pub(crate) mod base64;
 pub mod der;
+mod escaped_pem;
+mod header;
 mod limits;
 pub mod pem;
+mod rfc9440;
+mod traefik;
+mod xfcc;
 
+pub use header::{HeaderFormat, decode_client_cert_and_chain, decode_header, decode_header_lines};
 pub use limits::Limits;
 
 /// Where a presented chain came from. Carried along so that logs, decision traces and
@@ -105,6 +115,7 @@ pub struct PresentedChain {
     certs: Vec<CertificateDer<'static>>,
     source: Source,
     format: Format,
+    header_format: Option<HeaderFormat>,
 }
 
 impl PresentedChain {
@@ -121,7 +132,7 @@ impl PresentedChain {
             return Err(Error::no_certificate("no certificate in the input"));
         }
         limits.check_chain(certs.len())?;
-        Ok(Self { certs, source, format })
+        Ok(Self { certs, source, format, header_format: None })
     }
 
     /// The end-entity (client) certificate.
@@ -145,9 +156,25 @@ impl PresentedChain {
         &self.source
     }
 
-    /// The encoding it was decoded from (for [`Format::Auto`], the detected one).
+    /// The certificate encoding it was decoded from (for [`Format::Auto`], the detected
+    /// one). For a forwarded header this is the encoding inside the header:
+    /// [`Format::Base64Der`] for base64 and RFC 9440 forms, [`Format::PemLenient`] for PEM
+    /// forms (escaped, folded, one-line, XFCC); [`header_format`](Self::header_format)
+    /// tells the header framing.
     pub fn format(&self) -> Format {
         self.format
+    }
+
+    /// The forwarded-header format it was decoded from ([`decode_header`] and friends;
+    /// for [`HeaderFormat::Auto`], the detected one), or `None` for a chain that did not
+    /// come from a header.
+    pub fn header_format(&self) -> Option<HeaderFormat> {
+        self.header_format
+    }
+
+    pub(crate) fn with_header_format(mut self, format: HeaderFormat) -> Self {
+        self.header_format = Some(format);
+        self
     }
 
     /// Consumes the chain, returning its certificates, leaf first.
@@ -164,6 +191,7 @@ impl fmt::Debug for PresentedChain {
             .field("certificates", &self.certs.len())
             .field("source", &self.source)
             .field("format", &self.format)
+            .field("header_format", &self.header_format)
             .finish()
     }
 }

@@ -6,6 +6,9 @@ pub mod binding;
 pub mod cache;
 pub mod cert;
 mod error;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 pub mod identity;
 pub mod input;
 pub mod registry;
@@ -23,7 +26,7 @@ pub use authenticator::{AuthRequest, AuthenticatedClient, Authenticator, Credent
 pub use cert::Certificate;
 pub use error::{ConfigError, Error, ErrorKind, Result};
 pub use identity::ClientIdentity;
-pub use input::{Format, Limits, PresentedChain, Source};
+pub use input::{Format, HeaderFormat, Limits, PresentedChain, Source};
 pub use thumbprint::Thumbprint;
 pub use time::Timestamp;
 pub use trust::TrustStore;

@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --features cli --bin certauth -- inspect tests/data/pki/leaf-ec-chain.pem
 //! cargo run --features cli --bin certauth -- inspect --format nginx-escaped --json < header.txt
+//! cargo run --features cli --bin certauth -- thumbprint --format xfcc tests/data/headers/envoy-xfcc-ec-all-details.txt
 //! cargo run --features cli --bin certauth -- thumbprint leaf.pem
 //! cargo run --features cli --bin certauth -- verify --trust tests/data/pki/root.pem --json tests/data/pki/leaf-ec-chain.pem
 //! ```
@@ -18,7 +19,7 @@ use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use certauth::{Certificate, Error, ErrorKind, Format, Limits, PresentedChain};
+use certauth::{Certificate, Error, ErrorKind, Format, HeaderFormat, Limits, PresentedChain};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
@@ -33,9 +34,12 @@ struct Cli {
 enum Command {
     /// Print every certificate of a chain (file, bundle or header value).
     Inspect {
-        /// Input encoding: auto, pem, pem-lenient, der, base64-der, or a header format.
+        /// Input encoding: auto, pem, pem-lenient, der, base64-der, or a header format
+        /// (rfc9440, rfc9440-chain, xfcc, nginx-escaped, nginx-folded, apache, haproxy-der,
+        /// pem-oneline, aws-alb, cloudfront, traefik, azure-arr, aspnet, cloudflare, gcp,
+        /// caddy).
         #[arg(long, default_value = "auto", value_parser = parse_format)]
-        format: Format,
+        format: InputFormat,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -46,7 +50,7 @@ enum Command {
     Thumbprint {
         /// Input encoding, as for inspect.
         #[arg(long, default_value = "auto", value_parser = parse_format)]
-        format: Format,
+        format: InputFormat,
         /// Input file; standard input when absent.
         file: Option<PathBuf>,
     },
@@ -68,9 +72,9 @@ enum Command {
         /// Verification time, RFC 3339; the clock when absent.
         #[arg(long, value_parser = parse_time)]
         at: Option<certauth::Timestamp>,
-        /// Input encoding, as for inspect.
+        /// Input encoding, as for inspect (a file encoding or a header format).
         #[arg(long, default_value = "auto", value_parser = parse_format)]
-        format: Format,
+        format: InputFormat,
         /// Print one JSON object: {"ok", "error", "message", "identity"}.
         #[arg(long)]
         json: bool,
@@ -83,8 +87,33 @@ fn parse_time(s: &str) -> Result<certauth::Timestamp, String> {
     certauth::Timestamp::parse_rfc3339(s).map_err(|e| e.to_string())
 }
 
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
+/// A file encoding or a forwarded-header format. The names shared by both (`auto`,
+/// `base64-der`) are the file encodings; `auto` also tries the header formats when the
+/// input is one line that is not a file encoding.
+#[derive(Clone, Copy, Debug)]
+enum InputFormat {
+    File(Format),
+    Header(HeaderFormat),
+}
+
+fn parse_format(s: &str) -> Result<InputFormat, String> {
+    if let Ok(f) = s.parse::<Format>() {
+        return Ok(InputFormat::File(f));
+    }
+    s.parse::<HeaderFormat>().map(InputFormat::Header).map_err(|_| {
+        let names: Vec<&str> = Format::ALL
+            .iter()
+            .map(|f| f.name())
+            .chain(HeaderFormat::ALL.iter().map(|f| f.name()))
+            .filter(|n| !matches!(*n, "auto" | "base64-der"))
+            .collect();
+        format!("unknown format (known: auto, base64-der, {})", names.join(", "))
+    })
+}
+
+/// The name shown as the chain's format: the header format when it came from one.
+fn format_name(chain: &PresentedChain) -> &'static str {
+    chain.header_format().map_or_else(|| chain.format().name(), HeaderFormat::name)
 }
 
 fn main() -> ExitCode {
@@ -115,7 +144,7 @@ fn run(command: Command) -> Result<String, Error> {
             let certs = parse_all(&chain)?;
             if json {
                 let chain_json: Vec<Value> = certs.iter().map(cert_json).collect();
-                Ok(json!({"format": chain.format().name(), "chain": chain_json}).to_string())
+                Ok(json!({"format": format_name(&chain), "chain": chain_json}).to_string())
             } else {
                 Ok(text_report(&chain, &certs))
             }
@@ -220,7 +249,7 @@ fn identity_json(id: &certauth::ClientIdentity) -> Value {
 }
 
 /// Reads at most one byte more than the limit, so an endless stream is refused quickly.
-fn read_chain(file: Option<&PathBuf>, format: Format) -> Result<PresentedChain, Error> {
+fn read_chain(file: Option<&PathBuf>, format: InputFormat) -> Result<PresentedChain, Error> {
     let limits = Limits::default();
     let cap = limits.max_pem_bundle() as u64 + 1;
     let mut bytes = Vec::new();
@@ -232,7 +261,33 @@ fn read_chain(file: Option<&PathBuf>, format: Format) -> Result<PresentedChain, 
         let what = file.map_or_else(|| "standard input".to_owned(), |p| p.display().to_string());
         Error::new(ErrorKind::MalformedInput, format!("cannot read {what}: {e}"))
     })?;
-    certauth::input::parse(&bytes, format, &limits)
+    match format {
+        InputFormat::Header(f) => decode_header(&bytes, f, &limits),
+        InputFormat::File(Format::Auto) => {
+            match certauth::input::parse(&bytes, Format::Auto, &limits) {
+                Err(e) if e.kind() == ErrorKind::MalformedInput && is_one_line(&bytes) => {
+                    decode_header(&bytes, HeaderFormat::Auto, &limits)
+                }
+                other => other,
+            }
+        }
+        InputFormat::File(f) => certauth::input::parse(&bytes, f, &limits),
+    }
+}
+
+/// A header value pasted into a file or a pipe: one line, maybe a final newline.
+fn is_one_line(bytes: &[u8]) -> bool {
+    !bytes.trim_ascii_end().iter().any(|&c| matches!(c, b'\r' | b'\n' | 0))
+}
+
+/// Decodes a header value, without the final newline a file or `echo` adds.
+fn decode_header(
+    bytes: &[u8],
+    format: HeaderFormat,
+    limits: &Limits,
+) -> Result<PresentedChain, Error> {
+    let name = format.default_header_name().unwrap_or("header");
+    certauth::input::decode_header(bytes.trim_ascii_end(), format, name, limits)
 }
 
 fn parse_all(chain: &PresentedChain) -> Result<Vec<Certificate>, Error> {
@@ -286,7 +341,7 @@ fn cert_json(cert: &Certificate) -> Value {
 
 fn text_report(chain: &PresentedChain, certs: &[Certificate]) -> String {
     use std::fmt::Write as _;
-    let mut out = format!("format: {}\ncertificates: {}\n", chain.format(), certs.len());
+    let mut out = format!("format: {}\ncertificates: {}\n", format_name(chain), certs.len());
     for (i, cert) in certs.iter().enumerate() {
         let sans = cert.sans();
         let key = cert.key();

@@ -44,7 +44,7 @@ pub(crate) fn decode_der_chain(
         return Err(Error::no_certificate("input is empty"));
     }
     let bytes = decode(text, "base64 certificate")?;
-    der::split_concatenated(&bytes, limits)
+    der::split_owned(bytes, limits)
 }
 
 fn describe(e: base64::DecodeError, what: &str, base: usize) -> Error {

@@ -36,6 +36,18 @@ pub fn split_concatenated(input: &[u8], limits: &Limits) -> Result<Vec<Certifica
     Ok(certs)
 }
 
+/// As [`split_concatenated`], taking ownership: a buffer that holds exactly one
+/// certificate (the per-request case) becomes it without a copy.
+pub(crate) fn split_owned(input: Vec<u8>, limits: &Limits) -> Result<Vec<CertificateDer<'static>>> {
+    match sequence_len(&input) {
+        Ok(len) if len == input.len() => {
+            limits.check_chain(1)?;
+            Ok(vec![CertificateDer::from(input)])
+        }
+        _ => split_concatenated(&input, limits),
+    }
+}
+
 /// Total encoded length (header + content) of the DER `SEQUENCE` at the start of `b`.
 pub(crate) fn sequence_len(b: &[u8]) -> Result<usize, &'static str> {
     match b.first() {

@@ -154,3 +154,42 @@ fn verify_json_contract_and_exit_codes() {
     let (code, _, err) = certauth(&["verify", "--trust", "nope.pem", "pki/leaf-ec-chain.pem"], b"");
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn header_formats_are_accepted_by_name_and_detected_by_auto() {
+    let leaf = x5t(&data("pki/leaf-ec.der"));
+    for (format, file) in [
+        ("xfcc", "headers/envoy-xfcc-ec-all-details.txt"),
+        ("rfc9440", "headers/rfc9440-client-cert-ec.txt"),
+        ("nginx-escaped", "headers/kong-x-client-cert-ec.txt"),
+        ("aws-alb", "headers/aws-alb-x-amzn-mtls-clientcert-passthrough-ec.txt"),
+        ("traefik", "headers/traefik-v3-x-forwarded-tls-client-cert-ec.txt"),
+        ("azure-arr", "headers/azure-app-service-x-arr-clientcert-ec.txt"),
+        ("auto", "headers/envoy-xfcc-ec-all-details.txt"),
+        ("auto", "headers/kong-x-client-cert-ec.txt"),
+    ] {
+        let (code, out, err) = certauth(&["thumbprint", "--format", format, file], b"");
+        assert_eq!((code, out.trim()), (0, leaf.as_str()), "{format} {file}: {err}");
+        // Pasted on standard input with the newline `echo` adds.
+        let mut value = data(file);
+        value.push(b'\n');
+        let (code, out, err) = certauth(&["inspect", "--json", "--format", format], &value);
+        assert_eq!(code, 0, "{format} {file}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(v["chain"][0]["x5t#S256"], leaf.as_str());
+        if format != "auto" {
+            assert_eq!(v["format"], format);
+        }
+    }
+    let (code, out, _) = certauth(
+        &["inspect", "--json", "--format", "auto", "headers/envoy-xfcc-ec-all-details.txt"],
+        b"",
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("\"format\":\"xfcc\""), "{out}");
+    // A sentinel is a rejection with its kind, exit 1.
+    let (code, out, err) = certauth(&["inspect", "--json", "--format", "apache"], b"(null)\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("no_certificate"), "{err}");
+    assert!(out.contains("no_certificate"), "{out}");
+}

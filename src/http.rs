@@ -1,0 +1,402 @@
+//! Feature `http`: forwarded client certificates from an [`http::HeaderMap`], read only
+//! when the request came from a trusted proxy; and the HTTP status for an [`ErrorKind`].
+//!
+//! ```
+//! use std::net::IpAddr;
+//! use certauth::http::{HeaderSource, TrustedProxies};
+//! use certauth::HeaderFormat;
+//!
+//! let source = HeaderSource::builder("x-forwarded-client-cert", HeaderFormat::Xfcc)
+//!     .trusted_proxies(TrustedProxies::parse(["10.0.0.0/8", "::1"])?)
+//!     .build()?;
+//!
+//! let mut headers = http::HeaderMap::new();
+//! headers.insert("x-forwarded-client-cert", "By=spiffe://x;Hash=00".parse()?);
+//! // From a peer that is not a trusted proxy, the header is a spoofing attempt.
+//! let peer: IpAddr = "192.0.2.7".parse()?;
+//! let err = source.extract(&headers, peer).unwrap_err();
+//! assert_eq!(err.kind(), certauth::ErrorKind::UntrustedSource);
+//! assert_eq!(certauth::http::status_for(err.kind()), http::StatusCode::BAD_REQUEST);
+//! // No header at all: no forwarded certificate, whoever the peer is.
+//! assert!(source.extract(&http::HeaderMap::new(), peer)?.is_none());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use http::{HeaderMap, HeaderName, StatusCode};
+
+use crate::error::{ConfigError, Error, ErrorKind, Result};
+use crate::input::{
+    HeaderFormat, Limits, PresentedChain, decode_client_cert_and_chain, decode_header_lines,
+};
+
+/// One IP network: an address and a prefix length.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    fn contains(&self, ip: IpAddr) -> bool {
+        self.addr.is_ipv4() == ip.is_ipv4() && prefix_eq(bits(self.addr), bits(ip), self.prefix)
+    }
+}
+
+/// The top `prefix` bits set (IPv4 addresses are compared in the top 32 bits).
+fn mask(prefix: u8) -> u128 {
+    u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0)
+}
+
+fn prefix_eq(a: u128, b: u128, prefix: u8) -> bool {
+    a & mask(prefix) == b & mask(prefix)
+}
+
+fn bits(addr: IpAddr) -> u128 {
+    match addr {
+        IpAddr::V4(a) => u128::from(u32::from(a)) << 96,
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        let invalid = |why: &str| ConfigError::Setting(format!("trusted proxy {s:?}: {why}"));
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| invalid("not an IP address"))?;
+        let addr = addr.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| invalid("invalid prefix length"))?,
+        };
+        // `10.1.2.3/8` is almost always a typo for a host or for `10.0.0.0/8`.
+        if bits(addr) & !mask(prefix) != 0 {
+            return Err(invalid("address has bits set beyond the prefix"));
+        }
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+/// The set of peers (proxies) allowed to send forwarded certificate headers: IP addresses
+/// and CIDR ranges, IPv4 and IPv6. IPv4-mapped IPv6 peers (`::ffff:10.0.0.1`) match the
+/// IPv4 entries.
+///
+/// ```
+/// use certauth::http::TrustedProxies;
+/// let proxies = TrustedProxies::parse(["10.0.0.0/8", "192.0.2.1", "fd00::/8"])?;
+/// assert!(proxies.contains("10.20.30.40".parse()?));
+/// assert!(proxies.contains("::ffff:10.0.0.1".parse()?));
+/// assert!(!proxies.contains("192.0.2.2".parse()?));
+/// assert!(TrustedProxies::parse(["10.0.0.1/8"]).is_err()); // host bits set: a typo
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies {
+    networks: Vec<Cidr>,
+}
+
+impl TrustedProxies {
+    /// An empty set (trusts no one; a [`HeaderSource`] refuses to build with it).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses addresses (`192.0.2.1`, `::1`) and CIDR ranges (`10.0.0.0/8`, `fd00::/8`).
+    /// A range whose address has bits set beyond the prefix is refused as a likely typo.
+    pub fn parse<I, S>(entries: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        entries.into_iter().try_fold(Self::new(), |set, e| set.with(e.as_ref()))
+    }
+
+    /// Adds one address or CIDR range.
+    pub fn with(mut self, entry: &str) -> Result<Self, ConfigError> {
+        self.networks.push(entry.parse()?);
+        Ok(self)
+    }
+
+    /// True if `peer` is in the set.
+    pub fn contains(&self, peer: IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.networks.iter().any(|n| n.contains(peer))
+    }
+
+    /// True if the set has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.networks.is_empty()
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.networks.len()
+    }
+}
+
+impl fmt::Debug for TrustedProxies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.networks.iter().map(ToString::to_string)).finish()
+    }
+}
+
+/// Where a forwarded client certificate is read from: exactly one header name, one
+/// [`HeaderFormat`], and the proxies allowed to send it. Build with
+/// [`HeaderSource::builder`].
+#[derive(Clone, Debug)]
+pub struct HeaderSource {
+    header: HeaderName,
+    chain_header: Option<HeaderName>,
+    format: HeaderFormat,
+    proxies: TrustedProxies,
+    limits: Limits,
+}
+
+/// Builder for [`HeaderSource`]; `build` refuses nonsense.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct HeaderSourceBuilder {
+    header: String,
+    chain_header: Option<String>,
+    format: HeaderFormat,
+    proxies: TrustedProxies,
+    limits: Limits,
+    allow_auto: bool,
+}
+
+impl HeaderSource {
+    /// Starts a source reading `header_name` (case-insensitive) in `format`.
+    pub fn builder(header_name: &str, format: HeaderFormat) -> HeaderSourceBuilder {
+        HeaderSourceBuilder {
+            header: header_name.to_owned(),
+            chain_header: None,
+            format,
+            proxies: TrustedProxies::new(),
+            limits: Limits::default(),
+            allow_auto: false,
+        }
+    }
+
+    /// The configured header name (lowercase).
+    pub fn header_name(&self) -> &str {
+        self.header.as_str()
+    }
+
+    /// The configured format.
+    pub fn format(&self) -> HeaderFormat {
+        self.format
+    }
+
+    /// The proxies allowed to send the header.
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.proxies
+    }
+
+    /// Reads the forwarded certificate of a request whose TCP peer is `peer`
+    /// (`SocketAddr::ip()` of the connection, never an `X-Forwarded-For` value).
+    ///
+    /// - header absent: `Ok(None)` (whoever the peer is);
+    /// - header present and `peer` not a trusted proxy: `untrusted_source`, without reading
+    ///   the value: a spoofing attempt must be visible, not ignored;
+    /// - several field lines of a single-valued format: `duplicate_header`;
+    /// - otherwise the decoded chain, or the decoder's error ([`crate::input::decode_header`]).
+    pub fn extract(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Option<PresentedChain>> {
+        let present = headers.contains_key(&self.header);
+        let chain_present = self.chain_header.as_ref().is_some_and(|h| headers.contains_key(h));
+        if !present && !chain_present {
+            return Ok(None);
+        }
+        if !self.proxies.contains(peer) {
+            return Err(Error::new(
+                ErrorKind::UntrustedSource,
+                format!(
+                    "header {} from {peer}, which is not a trusted proxy",
+                    if present { self.header.as_str() } else { self.chain_header_name() }
+                ),
+            ));
+        }
+        let lines: Vec<&[u8]> =
+            headers.get_all(&self.header).iter().map(|v| v.as_bytes()).collect();
+        match &self.chain_header {
+            Some(chain) => {
+                let chain_lines: Vec<&[u8]> =
+                    headers.get_all(chain).iter().map(|v| v.as_bytes()).collect();
+                decode_client_cert_and_chain(
+                    &lines,
+                    &chain_lines,
+                    self.header.as_str(),
+                    &self.limits,
+                )
+            }
+            None => decode_header_lines(&lines, self.format, self.header.as_str(), &self.limits),
+        }
+        .map(Some)
+    }
+
+    fn chain_header_name(&self) -> &str {
+        self.chain_header.as_ref().map_or("", HeaderName::as_str)
+    }
+}
+
+impl HeaderSourceBuilder {
+    /// Sets the proxies allowed to send the header. Required: an empty set is refused.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
+        self
+    }
+
+    /// Sets the input bounds (default [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Also reads an RFC 9440 `Client-Cert-Chain` header (e.g. `client-cert-chain`, or the
+    /// header carrying GCP's `{client_cert_chain}`) and appends its certificates to the
+    /// leaf. Only for the formats [`HeaderFormat::Rfc9440`] and [`HeaderFormat::Gcp`].
+    pub fn chain_header(mut self, header_name: &str) -> Self {
+        self.chain_header = Some(header_name.to_owned());
+        self
+    }
+
+    /// Allows [`HeaderFormat::Auto`]. Without this, `build` refuses it: with detection the
+    /// client, not the operator, decides how the value is read. Use it only where one
+    /// trusted proxy always sets the header.
+    pub fn allow_auto_detection(mut self) -> Self {
+        self.allow_auto = true;
+        self
+    }
+
+    /// Builds the source. Refuses: no trusted proxy ([`ConfigError::NoTrustedProxies`]), an
+    /// invalid header name, [`HeaderFormat::Auto`] without
+    /// [`allow_auto_detection`](Self::allow_auto_detection), and a chain header for a
+    /// format other than `rfc9440` / `gcp`.
+    pub fn build(self) -> Result<HeaderSource, ConfigError> {
+        if self.proxies.is_empty() {
+            return Err(ConfigError::NoTrustedProxies);
+        }
+        if self.format == HeaderFormat::Auto && !self.allow_auto {
+            return Err(ConfigError::Setting(
+                "header format auto needs allow_auto_detection(); configure the proxy's format"
+                    .into(),
+            ));
+        }
+        let name = |n: &str| {
+            HeaderName::from_bytes(n.as_bytes())
+                .map_err(|_| ConfigError::Setting(format!("invalid header name {n:?}")))
+        };
+        let chain_header = match &self.chain_header {
+            None => None,
+            Some(_) if !matches!(self.format, HeaderFormat::Rfc9440 | HeaderFormat::Gcp) => {
+                return Err(ConfigError::Setting(format!(
+                    "a chain header needs format rfc9440 or gcp, not {}",
+                    self.format
+                )));
+            }
+            Some(c) => Some(name(c)?),
+        };
+        Ok(HeaderSource {
+            header: name(&self.header)?,
+            chain_header,
+            format: self.format,
+            proxies: self.proxies,
+            limits: self.limits,
+        })
+    }
+}
+
+/// The HTTP status to answer a request that failed with `kind`:
+///
+/// | status | kinds |
+/// |---|---|
+/// | 400 Bad Request | malformed header or chain: `malformed_input`, `input_too_large`, `private_key_supplied`, `duplicate_header`, `digest_mismatch`; and `untrusted_source` (the request carries a certificate header it must not carry, as RFC 9440 2.4 lets a proxy answer) |
+/// | 401 Unauthorized | missing or unverifiable certificate: `no_certificate`, every verification failure, `binding_mismatch` |
+/// | 403 Forbidden | verified but not allowed: `identity_mismatch`, `unknown_client`, `client_suspended` |
+/// | 503 Service Unavailable | `registry_unavailable` |
+///
+/// ```
+/// use certauth::{http::status_for, ErrorKind};
+/// assert_eq!(status_for(ErrorKind::NoCertificate), http::StatusCode::UNAUTHORIZED);
+/// assert_eq!(status_for(ErrorKind::UnknownClient), http::StatusCode::FORBIDDEN);
+/// ```
+pub fn status_for(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::MalformedInput
+        | ErrorKind::InputTooLarge
+        | ErrorKind::PrivateKeySupplied
+        | ErrorKind::DuplicateHeader
+        | ErrorKind::DigestMismatch
+        | ErrorKind::UntrustedSource => StatusCode::BAD_REQUEST,
+        ErrorKind::NoCertificate
+        | ErrorKind::UnknownIssuer
+        | ErrorKind::Expired
+        | ErrorKind::NotYetValid
+        | ErrorKind::Revoked
+        | ErrorKind::RevocationUnknown
+        | ErrorKind::RevocationStale
+        | ErrorKind::WrongUsage
+        | ErrorKind::WeakKey
+        | ErrorKind::UnsupportedAlgorithm
+        | ErrorKind::BadSignature
+        | ErrorKind::ChainTooLong
+        | ErrorKind::NameConstraintViolation
+        | ErrorKind::InvalidCertificate
+        | ErrorKind::BindingMismatch => StatusCode::UNAUTHORIZED,
+        ErrorKind::IdentityMismatch | ErrorKind::UnknownClient | ErrorKind::ClientSuspended => {
+            StatusCode::FORBIDDEN
+        }
+        ErrorKind::RegistryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_matching() {
+        let p = TrustedProxies::parse(["10.0.0.0/8", "192.0.2.1", "2001:db8::/32", "0.0.0.0/0"])
+            .unwrap();
+        assert!(p.contains("10.255.0.1".parse().unwrap()));
+        assert!(p.contains("2001:db8::1".parse().unwrap()));
+        assert!(!p.contains("2001:db9::1".parse().unwrap()));
+        let p = TrustedProxies::parse(["::1/128", "172.16.0.0/12"]).unwrap();
+        assert!(p.contains("::1".parse().unwrap()));
+        assert!(p.contains("172.31.255.255".parse().unwrap()));
+        assert!(!p.contains("172.32.0.0".parse().unwrap()));
+        assert!(!p.contains("127.0.0.1".parse().unwrap()));
+        for bad in ["10.0.0.0/33", "::/129", "10.0.0.1/8", "nope", "10.0.0.0/", "10.0.0.0/-1"] {
+            assert!(TrustedProxies::parse([bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_kind_has_a_status() {
+        for kind in ErrorKind::ALL {
+            let s = status_for(*kind);
+            assert!(s.is_client_error() || s.is_server_error(), "{kind}");
+            if kind.is_input_error() {
+                assert_eq!(s, StatusCode::BAD_REQUEST, "{kind}");
+            }
+        }
+    }
+}
