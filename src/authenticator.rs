@@ -21,7 +21,7 @@ use crate::binding::{BindingMode, check_token_binding};
 use crate::cache::{CacheConfig, VerificationCache};
 use crate::error::{ConfigError, Error, ErrorKind, Result};
 use crate::identity::{ClientIdentity, IdentityRule};
-use crate::input::{self, Format, Limits, PresentedChain, Source};
+use crate::input::{self, Format, HeaderFormat, Limits, PresentedChain, Source};
 use crate::registry::{RegisteredClient, Registry};
 use crate::thumbprint::Thumbprint;
 use crate::time::Timestamp;
@@ -40,6 +40,17 @@ pub enum Credential<'a> {
     Tls(&'a [CertificateDer<'a>]),
     /// A chain decoded by the caller (for example by the `http` extractor).
     Chain(&'a PresentedChain),
+    /// One forwarded header value exactly as received (already checked to come from a
+    /// trusted proxy, e.g. by `http::HeaderSource`). The fast path: a repeat value is a
+    /// cache hit without decoding.
+    Header {
+        /// Header name (lowercase).
+        name: &'a str,
+        /// The raw value.
+        value: &'a [u8],
+        /// Its format.
+        format: HeaderFormat,
+    },
     /// Encoded bytes (PEM, DER, base64 DER) handed over by the application.
     Encoded {
         /// The bytes.
@@ -582,6 +593,7 @@ impl Authenticator {
                 (&joined, TAG_DER_CHAIN)
             }
             Credential::Encoded { bytes, format } => (bytes, TAG_ENCODED + format as u64),
+            Credential::Header { name, value, format } => (value, header_tag(name, format)),
         };
         let generation = inner.verifier.generation();
         if let Some(hit) = inner.cache.get(key, tag, generation, now) {
@@ -607,6 +619,9 @@ impl Authenticator {
             ),
             Credential::Chain(chain) => Ok(chain.clone()),
             Credential::Encoded { bytes, format } => input::parse(bytes, format, limits),
+            Credential::Header { name, value, format } => {
+                input::decode_header(value, format, name, limits)
+            }
         }
     }
 
@@ -678,7 +693,20 @@ fn credential_source(credential: &Credential<'_>) -> Source {
         Credential::Tls(_) => Source::Tls,
         Credential::Chain(chain) => chain.source().clone(),
         Credential::Encoded { .. } => Source::Bytes,
+        Credential::Header { name, .. } => Source::Header(name.to_ascii_lowercase()),
     }
+}
+
+/// The cache tag of a header value: its name and format, so the same bytes under another
+/// header or format never share an entry.
+fn header_tag(name: &str, format: HeaderFormat) -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = foldhash::fast::FixedState::with_seed(0x6365_7274).build_hasher();
+    for b in name.bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.write(format.name().as_bytes());
+    h.finish() | (1 << 63)
 }
 
 /// The DER certificates one after another: the cache key of a chain.

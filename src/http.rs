@@ -225,15 +225,7 @@ impl HeaderSource {
         if !present && !chain_present {
             return Ok(None);
         }
-        if !self.proxies.contains(peer) {
-            return Err(Error::new(
-                ErrorKind::UntrustedSource,
-                format!(
-                    "header {} from {peer}, which is not a trusted proxy",
-                    if present { self.header.as_str() } else { self.chain_header_name() }
-                ),
-            ));
-        }
+        self.check_peer(headers, peer)?;
         let lines: Vec<&[u8]> =
             headers.get_all(&self.header).iter().map(|v| v.as_bytes()).collect();
         match &self.chain_header {
@@ -250,6 +242,28 @@ impl HeaderSource {
             None => decode_header_lines(&lines, self.format, self.header.as_str(), &self.limits),
         }
         .map(Some)
+    }
+
+    /// `untrusted_source` when a configured header is present and `peer` is not a
+    /// trusted proxy; `Ok` otherwise (including when no header is present).
+    pub fn check_peer(&self, headers: &HeaderMap, peer: IpAddr) -> Result<()> {
+        let present = headers.contains_key(&self.header);
+        let chain_present = self.chain_header.as_ref().is_some_and(|h| headers.contains_key(h));
+        if (present || chain_present) && !self.proxies.contains(peer) {
+            return Err(Error::new(
+                ErrorKind::UntrustedSource,
+                format!(
+                    "header {} from {peer}, which is not a trusted proxy",
+                    if present { self.header.as_str() } else { self.chain_header_name() }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether an RFC 9440 `Client-Cert-Chain` header is read too.
+    pub fn has_chain_header(&self) -> bool {
+        self.chain_header.is_some()
     }
 
     fn chain_header_name(&self) -> &str {

@@ -2,6 +2,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod authenticator;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 pub mod binding;
 pub mod cache;
 pub mod cert;
@@ -19,6 +22,9 @@ pub mod rustls;
 pub mod testkit;
 pub mod thumbprint;
 mod time;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 pub mod trust;
 pub mod verify;
 

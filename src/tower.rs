@@ -1,0 +1,288 @@
+//! Feature `tower`: a [`Layer`] that authenticates every request and puts the
+//! [`AuthenticatedClient`] into the request extensions.
+//!
+//! The certificate comes from the connection ([`ConnectionInfo::tls_certificates`], set
+//! by the server after a rustls handshake) or, when a [`HeaderSource`] is configured,
+//! from a forwarded header sent by a trusted proxy ([`ConnectionInfo::peer`] is the TCP
+//! peer). The server inserts one [`ConnectionInfo`] per connection into each request;
+//! without it, forwarded headers are never trusted.
+//!
+//! Rejections: 400 (malformed header, untrusted source), 401 (no or unverifiable
+//! certificate; RFC 8705 binding failures add `WWW-Authenticate: Bearer
+//! error="invalid_token"`), 403 (valid but not allowed), 503 (registry unavailable),
+//! with the body `{"error":"<kind>"}`. Details go to `tracing` at
+//! [`TRACING_TARGET`](crate::authenticator::TRACING_TARGET), never to the client.
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use ::http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use ::http::{HeaderMap, HeaderName, Request, Response};
+use rustls_pki_types::CertificateDer;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::authenticator::{
+    AuthRequest, AuthenticatedClient, Authenticator, Credential, TRACING_TARGET,
+};
+use crate::error::{Error, ErrorKind};
+use crate::http::{HeaderSource, status_for};
+use crate::time::Timestamp;
+
+/// What the server knows about the connection a request arrived on. Insert it into each
+/// request's extensions (hyper: per connection, in the service closure).
+#[derive(Clone, Debug)]
+pub struct ConnectionInfo {
+    /// The TCP peer (the proxy, behind a proxy).
+    pub peer: SocketAddr,
+    /// The client certificates of the TLS connection this process terminated, leaf first.
+    pub tls_certificates: Option<Arc<[CertificateDer<'static>]>>,
+}
+
+/// Extracts a token's `cnf.x5t#S256` from a request: `None` when the request has no
+/// token, `Some(None)` for a token without confirmation. Runs after your token
+/// validation has put what it needs into the headers or extensions.
+pub type TokenConfirmation = Arc<dyn Fn(&HeaderMap) -> Option<Option<String>> + Send + Sync>;
+
+/// The layer. Required by default; [`optional`](Self::optional) lets requests without a
+/// certificate through without an [`AuthenticatedClient`].
+#[derive(Clone)]
+pub struct CertAuthLayer {
+    config: Arc<Config>,
+}
+
+struct Config {
+    authenticator: Authenticator,
+    headers: Option<HeaderSource>,
+    required: bool,
+    client_id_header: Option<HeaderName>,
+    token: Option<TokenConfirmation>,
+}
+
+impl fmt::Debug for CertAuthLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertAuthLayer")
+            .field("headers", &self.config.headers)
+            .field("required", &self.config.required)
+            .field("client_id_header", &self.config.client_id_header)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CertAuthLayer {
+    /// A layer authenticating TLS client certificates only.
+    pub fn new(authenticator: Authenticator) -> Self {
+        Self {
+            config: Arc::new(Config {
+                authenticator,
+                headers: None,
+                required: true,
+                client_id_header: None,
+                token: None,
+            }),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
+            authenticator: self.config.authenticator.clone(),
+            headers: self.config.headers.clone(),
+            required: self.config.required,
+            client_id_header: self.config.client_id_header.clone(),
+            token: self.config.token.clone(),
+        };
+        f(&mut config);
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// Also accept certificates forwarded by trusted proxies in this header.
+    #[must_use]
+    pub fn forwarded(self, source: HeaderSource) -> Self {
+        self.edit(|c| c.headers = Some(source))
+    }
+
+    /// Let requests without any certificate through (no extension inserted); a
+    /// certificate that is presented must still be valid.
+    #[must_use]
+    pub fn optional(self) -> Self {
+        self.edit(|c| c.required = false)
+    }
+
+    /// Read a client id from this header: the certificate must be registered to it.
+    #[must_use]
+    pub fn client_id_header(self, name: HeaderName) -> Self {
+        self.edit(|c| c.client_id_header = Some(name))
+    }
+
+    /// How to find a token's confirmation for RFC 8705 binding.
+    #[must_use]
+    pub fn token_confirmation(
+        self,
+        f: impl Fn(&HeaderMap) -> Option<Option<String>> + Send + Sync + 'static,
+    ) -> Self {
+        self.edit(|c| c.token = Some(Arc::new(f)))
+    }
+}
+
+impl<S> Layer<S> for CertAuthLayer {
+    type Service = CertAuth<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CertAuth { inner, config: self.config.clone() }
+    }
+}
+
+/// The service [`CertAuthLayer`] makes.
+#[derive(Clone)]
+pub struct CertAuth<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> fmt::Debug for CertAuth<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertAuth").finish_non_exhaustive()
+    }
+}
+
+/// The response for a refused request: status by kind, a JSON body with the kind only.
+pub fn rejection<B: From<String>>(error: &Error) -> Response<B> {
+    let kind = error.kind();
+    let mut response = Response::new(B::from(format!("{{\"error\":\"{}\"}}", kind.as_str())));
+    *response.status_mut() = status_for(kind);
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if kind == ErrorKind::BindingMismatch {
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+    }
+    response
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CertAuth<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: From<String> + Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // The clone that was polled ready goes into the future (tower's usual dance).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = self.config.clone();
+        Box::pin(async move {
+            // Only the head is looked at; the body need not be Sync.
+            let (mut parts, body) = request.into_parts();
+            match authenticate(&config, &parts).await {
+                Ok(Some(client)) => {
+                    parts.extensions.insert(client);
+                }
+                Ok(None) => {}
+                Err(e) if config.authenticator.is_report_only() => {
+                    tracing::warn!(target: TRACING_TARGET, kind = %e.kind(), "report-only: request let through");
+                }
+                Err(e) => {
+                    tracing::info!(target: TRACING_TARGET, kind = %e.kind(), message = e.message(), "request refused");
+                    return Ok(rejection(&e));
+                }
+            }
+            inner.call(Request::from_parts(parts, body)).await
+        })
+    }
+}
+
+async fn authenticate(
+    config: &Config,
+    request: &::http::request::Parts,
+) -> Result<Option<AuthenticatedClient>, Error> {
+    let now = Timestamp::now();
+    let connection = request.extensions.get::<ConnectionInfo>();
+    let headers = &request.headers;
+    let client_id = match &config.client_id_header {
+        Some(name) => match headers.get(name).map(HeaderValue::to_str) {
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => {
+                return Err(Error::new(
+                    ErrorKind::MalformedInput,
+                    format!("header {name} is not text"),
+                ));
+            }
+            None => None,
+        },
+        None => None,
+    };
+    let token = config.token.as_ref().and_then(|f| f(headers));
+    fn finish<'a>(
+        req: AuthRequest<'a>,
+        client_id: Option<&'a str>,
+        token: &'a Option<Option<String>>,
+    ) -> AuthRequest<'a> {
+        let req = match client_id {
+            Some(id) => req.client_id(id),
+            None => req,
+        };
+        match token {
+            Some(cnf) => req.token_confirmation(cnf.as_deref()),
+            None => req,
+        }
+    }
+
+    if let Some(certs) = connection.and_then(|c| c.tls_certificates.as_ref()) {
+        let req = finish(AuthRequest::new(Credential::Tls(certs), now), client_id, &token);
+        return config.authenticator.authenticate(&req).await.map(Some);
+    }
+    if let Some(source) = &config.headers {
+        let Some(peer) = connection.map(|c| c.peer.ip()) else {
+            // Without the TCP peer there is no way to tell a proxy from a client.
+            return if headers.contains_key(source.header_name()) {
+                Err(Error::new(
+                    ErrorKind::UntrustedSource,
+                    "forwarded header without connection info",
+                ))
+            } else {
+                missing(config)
+            };
+        };
+        let lines = headers.get_all(source.header_name()).iter().count();
+        if lines == 1 && !source.has_chain_header() {
+            // One value: the fast path, keyed on the raw bytes (trust checked first).
+            source.check_peer(headers, peer)?;
+            if let Some(value) = headers.get(source.header_name()) {
+                let credential = Credential::Header {
+                    name: source.header_name(),
+                    value: value.as_bytes(),
+                    format: source.format(),
+                };
+                let req = finish(AuthRequest::new(credential, now), client_id, &token);
+                return config.authenticator.authenticate(&req).await.map(Some);
+            }
+        }
+        if let Some(chain) = source.extract(headers, peer)? {
+            let req = finish(AuthRequest::new(Credential::Chain(&chain), now), client_id, &token);
+            return config.authenticator.authenticate(&req).await.map(Some);
+        }
+    }
+    missing(config)
+}
+
+fn missing(config: &Config) -> Result<Option<AuthenticatedClient>, Error> {
+    if config.required {
+        Err(Error::new(ErrorKind::NoCertificate, "no client certificate"))
+    } else {
+        Ok(None)
+    }
+}
