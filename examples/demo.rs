@@ -223,6 +223,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         forwarded(client, (name, value)).await,
     ));
     cases.push((
+        "no certificate at all",
+        "401 no_certificate".into(),
+        forwarded(client, ("x-nothing", String::new())).await,
+    ));
+    cases.push((
         "1024-bit RSA key (forwarded)",
         "401 weak_key".into(),
         forwarded(proxy, Nginx.forward(&weak)).await,
