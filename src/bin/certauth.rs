@@ -83,6 +83,22 @@ enum Command {
     },
 }
 
+/// Like `println!`, but a closed pipe (`certauth inspect | head`) is not a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// Like `eprintln!`, ignoring a closed standard error.
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 fn parse_time(s: &str) -> Result<certauth::Timestamp, String> {
     certauth::Timestamp::parse_rfc3339(s).map_err(|e| e.to_string())
 }
@@ -124,13 +140,13 @@ fn main() -> ExitCode {
     let json_output = matches!(cli.command, Command::Inspect { json: true, .. });
     match run(cli.command) {
         Ok(out) => {
-            println!("{out}");
+            out!("{out}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {}: {}", e.kind(), e.message());
+            err!("error: {}: {}", e.kind(), e.message());
             if json_output {
-                println!("{}", json!({"error": e.kind().as_str(), "message": e.message()}));
+                out!("{}", json!({"error": e.kind().as_str(), "message": e.message()}));
             }
             ExitCode::from(1)
         }
@@ -169,7 +185,7 @@ fn verify(command: Command) -> ExitCode {
     {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("error: configuration: {e}");
+            err!("error: configuration: {e}");
             return ExitCode::from(2);
         }
     };
@@ -180,23 +196,23 @@ fn verify(command: Command) -> ExitCode {
         Ok(id) => {
             if json {
                 let identity = identity_json(&id);
-                println!(
+                out!(
                     "{}",
                     json!({"ok": true, "error": null, "message": null, "identity": identity})
                 );
             } else {
-                println!("accepted: {}", id.subject());
-                println!("x5t#S256: {}", id.thumbprint().to_x5t_s256());
+                out!("accepted: {}", id.subject());
+                out!("x5t#S256: {}", id.thumbprint().to_x5t_s256());
                 for w in id.chain().warnings() {
-                    println!("warning: {w}");
+                    out!("warning: {w}");
                 }
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("rejected: {}: {}", e.kind(), e.message());
+            err!("rejected: {}: {}", e.kind(), e.message());
             if json {
-                println!(
+                out!(
                     "{}",
                     json!({"ok": false, "error": e.kind().as_str(), "message": e.message(), "identity": null})
                 );

@@ -193,3 +193,21 @@ fn header_formats_are_accepted_by_name_and_detected_by_auto() {
     assert!(err.contains("no_certificate"), "{err}");
     assert!(out.contains("no_certificate"), "{out}");
 }
+
+/// Regression: `certauth inspect | head` panicked ("failed printing to stdout") when the
+/// reader closed the pipe early; output errors are now ignored.
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_certauth"))
+        .args(["inspect", "pki/leaf-ec-chain.pem"])
+        .current_dir(data_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take()); // close the read end before it writes
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0));
+}
