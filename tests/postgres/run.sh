@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The PostgreSQL registry against a real server: starts a throwaway PostgreSQL cluster
+# (trust authentication, 127.0.0.1 on a free port, data in a temporary directory),
+# runs examples/postgres_registry.rs against it twice (the second run finds the schema
+# in place), checks its exit status and output, and removes the cluster on exit.
+#
+# Needs PostgreSQL's server binaries (Debian: apt-get install postgresql; tests/run
+# installs it). They are found on PATH, in $PGBIN, or in /usr/lib/postgresql/*/bin.
+# PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user
+# (or a dedicated `certauth-pg` system user when there is none).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+say() { printf 'tests/postgres: %s\n' "$*" >&2; }
+
+# The server binaries.
+if [ -z "${PGBIN:-}" ]; then
+  if command -v initdb >/dev/null; then
+    PGBIN=$(dirname "$(command -v initdb)")
+  else
+    PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  fi
+fi
+if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
+  say "PostgreSQL server binaries not found (install Debian's postgresql, or set PGBIN)"
+  exit 1
+fi
+
+# Build first, as the calling user, so the server runs only as long as the checks do.
+cargo build --quiet --features testkit,ring --example postgres_registry
+example=$(cargo metadata --format-version 1 --no-deps |
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/examples/postgres_registry
+[ -x "$example" ] || { say "example binary not found at $example"; exit 1; }
+
+# Who runs the server.
+as_server=()
+if [ "$(id -u)" = 0 ]; then
+  server_user=postgres
+  if ! id "$server_user" >/dev/null 2>&1; then
+    server_user=certauth-pg
+    id "$server_user" >/dev/null 2>&1 ||
+      useradd --system --no-create-home --shell /usr/sbin/nologin "$server_user"
+  fi
+  as_server=(runuser -u "$server_user" --)
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/certauth-pg.XXXXXX")
+data="$tmp/data"
+log="$tmp/server.log"
+started=
+cleanup() {
+  status=$?
+  if [ -n "$started" ]; then
+    "${as_server[@]}" "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  if [ "$status" != 0 ] && [ -f "$log" ]; then
+    say "server log:"; tail -n 30 "$log" >&2 || true
+  fi
+  rm -rf "$tmp"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+[ "${#as_server[@]}" = 0 ] || chown "$server_user" "$tmp"
+
+cd "$tmp" # the server user may not be able to read the checkout's directory
+"${as_server[@]}" "$PGBIN/initdb" -D "$data" -U certauth -A trust -E UTF8 --locale=C --no-sync \
+  >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; exit 1; }
+
+# A free port: none listening on 127.0.0.1; retried if another process takes it first.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for attempt in 1 2 3 4 5; do
+  port=$((20000 + RANDOM % 40000))
+  port_in_use "$port" && continue
+  if "${as_server[@]}" "$PGBIN/pg_ctl" -D "$data" -l "$log" -w -t 30 -s \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$tmp -c fsync=off" start; then
+    started=1
+    break
+  fi
+  say "start on port $port failed (attempt $attempt)"
+done
+[ -n "$started" ] || { say "could not start PostgreSQL"; exit 1; }
+say "$("$PGBIN/postgres" --version) on 127.0.0.1:$port (data in $data)"
+
+export DATABASE_URL="host=127.0.0.1 port=$port user=certauth dbname=postgres connect_timeout=10"
+for run in 1 2; do
+  out="$tmp/example-$run.out"
+  if ! "$example" >"$out" 2>&1; then
+    cat "$out" >&2
+    say "run $run: the example failed"
+    exit 1
+  fi
+  sed 's/^/  /' "$out"
+  grep -qx 'postgres_registry: all checks passed' "$out" ||
+    { say "run $run: the example did not report success"; exit 1; }
+done
+say "2 passed, 0 failed"
