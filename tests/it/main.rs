@@ -17,5 +17,7 @@ mod pem_variants;
 mod testkit;
 #[cfg(all(feature = "rustls", feature = "testkit", feature = "ring"))]
 mod tls;
+#[cfg(all(feature = "axum", feature = "testkit", feature = "ring"))]
+mod tower;
 #[cfg(feature = "ring")]
 mod verify;

@@ -1,0 +1,213 @@
+//! The tower layer and the axum extractor: statuses, bodies, headers, optional routes,
+//! report-only, spoofing, client-id header.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use certauth::http::{HeaderSource, TrustedProxies};
+use certauth::registry::{MemoryRegistry, RegisteredClient};
+use certauth::testkit::pki::Ca;
+use certauth::testkit::proxy::{Haproxy, Proxy as _};
+use certauth::tower::{CertAuthLayer, ConnectionInfo};
+use certauth::verify::RING_ALGORITHMS;
+use certauth::{AuthenticatedClient, Authenticator, HeaderFormat, Timestamp, TrustStore, Verifier};
+use http::{Request, Response, StatusCode};
+use tower::{Layer as _, ServiceExt as _};
+
+struct Fixture {
+    issuing: Ca,
+    registry: Arc<MemoryRegistry>,
+}
+
+fn fixture() -> (Fixture, Authenticator) {
+    let root = Ca::root("Tower Root");
+    let issuing = root.intermediate("Tower Issuing");
+    let store = TrustStore::builder()
+        .add_pem(format!("{}{}", root.pem(), issuing.pem()).as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    let registry = Arc::new(MemoryRegistry::new());
+    let auth = Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build().unwrap())
+        .registry(registry.clone())
+        .build()
+        .unwrap();
+    (Fixture { issuing, registry }, auth)
+}
+
+fn source() -> HeaderSource {
+    HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)
+        .trusted_proxies(TrustedProxies::parse(["10.0.0.1/32"]).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// Calls `layer` around a handler that reports the client id it sees.
+async fn call(
+    layer: CertAuthLayer,
+    peer: &str,
+    headers: &[(&str, String)],
+) -> (StatusCode, String, http::HeaderMap) {
+    let inner = tower::service_fn(|req: Request<Body>| async move {
+        let id = req
+            .extensions()
+            .get::<AuthenticatedClient>()
+            .map_or_else(|| "anonymous".to_owned(), |c| c.client_id().unwrap_or("-").to_owned());
+        Ok::<_, Infallible>(Response::new(Body::from(id)))
+    });
+    let mut req = Request::get("/").body(Body::empty()).unwrap();
+    for (name, value) in headers {
+        req.headers_mut()
+            .insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+    }
+    let peer: SocketAddr = format!("{peer}:5555").parse().unwrap();
+    req.extensions_mut().insert(ConnectionInfo { peer, tls_certificates: None });
+    let res = layer.layer(inner).oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned(), headers)
+}
+
+#[tokio::test]
+async fn statuses_and_bodies() {
+    let (f, auth) = fixture();
+    let good = f.issuing.leaf("good").build();
+    let stranger = Ca::root("Stranger").leaf("x").build();
+    let unregistered = f.issuing.leaf("nobody").build();
+    f.registry.add_client(RegisteredClient::new("good", "Good")).unwrap();
+    f.registry.register_certificate("good", &good.certificate(), Timestamp::now(), None).unwrap();
+    let layer = CertAuthLayer::new(auth).forwarded(source());
+    let (name, value) = Haproxy.forward(&good);
+    let h = |v: String| vec![(name, v)];
+
+    let (status, body, _) = call(layer.clone(), "10.0.0.1", &h(value.clone())).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "good"));
+    // The same header from someone else: 400 untrusted_source, never read.
+    let (status, body, _) = call(layer.clone(), "10.0.0.2", &h(value.clone())).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::BAD_REQUEST, r#"{"error":"untrusted_source"}"#)
+    );
+    let (status, body, headers) = call(layer.clone(), "10.0.0.1", &h("!!!".into())).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::BAD_REQUEST, r#"{"error":"malformed_input"}"#)
+    );
+    assert_eq!(headers["content-type"], "application/json");
+    let (status, body, _) = call(layer.clone(), "10.0.0.1", &[]).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#)
+    );
+    let (status, body, _) = call(layer.clone(), "10.0.0.1", &h(Haproxy.forward(&stranger).1)).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::UNAUTHORIZED, r#"{"error":"unknown_issuer"}"#)
+    );
+    let (status, body, _) =
+        call(layer.clone(), "10.0.0.1", &h(Haproxy.forward(&unregistered).1)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::FORBIDDEN, r#"{"error":"unknown_client"}"#));
+
+    // Optional: no certificate passes as anonymous; a bad one is still refused.
+    let optional = layer.clone().optional();
+    assert_eq!(call(optional.clone(), "10.0.0.1", &[]).await.1, "anonymous");
+    assert_eq!(
+        call(optional, "10.0.0.1", &h(Haproxy.forward(&stranger).1)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Token binding failure: 401 with the RFC 6750 challenge.
+    let bound = layer
+        .clone()
+        .token_confirmation(|h| h.get("x-cnf").map(|v| v.to_str().ok().map(str::to_owned)));
+    let mut hs = h(value.clone());
+    hs.push(("x-cnf", certauth::Thumbprint::of(b"other").to_x5t_s256()));
+    let (status, body, headers) = call(bound.clone(), "10.0.0.1", &hs).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::UNAUTHORIZED, r#"{"error":"binding_mismatch"}"#)
+    );
+    assert_eq!(headers["www-authenticate"], r#"Bearer error="invalid_token""#);
+    hs[1].1 = good.thumbprint().to_x5t_s256();
+    assert_eq!(call(bound, "10.0.0.1", &hs).await.0, StatusCode::OK);
+
+    // Client-id header: the certificate must belong to the named client.
+    let by_id = layer.client_id_header("x-client-id".parse().unwrap());
+    let mut hs = h(value);
+    hs.push(("x-client-id", "good".into()));
+    assert_eq!(call(by_id.clone(), "10.0.0.1", &hs).await.0, StatusCode::OK);
+    hs[1].1 = "someone-else".into();
+    assert_eq!(call(by_id, "10.0.0.1", &hs).await.1, r#"{"error":"unknown_client"}"#);
+}
+
+#[tokio::test]
+async fn report_only_lets_refused_requests_through_and_registry_outage_is_503() {
+    let (f, _) = fixture();
+    let root = Ca::root("RO Root");
+    let store = TrustStore::builder().add_pem(root.pem().as_bytes()).unwrap().build().unwrap();
+    let ro = Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build().unwrap())
+        .registry(f.registry.clone())
+        .report_only()
+        .build()
+        .unwrap();
+    let layer = CertAuthLayer::new(ro).forwarded(source());
+    let stranger = f.issuing.leaf("x").build();
+    let (status, body, _) =
+        call(layer, "10.0.0.1", &[("x-ssl-client-cert", Haproxy.forward(&stranger).1)]).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
+
+    // A registry that cannot answer: 503.
+    #[derive(Debug)]
+    struct Down;
+    impl certauth::registry::Registry for Down {
+        fn by_thumbprint<'a>(
+            &'a self,
+            _: &'a certauth::Thumbprint,
+        ) -> certauth::registry::BoxFuture<
+            'a,
+            certauth::Result<Option<certauth::registry::Registration>>,
+        > {
+            Box::pin(async {
+                Err(certauth::Error::new(certauth::ErrorKind::RegistryUnavailable, "database down"))
+            })
+        }
+        fn by_client_id<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> certauth::registry::BoxFuture<'a, certauth::Result<Option<Arc<RegisteredClient>>>>
+        {
+            Box::pin(async { Ok(None) })
+        }
+    }
+    let root = Ca::root("Down Root");
+    let store = TrustStore::builder().add_pem(root.pem().as_bytes()).unwrap().build().unwrap();
+    let auth = Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build().unwrap())
+        .registry(Arc::new(Down))
+        .build()
+        .unwrap();
+    let leaf = root.leaf("c").build();
+    let (status, body, _) = call(
+        CertAuthLayer::new(auth).forwarded(source()),
+        "10.0.0.1",
+        &[("x-ssl-client-cert", Haproxy.forward(&leaf).1)],
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, r#"{"error":"registry_unavailable"}"#)
+    );
+}
+
+#[test]
+fn axum_rejection_contract() {
+    use axum::extract::FromRequestParts as _;
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let (mut parts, ()) = Request::get("/").body(()).unwrap().into_parts();
+    let rejection =
+        rt.block_on(AuthenticatedClient::from_request_parts(&mut parts, &())).unwrap_err();
+    assert_eq!(rejection.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(rejection.body_text(), r#"{"error":"no_certificate"}"#);
+}
