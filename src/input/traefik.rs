@@ -25,7 +25,7 @@ pub(crate) fn decode(value: &[u8], limits: &Limits) -> Result<Vec<CertificateDer
         if trimmed.is_empty() {
             return Err(Error::malformed(format!("empty list item at offset {at}")));
         }
-        let bytes = if trimmed.contains(&b'%') {
+        let bytes = if memchr::memchr(b'%', trimmed).is_some() {
             scratch.clear();
             escaped_pem::normalize(trimmed, true, at, &mut scratch)?;
             base64::decode(&scratch, "base64 certificate")?
