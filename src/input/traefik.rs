@@ -18,7 +18,13 @@ pub(crate) fn decode(value: &[u8], limits: &Limits) -> Result<Vec<CertificateDer
     let mut certs = Vec::new();
     let mut offset = 0;
     let mut scratch = Vec::new();
-    for item in value.split(|&c| c == b',') {
+    let mut rest = Some(value);
+    while let Some(r) = rest {
+        let (item, tail) = match memchr::memchr(b',', r) {
+            Some(i) => (r.get(..i).unwrap_or_default(), r.get(i + 1..)),
+            None => (r, None),
+        };
+        rest = tail;
         let at = offset;
         offset += item.len() + 1;
         let trimmed = item.trim_ascii();
