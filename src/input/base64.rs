@@ -22,6 +22,11 @@ pub(crate) fn decode(input: &[u8], what: &str) -> Result<Vec<u8>> {
     LENIENT.decode(input).map_err(|e| describe(e, what, 0))
 }
 
+/// As [`decode`], with offsets in messages shifted by `base` (the input's position).
+pub(crate) fn decode_at(input: &[u8], what: &str, base: usize) -> Result<Vec<u8>> {
+    LENIENT.decode(input).map_err(|e| describe(e, what, base))
+}
+
 /// Decodes base64 interrupted by whitespace (SP, HTAB, CR, LF), as folded or joined PEM
 /// bodies are. `base` is the offset of `input` in the caller's input, for messages.
 pub(crate) fn decode_skipping_ws(input: &[u8], what: &str, base: usize) -> Result<Vec<u8>> {

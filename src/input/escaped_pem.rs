@@ -37,13 +37,22 @@ fn hex_value(b: u8) -> Option<u8> {
 /// Appends `input` to `out` without whitespace, decoding `%XX` when `percent` is set
 /// (decoded whitespace is dropped too). A `%` not followed by two hex digits is an error;
 /// `base` is the offset of `input` in the header value, for the message.
+///
+/// Raw CR never reaches this function (header values with CR are refused first), and raw LF
+/// only in the plain (folded) form; a stray one is left in and fails the base64 decode.
 pub(crate) fn normalize(input: &[u8], percent: bool, base: usize, out: &mut Vec<u8>) -> Result<()> {
     // Bytes that end a run that can be copied as is: whitespace, and `%` when decoding.
-    let special = |b: u8| is_ws(b) || (percent && b == b'%');
+    let next_special = |r: &[u8]| {
+        if percent {
+            memchr::memchr3(b'%', b' ', b'\t', r)
+        } else {
+            memchr::memchr3(b' ', b'\t', b'\n', r)
+        }
+    };
     out.reserve(input.len());
     let mut rest = input;
     loop {
-        let Some(at) = rest.iter().position(|&b| special(b)) else {
+        let Some(at) = next_special(rest) else {
             out.extend_from_slice(rest);
             return Ok(());
         };

@@ -405,7 +405,7 @@ fn detect(v: &[u8], limits: &Limits) -> Result<(Vec<CertificateDer<'static>>, He
     if contains(v, b"-----BEGIN") {
         return Ok((escaped_pem::decode_plain(v, limits)?, HeaderFormat::PemOneline));
     }
-    if v.iter().any(|&c| c == b',' || c == b'%') {
+    if memchr::memchr2(b',', b'%', v).is_some() {
         return Ok((traefik::decode(v, limits)?, HeaderFormat::Traefik));
     }
     Ok((base64::decode_der_chain(v, limits)?, HeaderFormat::Base64Der))
@@ -422,16 +422,12 @@ fn looks_like_xfcc(v: &[u8]) -> bool {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// CR, LF and NUL are refused; with `folded`, an LF followed by SP or HTAB is allowed.
 fn check_controls(value: &[u8], folded: bool) -> Result<()> {
-    let mut from = 0;
-    while let Some(i) =
-        value.get(from..).and_then(|r| r.iter().position(|&c| matches!(c, b'\r' | b'\n' | 0)))
-    {
-        let at = from + i;
+    for at in memchr::memchr3_iter(b'\r', b'\n', 0, value) {
         let fold = folded
             && value.get(at) == Some(&b'\n')
             && matches!(value.get(at + 1), Some(b'\t' | b' '));
@@ -443,7 +439,6 @@ fn check_controls(value: &[u8], folded: bool) -> Result<()> {
             };
             return Err(Error::malformed(format!("{what} in the header value at offset {at}")));
         }
-        from = at + 1;
     }
     Ok(())
 }

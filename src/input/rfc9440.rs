@@ -59,12 +59,16 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// `:` base64 `:`, then parameters.
+    /// `:` base64 `:`, then parameters. The characters between the colons are checked by
+    /// the base64 decoder (standard alphabet and `=` only).
     fn member(&mut self) -> Result<Member<'a>> {
         let offset = self.pos;
         self.expect(b':', "expected a byte sequence (':')")?;
-        let base64 = self.take_while(is_base64_char);
-        self.expect(b':', "invalid byte sequence character or missing ':'")?;
+        let rest = self.input.get(self.pos..).unwrap_or_default();
+        let len =
+            memchr::memchr(b':', rest).ok_or_else(|| self.error("unterminated byte sequence"))?;
+        let base64 = rest.get(..len).unwrap_or_default();
+        self.pos += len + 1;
         self.parameters()?;
         Ok(Member { base64, offset })
     }
@@ -175,9 +179,8 @@ fn decode_member(m: Member<'_>, n: usize) -> Result<CertificateDer<'static>> {
             "structured field: empty byte sequence (member {n})"
         )));
     }
-    let der = base64::decode(m.base64, "byte sequence").map_err(|e| {
-        Error::malformed(format!("{} (member {n} at offset {})", e.message(), m.offset))
-    })?;
+    let der = base64::decode_at(m.base64, "byte sequence", m.offset + 1)
+        .map_err(|e| Error::malformed(format!("{} (member {n})", e.message())))?;
     Ok(CertificateDer::from(der))
 }
 

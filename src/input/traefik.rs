@@ -18,14 +18,20 @@ pub(crate) fn decode(value: &[u8], limits: &Limits) -> Result<Vec<CertificateDer
     let mut certs = Vec::new();
     let mut offset = 0;
     let mut scratch = Vec::new();
-    for item in value.split(|&c| c == b',') {
+    let mut rest = Some(value);
+    while let Some(r) = rest {
+        let (item, tail) = match memchr::memchr(b',', r) {
+            Some(i) => (r.get(..i).unwrap_or_default(), r.get(i + 1..)),
+            None => (r, None),
+        };
+        rest = tail;
         let at = offset;
         offset += item.len() + 1;
         let trimmed = item.trim_ascii();
         if trimmed.is_empty() {
             return Err(Error::malformed(format!("empty list item at offset {at}")));
         }
-        let bytes = if trimmed.contains(&b'%') {
+        let bytes = if memchr::memchr(b'%', trimmed).is_some() {
             scratch.clear();
             escaped_pem::normalize(trimmed, true, at, &mut scratch)?;
             base64::decode(&scratch, "base64 certificate")?

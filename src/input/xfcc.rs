@@ -14,6 +14,9 @@
 //!   element or pair, or a repeated `Cert`, `Chain` or `Hash` key is an error, never a guess.
 //!   Unknown keys (e.g. the legacy `SAN`) are ignored.
 //! - At most [`MAX_ELEMENTS`] elements and [`MAX_PAIRS`] pairs per element.
+//! - `Cert` and `Chain` must be quoted, as Envoy writes them: Envoy writes `By`, `URI` and
+//!   `DNS` unquoted, so a URI SAN such as `https://x/,Cert=...` would otherwise smuggle a
+//!   certificate into a new last element.
 //! - `Hash`, when present, must be the hex SHA-256 of the leaf: `digest_mismatch` otherwise.
 //! - `Cert` and `Chain` both present: the chain must start with the `Cert` certificate.
 //!   An element without either is `no_certificate`.
@@ -31,8 +34,20 @@ pub(crate) const MAX_ELEMENTS: usize = 32;
 /// Most `key=value` pairs accepted in one element.
 pub(crate) const MAX_PAIRS: usize = 64;
 
+/// Index of the quote that closes a quoted string whose content starts at `from`
+/// (inside quotes `\` escapes the next byte), or `None` if it is not closed.
+fn closing_quote(input: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let at = from + memchr::memchr2(b'"', b'\\', input.get(from..)?)?;
+        match input.get(at) {
+            Some(b'"') => return Some(at),
+            _ => from = at + 2,
+        }
+    }
+}
+
 /// Splits `input` at `sep` outside double quotes, yielding `(offset, piece)`.
-/// Inside quotes `\` escapes the next byte. Quote balance is checked by the caller.
+/// Quote balance is checked by the caller (an open quote runs to the end).
 struct SplitQuoted<'a> {
     input: &'a [u8],
     pos: usize,
@@ -48,26 +63,23 @@ impl<'a> Iterator for SplitQuoted<'a> {
             return None;
         }
         let start = self.pos;
-        let rest = self.input.get(start..).unwrap_or_default();
-        let (mut in_quote, mut escaped) = (false, false);
-        for (i, &c) in rest.iter().enumerate() {
-            if in_quote {
-                if escaped {
-                    escaped = false;
-                } else if c == b'\\' {
-                    escaped = true;
-                } else if c == b'"' {
-                    in_quote = false;
+        let mut from = start;
+        loop {
+            let rest = self.input.get(from..).unwrap_or_default();
+            match memchr::memchr2(self.sep, b'"', rest).map(|i| from + i) {
+                Some(at) if self.input.get(at) == Some(&self.sep) => {
+                    self.pos = at + 1;
+                    return Some((start, self.input.get(start..at).unwrap_or_default()));
                 }
-            } else if c == b'"' {
-                in_quote = true;
-            } else if c == self.sep {
-                self.pos = start + i + 1;
-                return Some((start, rest.get(..i).unwrap_or_default()));
+                Some(at) => match closing_quote(self.input, at + 1) {
+                    Some(close) => from = close + 1,
+                    None => break,
+                },
+                None => break,
             }
         }
         self.done = true;
-        Some((start, rest))
+        Some((start, self.input.get(start..).unwrap_or_default()))
     }
 }
 
@@ -77,28 +89,22 @@ fn split_quoted(input: &[u8], sep: u8) -> SplitQuoted<'_> {
 
 /// True if the quotes of `input` are balanced (with `\` escapes inside quotes).
 fn quotes_balanced(input: &[u8]) -> bool {
-    let (mut in_quote, mut escaped) = (false, false);
-    for &c in input {
-        if in_quote {
-            if escaped {
-                escaped = false;
-            } else if c == b'\\' {
-                escaped = true;
-            } else if c == b'"' {
-                in_quote = false;
-            }
-        } else if c == b'"' {
-            in_quote = true;
+    let mut from = 0;
+    while let Some(open) = input.get(from..).and_then(|r| memchr::memchr(b'"', r)) {
+        match closing_quote(input, from + open + 1) {
+            Some(close) => from = close + 1,
+            None => return false,
         }
     }
-    !in_quote
+    true
 }
 
-/// A value, with quotes removed; `quoted` values may still contain `\"` escapes.
+/// A value, with quotes removed (quoted values may still contain `\"` escapes).
 #[derive(Clone, Copy)]
 struct Value<'a> {
     text: &'a [u8],
     offset: usize,
+    quoted: bool,
 }
 
 /// The fields of one element that decoding uses.
@@ -134,14 +140,14 @@ fn parse_element(element: &[u8], base: usize) -> Result<Fields<'_>> {
             [b'"', inner @ .., b'"']
                 if raw.len() >= 2 && quotes_balanced(raw) && closes_at_end(raw) =>
             {
-                Value { text: inner, offset: value_offset + 1 }
+                Value { text: inner, offset: value_offset + 1, quoted: true }
             }
             _ if raw.contains(&b'"') => {
                 return Err(Error::malformed(format!(
                     "xfcc: misplaced quote in the value at offset {value_offset}"
                 )));
             }
-            _ => Value { text: raw, offset: value_offset },
+            _ => Value { text: raw, offset: value_offset, quoted: false },
         };
         let slot = if key.eq_ignore_ascii_case(b"cert") {
             &mut fields.cert
@@ -164,21 +170,19 @@ fn parse_element(element: &[u8], base: usize) -> Result<Fields<'_>> {
 /// True if the opening quote of `raw` (which starts with `"`) is closed by its last byte
 /// and not before: `"a"b"` is refused.
 fn closes_at_end(raw: &[u8]) -> bool {
-    let mut escaped = false;
-    for (i, &c) in raw.iter().enumerate().skip(1) {
-        if escaped {
-            escaped = false;
-        } else if c == b'\\' {
-            escaped = true;
-        } else if c == b'"' {
-            return i + 1 == raw.len();
-        }
-    }
-    false
+    closing_quote(raw, 1).is_some_and(|close| close + 1 == raw.len())
 }
 
 fn decode_pem_value(v: Value<'_>, limits: &Limits) -> Result<Vec<CertificateDer<'static>>> {
-    if let Some(i) = v.text.iter().position(|&c| c == b'\\') {
+    // Envoy always quotes Cert and Chain. An unquoted one could come from an unquoted URI
+    // or DNS value that contains `,Cert=` (Envoy does not quote those): refuse it.
+    if !v.quoted {
+        return Err(Error::malformed(format!(
+            "xfcc: unquoted certificate value at offset {}",
+            v.offset
+        )));
+    }
+    if let Some(i) = memchr::memchr(b'\\', v.text) {
         return Err(Error::malformed(format!(
             "xfcc: escape character in a certificate value at offset {}",
             v.offset + i
@@ -333,5 +337,21 @@ mod tests {
         }
         let many = vec!["By=x"; MAX_ELEMENTS + 1].join(",");
         assert_eq!(decode(many.as_bytes(), &l).unwrap_err().kind(), ErrorKind::InputTooLarge);
+    }
+
+    /// Regression: Envoy writes URI SANs unquoted, so a client certificate whose URI SAN is
+    /// `https://x/,Cert=<escaped pem>` would split into a new last element carrying a
+    /// certificate of the attacker's choice (public, e.g. another client's). Unquoted
+    /// certificate values are refused.
+    #[test]
+    fn uri_san_cannot_smuggle_an_unquoted_cert_element() {
+        let l = Limits::default();
+        let v = format!("By=spiffe://gw;Hash={};URI=https://x/,Cert={}", "0".repeat(64), escaped());
+        let e = decode(v.as_bytes(), &l).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::MalformedInput);
+        assert!(e.message().contains("unquoted certificate value"), "{e}");
+        // At the bound, the elements parse (and carry no certificate).
+        let many = vec!["By=x"; MAX_ELEMENTS].join(",");
+        assert_eq!(decode(many.as_bytes(), &l).unwrap_err().kind(), ErrorKind::NoCertificate);
     }
 }
