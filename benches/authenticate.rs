@@ -4,8 +4,10 @@
 //!
 //! Run: `cargo bench --features ring,testkit --bench authenticate`
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use certauth::cache::CacheConfig;
@@ -17,13 +19,39 @@ use certauth::{
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
-/// Resident memory of this process in bytes (Linux), to report the registry's memory
-/// per entry; 0 elsewhere.
-fn rss() -> usize {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<usize>().ok()))
-        .map_or(0, |pages| pages * 4096)
+/// Counts live heap bytes, to report the registry's memory per entry exactly (resident
+/// memory would also count freed temporaries the allocator keeps).
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+#[allow(unsafe_code)] // a GlobalAlloc is unsafe to implement; this one only counts
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller upholds `alloc`'s contract, passed through as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `System.alloc` with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: as for `dealloc` and `alloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Live heap bytes (requested sizes; the allocator's own per-block overhead, typically
+/// 8-16 bytes, comes on top).
+fn live() -> usize {
+    LIVE.load(Ordering::Relaxed)
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -83,28 +111,45 @@ fn authenticate(c: &mut Criterion) {
 
 fn registry(c: &mut Criterion) {
     for n in [1_000usize, 1_000_000] {
-        let before = rss();
+        let before = live();
         let registry = MemoryRegistry::new();
         let mut probes = Vec::new();
+        let mut clients = Vec::with_capacity(n);
         for i in 0..n {
             let id = format!("client-{i}");
             let thumbprint = Thumbprint::of(id.as_bytes());
-            let mut client = RegisteredClient::new(id.clone(), "");
+            let mut client = RegisteredClient::new(id, "");
             client.certificates.push(certauth::registry::RegisteredCertificate {
                 thumbprint,
                 not_after: None,
                 retire_after: None,
             });
-            registry.add_client(client).unwrap();
+            clients.push(client);
             if i % (n / 1000).max(1) == 0 {
                 probes.push(thumbprint);
             }
         }
-        let bytes = rss().saturating_sub(before);
+        registry.replace_all(clients, Vec::new()).unwrap();
+        let bytes = live().saturating_sub(before);
+        // The client records alone (what any registry must hold), to separate the index.
+        let records: usize = registry
+            .clients()
+            .iter()
+            .map(|c| {
+                std::mem::size_of::<RegisteredClient>()
+                    + 16 // Arc counts
+                    + c.id.capacity()
+                    + c.name.capacity()
+                    + c.certificates.capacity()
+                        * std::mem::size_of::<certauth::registry::RegisteredCertificate>()
+            })
+            .sum();
         eprintln!(
-            "registry of {n} certificates: {} MB, {} bytes per entry (client id \"client-N\", one certificate)",
+            "registry of {n} clients with one certificate each (id \"client-N\"): {} MB live heap, {} bytes per entry: {} in the client record, {} in the indexes",
             bytes / 1_000_000,
-            bytes / n
+            bytes / n,
+            records / n,
+            bytes.saturating_sub(records) / n
         );
         let mut g = c.benchmark_group(format!("registry_lookup_{n}"));
         let mut i = 0;
