@@ -17,6 +17,7 @@
 # Prints one PASS/FAIL line per case; exits non-zero if any case failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+export PATH="$PATH:/usr/sbin:/sbin" # Debian keeps nginx, apache2 and haproxy there
 
 for tool in openssl curl python3 nginx haproxy apache2 basenc; do
   command -v "$tool" >/dev/null || { echo "e2e: $tool is missing (tests/run installs it)" >&2; exit 2; }
