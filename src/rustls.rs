@@ -21,7 +21,7 @@
 //!
 //! **After the handshake** the application reads the peer certificates from the
 //! connection (`ServerConnection::peer_certificates`) and authenticates each request
-//! with [`Credential::Tls`](crate::Credential::Tls): the verification done during the
+//! with [`Credential::Tls`]: the verification done during the
 //! handshake is in the authenticator's cache, so the request pays only for the
 //! registry, identity rules and binding.
 //!

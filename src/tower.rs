@@ -11,7 +11,7 @@
 //! certificate; RFC 8705 binding failures add `WWW-Authenticate: Bearer
 //! error="invalid_token"`), 403 (valid but not allowed), 503 (registry unavailable),
 //! with the body `{"error":"<kind>"}`. Details go to `tracing` at
-//! [`TRACING_TARGET`](crate::authenticator::TRACING_TARGET), never to the client.
+//! [`TRACING_TARGET`], never to the client.
 
 use std::fmt;
 use std::future::Future;
