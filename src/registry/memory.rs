@@ -1,6 +1,6 @@
 //! [`MemoryRegistry`]: the embedded registry.
 //!
-//! Two indexes, each split into [`SHARDS`] copy-on-write hash maps behind atomic
+//! Two indexes, each split into 1,024 copy-on-write hash maps behind atomic
 //! pointers: thumbprint → client, and client id → client. A read loads one shard
 //! pointer and probes one map: lock-free, never waiting for a writer. A write (serialized
 //! by a mutex) copies the one or two shards it touches, about a thousandth of the
