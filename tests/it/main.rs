@@ -14,6 +14,8 @@ mod identity;
 mod limbo;
 mod pem_variants;
 #[cfg(feature = "testkit")]
+mod properties;
+#[cfg(feature = "testkit")]
 mod testkit;
 #[cfg(all(feature = "rustls", feature = "testkit", feature = "ring"))]
 mod tls;

@@ -1,0 +1,112 @@
+//! End to end: an arbitrary header map and peer address through the tower layer and the
+//! Authenticator (forwarded header source, client-id header, token confirmation). Never
+//! panics; an accepted request is always a client of the test PKI (the fuzzer cannot
+//! forge a signature), and a header from an untrusted peer is never accepted.
+#![no_main]
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, LazyLock};
+
+use certauth::http::{HeaderSource, TrustedProxies};
+use certauth::tower::{CertAuthLayer, ConnectionInfo};
+use certauth::verify::{Verifier, RING_ALGORITHMS};
+use certauth::{AuthenticatedClient, Authenticator, HeaderFormat, Timestamp, TrustStore};
+use libfuzzer_sys::fuzz_target;
+use tower_layer::Layer as _;
+use tower_service::Service as _;
+
+static AUTH: LazyLock<Authenticator> = LazyLock::new(|| {
+    let bundle = include_bytes!("../../tests/data/pki/ca-bundle.pem");
+    let store = TrustStore::builder()
+        .add_pem(bundle)
+        .and_then(|b| b.check_at(Timestamp::from_unix_secs(1_800_000_000)).build())
+        .expect("test pki");
+    let registry = Arc::new(certauth::registry::MemoryRegistry::new());
+    Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build().expect("verifier"))
+        .registry(registry)
+        .unregistered(certauth::authenticator::Unregistered::Anonymous)
+        .build()
+        .expect("authenticator")
+});
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, rest)) = data.split_first() else { return };
+    let format = HeaderFormat::ALL[usize::from(selector) % HeaderFormat::ALL.len()];
+    let Ok(mut source) = HeaderSource::builder("x-cert", format)
+        .trusted_proxies(TrustedProxies::parse(["10.0.0.1/32"]).expect("cidr"))
+        .allow_auto_detection()
+        .build()
+    else {
+        return;
+    };
+    let _ = &mut source;
+    // Lines "name: value" separated by LF make the header map; the top bit of the
+    // selector picks a trusted or an untrusted peer.
+    let trusted = selector & 0x80 != 0;
+    let mut request = http::Request::get("/").body(String::new()).expect("request");
+    for line in rest.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        let (Ok(name), Ok(value)) =
+            (http::HeaderName::from_bytes(name), http::HeaderValue::from_bytes(value))
+        else {
+            continue;
+        };
+        request.headers_mut().append(name, value);
+    }
+    let peer = if trusted { Ipv4Addr::new(10, 0, 0, 1) } else { Ipv4Addr::new(10, 0, 0, 2) };
+    request.extensions_mut().insert(ConnectionInfo {
+        peer: SocketAddr::new(IpAddr::V4(peer), 443),
+        tls_certificates: None,
+    });
+    let layer = CertAuthLayer::new(AUTH.clone())
+        .forwarded(source)
+        .optional()
+        .client_id_header(http::HeaderName::from_static("x-client-id"))
+        .token_confirmation(|h| h.get("x-cnf").map(|v| v.to_str().ok().map(str::to_owned)));
+    let mut service = layer.layer(tower_service_fn(move |req: http::Request<String>| {
+        let client = req.extensions().get::<AuthenticatedClient>().cloned();
+        if let Some(c) = &client {
+            assert!(trusted, "a header from an untrusted peer was accepted");
+            assert_eq!(
+                c.identity().issuer().common_name(),
+                Some("Example Test Intermediate CA"),
+                "accepted a certificate from outside the test pki"
+            );
+        }
+        std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(String::new())))
+    }));
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let mut fut = std::pin::pin!(service.call(request));
+    loop {
+        if let std::task::Poll::Ready(r) = fut.as_mut().poll(&mut cx) {
+            let response = r.expect("infallible");
+            assert!(response.status().as_u16() < 500 || response.status().as_u16() == 503);
+            break;
+        }
+    }
+});
+
+/// A minimal `tower::service_fn` (the fuzz crate avoids depending on tower itself).
+fn tower_service_fn<F>(f: F) -> ServiceFn<F> {
+    ServiceFn(f)
+}
+
+#[derive(Clone)]
+struct ServiceFn<F>(F);
+
+impl<F, Fut, Req, Res, E> tower_service::Service<Req> for ServiceFn<F>
+where
+    F: FnMut(Req) -> Fut,
+    Fut: std::future::Future<Output = Result<Res, E>>,
+{
+    type Response = Res;
+    type Error = E;
+    type Future = Fut;
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), E>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, req: Req) -> Fut {
+        (self.0)(req)
+    }
+}
