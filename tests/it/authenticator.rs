@@ -386,3 +386,16 @@ fn concurrent_authentication_while_registry_and_trust_store_change() {
         assert!(total > 1000, "accepted {total}");
     });
 }
+
+#[tokio::test]
+async fn p192_and_rsa_1024_leaves_are_weak_keys() {
+    let w = world(|b| b.unregistered(Unregistered::Anonymous));
+    for (key, size) in [(KeyType::EcdsaP192, "P-192"), (KeyType::Rsa1024, "1024")] {
+        let leaf = w.inter.leaf("weak").key(key).build();
+        let e = auth(&w, &leaf, at()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::WeakKey, "{key:?}");
+        assert!(e.message().contains(size), "{e}");
+    }
+    let ok = w.inter.leaf("rsa").key(KeyType::Rsa2048).build();
+    assert!(auth(&w, &ok, at()).await.is_ok());
+}
