@@ -141,6 +141,41 @@ fn resource_bounds_are_enforced_quickly() {
     assert!(
         parse(&nested, Format::Der, &Limits::default().with_max_pem_bundle(nested.len())).is_err()
     );
+    // 10,000 XFCC elements within a generous header bound: refused by the element bound.
+    let xfcc = "By=spiffe://a;URI=spiffe://b,".repeat(10_000);
+    let l = Limits::default().with_max_header_value(xfcc.len());
+    let err = certauth::input::decode_header(
+        xfcc.as_bytes(),
+        certauth::HeaderFormat::Xfcc,
+        "x-forwarded-client-cert",
+        &l,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InputTooLarge, "{err}");
+    // A 1 MB header value against the default 16 KiB bound.
+    let mega = vec![b'A'; 1 << 20];
+    let err = certauth::input::decode_header(
+        &mega,
+        certauth::HeaderFormat::HaproxyDer,
+        "x-cert",
+        &limits,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InputTooLarge);
+    // Trust-store files: 16 MiB by default.
+    let huge_bundle = vec![b'A'; (16 << 20) + 1];
+    let err = TrustStore::builder().add_pem(&huge_bundle).unwrap_err();
+    assert!(err.to_string().contains("more than the limit"), "{err}");
+    // Registry files: 64 MiB (a sparse file, nothing written).
+    let path =
+        std::env::temp_dir().join(format!("certauth-huge-registry-{}.json", std::process::id()));
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(certauth::registry::file::MAX_REGISTRY_FILE + 1)
+        .unwrap();
+    let err = certauth::registry::file::RegistryFile::read(&path).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    assert!(err.to_string().contains("larger than"), "{err}");
     // Generous: the point is linear time, not a benchmark; a quadratic decoder would
     // take minutes here.
     assert!(started.elapsed().as_secs() < 20, "bounds took {:?}", started.elapsed());
