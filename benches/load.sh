@@ -3,7 +3,7 @@
 # route with certauth's layer (cached authentication) versus the same kind of route
 # without authentication, in one server process on loopback.
 #
-#   benches/load.sh                 # build, then 2 rounds of 10 s per route (~1 min)
+#   benches/load.sh                 # build, then 3 rounds of 10 s per route (~70 s)
 #   ROUNDS=3 DURATION=5s benches/load.sh
 #   SKIP_BUILD=1 benches/load.sh    # reuse target/release/examples/bench_server
 #
@@ -15,7 +15,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-16}
@@ -90,9 +90,17 @@ timeout 10 wrk -t1 -c"$CONNECTIONS" -d1s -H "$header" "http://$addr/plain" >/dev
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, header x-ssl-client-cert (HAProxy base64 DER, ECDSA P-256 leaf), server $addr"
 printf '%-6s %14s %14s %8s\n' round "whoami req/s" "plain req/s" ratio
+# The order alternates between rounds so a drift in machine load does not always
+# favour the same route.
+ratios=()
 for round in $(seq "$ROUNDS"); do
-    auth=$(rps /whoami)
-    plain=$(rps /plain)
+    if [ $((round % 2)) = 1 ]; then
+        auth=$(rps /whoami); plain=$(rps /plain)
+    else
+        plain=$(rps /plain); auth=$(rps /whoami)
+    fi
     ratio=$(awk -v a="$auth" -v p="$plain" 'BEGIN { printf "%.3f", a / p }')
+    ratios+=("$ratio")
     printf '%-6s %14s %14s %8s\n' "$round" "$auth" "$plain" "$ratio"
 done
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{ r[NR] = $1 } END { printf "ratio whoami/plain: median %s, range %s-%s over %d rounds\n", r[int((NR + 1) / 2)], r[1], r[NR], NR }'

@@ -5,6 +5,8 @@
 //!
 //! - `memory_registry`: `MemoryRegistry` (two papaya maps: id to `Arc<RegisteredClient>`,
 //!   thumbprint to client id `Arc<str>`), what `benches/authenticate.rs` measures;
+//! - `memory_registry_exact_vec`: the same, with each client's certificate `Vec` shrunk to
+//!   its length before registration (a `Vec` grown by one `push` holds four slots);
 //! - `client_map_only`: the id to `Arc<RegisteredClient>` papaya map alone;
 //! - `thumbprint_map_only`: the thumbprint to `Arc<str>` papaya map alone (foldhash);
 //! - `clients_in_a_vec`: the `Arc<RegisteredClient>` values alone, no map;
@@ -22,6 +24,7 @@ use certauth::registry::{MemoryRegistry, RegisteredCertificate, RegisteredClient
 const N: usize = 1_000_000;
 const VARIANTS: &[&str] = &[
     "memory_registry",
+    "memory_registry_exact_vec",
     "client_map_only",
     "thumbprint_map_only",
     "clients_in_a_vec",
@@ -58,6 +61,17 @@ fn measure(variant: &str) -> usize {
             let registry = MemoryRegistry::new();
             for i in 0..N {
                 registry.add_client(client(i).0).unwrap();
+            }
+            let after = rss();
+            drop(std::hint::black_box(registry));
+            after
+        }
+        "memory_registry_exact_vec" => {
+            let registry = MemoryRegistry::new();
+            for i in 0..N {
+                let (mut c, _) = client(i);
+                c.certificates.shrink_to_fit();
+                registry.add_client(c).unwrap();
             }
             let after = rss();
             drop(std::hint::black_box(registry));
