@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Bounded load test (not part of CI): requests per second of a forwarded-certificate
-# route with certauth's layer (cached authentication) versus the same kind of route
-# without authentication, in one server process on loopback.
+# Bounded load test (not part of CI): requests per second of one static JSON handler
+# behind certauth's layer (`/plain-auth`: forwarded header, cached authentication)
+# versus the same handler without it (`/plain`), and of `/whoami` (the layer plus a
+# handler that formats the identity), in one server process on loopback.
 #
-#   benches/load.sh                 # build, then 3 rounds of 10 s per route (~70 s)
-#   ROUNDS=3 DURATION=5s benches/load.sh
+#   benches/load.sh                 # build, then 3 rounds of 7 s per route (~75 s)
+#   ROUNDS=5 DURATION=10s benches/load.sh
 #   SKIP_BUILD=1 benches/load.sh    # reuse target/release/examples/bench_server
 #
 # Needs: wrk (Debian package `wrk`), openssl, curl. The server is
@@ -16,7 +17,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-7s}
 THREADS=${THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-16}
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -69,12 +70,16 @@ done
 [ -n "$addr" ] || { echo "load.sh: server did not start" >&2; cat "$dir/server.log" >&2; exit 1; }
 
 # Both routes answer 200 with the header (and /whoami names the client).
-for path in /whoami /plain; do
+for path in /whoami /plain-auth /plain; do
     code=$(curl -s -o "$dir/body" -w '%{http_code}' -H "$header" "http://$addr$path")
     [ "$code" = 200 ] || { echo "load.sh: $path answered $code: $(cat "$dir/body")" >&2; exit 1; }
 done
 curl -s -H "$header" "http://$addr/whoami" | grep -q 'CN=load-client' \
     || { echo "load.sh: /whoami did not authenticate the client" >&2; exit 1; }
+
+# /plain-auth really is behind the layer: no certificate, no answer.
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/plain-auth")
+[ "$code" = 401 ] || { echo "load.sh: /plain-auth without a certificate answered $code" >&2; exit 1; }
 
 rps() {
     timeout 60 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "$header" "http://$addr$1" >"$dir/wrk.out"
@@ -85,22 +90,32 @@ rps() {
 }
 
 # Warm-up (connection set-up, the first verification fills the cache).
-timeout 10 wrk -t1 -c"$CONNECTIONS" -d1s -H "$header" "http://$addr/whoami" >/dev/null
-timeout 10 wrk -t1 -c"$CONNECTIONS" -d1s -H "$header" "http://$addr/plain" >/dev/null
+for path in /whoami /plain-auth /plain; do
+    timeout 10 wrk -t1 -c"$CONNECTIONS" -d1s -H "$header" "http://$addr$path" >/dev/null
+done
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, header x-ssl-client-cert (HAProxy base64 DER, ECDSA P-256 leaf), server $addr"
-printf '%-6s %14s %14s %8s\n' round "whoami req/s" "plain req/s" ratio
-# The order alternates between rounds so a drift in machine load does not always
-# favour the same route.
+printf '%-6s %12s %12s %12s %10s %10s\n' round "plain-auth" "plain" "whoami" "auth/plain" "whoami/plain"
+# The order rotates between rounds so a drift in machine load does not always favour
+# the same route.
 ratios=()
+whoami_ratios=()
+paths=(/plain-auth /plain /whoami)
 for round in $(seq "$ROUNDS"); do
-    if [ $((round % 2)) = 1 ]; then
-        auth=$(rps /whoami); plain=$(rps /plain)
-    else
-        plain=$(rps /plain); auth=$(rps /whoami)
-    fi
-    ratio=$(awk -v a="$auth" -v p="$plain" 'BEGIN { printf "%.3f", a / p }')
+    declare -A rate=()
+    for k in 0 1 2; do
+        path=${paths[$(((k + round) % 3))]}
+        rate[$path]=$(rps "$path")
+    done
+    ratio=$(awk -v a="${rate[/plain-auth]}" -v p="${rate[/plain]}" 'BEGIN { printf "%.3f", a / p }')
+    wratio=$(awk -v a="${rate[/whoami]}" -v p="${rate[/plain]}" 'BEGIN { printf "%.3f", a / p }')
     ratios+=("$ratio")
-    printf '%-6s %14s %14s %8s\n' "$round" "$auth" "$plain" "$ratio"
+    whoami_ratios+=("$wratio")
+    printf '%-6s %12s %12s %12s %10s %10s\n' "$round" "${rate[/plain-auth]}" "${rate[/plain]}" "${rate[/whoami]}" "$ratio" "$wratio"
+    unset rate
 done
-printf '%s\n' "${ratios[@]}" | sort -n | awk '{ r[NR] = $1 } END { printf "ratio whoami/plain: median %s, range %s-%s over %d rounds\n", r[int((NR + 1) / 2)], r[1], r[NR], NR }'
+summary() {
+    printf '%s\n' "${@:2}" | sort -n | awk -v what="$1" '{ r[NR] = $1 } END { printf "%s: median %s, range %s-%s over %d rounds\n", what, r[int((NR + 1) / 2)], r[1], r[NR], NR }'
+}
+summary "ratio plain-auth/plain (same handler, with / without the layer)" "${ratios[@]}"
+summary "ratio whoami/plain (layer + identity-formatting handler)" "${whoami_ratios[@]}"

@@ -125,7 +125,7 @@ fn main() {
     }
     let exe = std::env::current_exe().unwrap();
     println!("{N} entries; resident memory growth per entry, each variant in its own process");
-    println!("{:<22} {:>8} {:>16}", "variant", "MB", "bytes per entry");
+    println!("{:<26} {:>8} {:>16}", "variant", "MB", "bytes per entry");
     for variant in VARIANTS {
         let out = std::process::Command::new(&exe)
             .env("CERTAUTH_REGISTRY_MEMORY_VARIANT", variant)
@@ -133,7 +133,7 @@ fn main() {
             .unwrap();
         assert!(out.status.success(), "{variant}: {}", String::from_utf8_lossy(&out.stderr));
         let bytes: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-        println!("{variant:<22} {:>8} {:>16}", bytes / 1_000_000, bytes / N);
+        println!("{variant:<26} {:>8} {:>16}", bytes / 1_000_000, bytes / N);
     }
     println!(
         "sizes: RegisteredClient {} B, RegisteredCertificate {} B, Thumbprint {} B",

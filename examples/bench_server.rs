@@ -1,6 +1,7 @@
-//! Bench-only: `axum_behind_proxy`'s server with one more route, `GET /plain`, that
-//! answers the same kind of JSON without the certauth layer, so `benches/load.sh` can
-//! compare requests per second with and without authentication in one process.
+//! Bench-only: `axum_behind_proxy`'s server (`GET /whoami` behind the certauth layer)
+//! plus one static JSON handler served twice: `GET /plain-auth` behind the layer and
+//! `GET /plain` without it, so `benches/load.sh` can compare requests per second with
+//! and without authentication on the same handler, in one process.
 //!
 //! ```text
 //! cargo run --release --example bench_server --features axum,ring -- \
@@ -20,7 +21,7 @@ use certauth::http::{HeaderSource, TrustedProxies};
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(about = "certauth bench server: /whoami with the layer, /plain without")]
+#[command(about = "certauth bench server: /whoami and /plain-auth with the layer, /plain without")]
 struct Args {
     #[command(flatten)]
     common: config::Common,
@@ -35,7 +36,7 @@ struct Args {
     trusted_proxies: Vec<String>,
 }
 
-/// `GET /plain`: a JSON body of the same shape as `/whoami`, no authentication.
+/// `GET /plain` and `GET /plain-auth`: a fixed JSON body of the same shape as `/whoami`.
 async fn plain() -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "subject": "CN=anonymous",
@@ -56,6 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `layer` wraps the routes added before it only: `/plain` stays unauthenticated.
     let app = Router::new()
         .route("/whoami", get(support::whoami))
+        .route("/plain-auth", get(plain))
         .layer(layer)
         .route("/plain", get(plain));
     let listener = tokio::net::TcpListener::bind(&args.common.listen).await?;
