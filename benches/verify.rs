@@ -1,10 +1,13 @@
 //! Uncached verification: certauth's `Verifier::verify` against raw
 //! `webpki::EndEntityCert::verify_for_usage` on the same three-level chains (root,
-//! intermediate, leaf), in the same group, so the ratio comes from one run.
+//! intermediate, leaf), and against rustls's `WebPkiClientVerifier::verify_client_cert`
+//! (what a rustls server would otherwise run), in the same group, so the ratios come from
+//! one run.
 //!
 //! Run: `cargo bench --features ring --bench verify`
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use certauth::pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use certauth::trust::TrustStore;
@@ -18,6 +21,8 @@ use rcgen::{
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
     RevokedCertParams, SerialNumber, date_time_ymd,
 };
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
 
 struct Fixture {
     root: CertificateDer<'static>,
@@ -97,6 +102,24 @@ fn at() -> Timestamp {
     Timestamp::parse_rfc3339("2026-06-01T00:00:00Z").unwrap()
 }
 
+/// rustls's own client verifier for `root`, optionally checking the leaf against `crl`
+/// (end-entity only, unknown status denied: the same policy as the certauth runs).
+fn rustls_verifier(
+    root: &CertificateDer<'static>,
+    crl: Option<&[u8]>,
+) -> Arc<dyn ClientCertVerifier> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root.clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+    if let Some(crl) = crl {
+        builder = builder
+            .with_crls([certauth::pki_types::CertificateRevocationListDer::from(crl.to_vec())])
+            .only_check_end_entity_revocation();
+    }
+    builder.build().unwrap()
+}
+
 fn bench_chain(c: &mut Criterion, name: &str, f: &Fixture) {
     let time: UnixTime = at().to_unix_time();
     let anchors: Vec<TrustAnchor<'static>> =
@@ -135,6 +158,11 @@ fn bench_chain(c: &mut Criterion, name: &str, f: &Fixture) {
             .is_ok()
         })
     });
+    let rustls_plain = rustls_verifier(&f.root, None);
+    assert!(rustls_plain.verify_client_cert(&f.leaf, &intermediates, time).is_ok());
+    g.bench_function("baseline_rustls_client_verifier", |b| {
+        b.iter(|| rustls_plain.verify_client_cert(black_box(&f.leaf), &intermediates, time).is_ok())
+    });
     let verifier = Verifier::builder(store(None), RING_ALGORITHMS).build().unwrap();
     g.bench_function("certauth", |b| {
         b.iter(|| verifier.verify(black_box(&presented), at()).is_ok())
@@ -164,6 +192,13 @@ fn bench_chain(c: &mut Criterion, name: &str, f: &Fixture) {
                     None,
                 )
                 .is_ok()
+            })
+        });
+        let rustls_crl = rustls_verifier(&f.root, Some(crl_der));
+        assert!(rustls_crl.verify_client_cert(&f.leaf, &intermediates, time).is_ok());
+        g.bench_function("baseline_rustls_client_verifier", |b| {
+            b.iter(|| {
+                rustls_crl.verify_client_cert(black_box(&f.leaf), &intermediates, time).is_ok()
             })
         });
         let verifier = Verifier::builder(store(Some(crl_der)), RING_ALGORITHMS)
