@@ -3,12 +3,15 @@
 //! each variant in a fresh child process so freed memory of one cannot hide the next.
 //! Reports the growth of resident memory per entry.
 //!
-//! - `memory_registry`: `MemoryRegistry` (two papaya maps: id to `Arc<RegisteredClient>`,
-//!   thumbprint to client id `Arc<str>`), what `benches/authenticate.rs` measures;
+//! - `memory_registry`: `MemoryRegistry` (two indexes of 1,024 copy-on-write std hash-map
+//!   shards: id to `Arc<RegisteredClient>`, thumbprint to `Arc<RegisteredClient>`; client
+//!   records compacted), what `benches/authenticate.rs` measures as live heap;
 //! - `memory_registry_exact_vec`: the same, with each client's certificate `Vec` shrunk to
 //!   its length before registration (a `Vec` grown by one `push` holds four slots);
-//! - `client_map_only`: the id to `Arc<RegisteredClient>` papaya map alone;
-//! - `thumbprint_map_only`: the thumbprint to `Arc<str>` papaya map alone (foldhash);
+//! - `client_map_only`: an id to `Arc<RegisteredClient>` papaya map alone (the previous
+//!   design, for comparison);
+//! - `thumbprint_map_only`: a thumbprint to `Arc<str>` papaya map alone (the previous
+//!   design, foldhash);
 //! - `clients_in_a_vec`: the `Arc<RegisteredClient>` values alone, no map;
 //! - `std_thumbprint_map`: the thumbprint map as a `std::collections::HashMap` (foldhash),
 //!   for comparison.
