@@ -310,22 +310,16 @@ impl MemoryRegistry {
         client_id: &str,
         cert: RegisteredCertificate,
     ) -> Result<(), RegistrationError> {
-        let _w = self.write();
-        let state = self.state.load();
-        let client = state
-            .clients
-            .get(client_id)
-            .ok_or_else(|| RegistrationError::UnknownClient(client_id.into()))?;
-        if let Some(owner) = state.thumbprints.get(&cert.thumbprint)
-            && owner.id != client_id
-        {
-            return Err(RegistrationError::OwnedByAnother(owner.id.clone()));
-        }
-        let mut updated = (*client).clone();
-        updated.certificates.retain(|c| c.thumbprint != cert.thumbprint);
-        updated.certificates.push(cert);
-        state.publish(updated, &[]);
-        Ok(())
+        self.edit_client(client_id, |state, client| {
+            if let Some(owner) = state.thumbprints.get(&cert.thumbprint)
+                && owner.id != client.id
+            {
+                return Err(RegistrationError::OwnedByAnother(owner.id.clone()));
+            }
+            client.certificates.retain(|c| c.thumbprint != cert.thumbprint);
+            client.certificates.push(cert);
+            Ok(())
+        })
     }
 
     /// Sets or clears when a certificate is retired (the end of a rotation overlap).
@@ -368,10 +362,11 @@ impl MemoryRegistry {
         Ok(())
     }
 
+    /// Edits a client copy-on-write; `edit` may refuse, and then nothing changes.
     fn edit_client(
         &self,
         client_id: &str,
-        edit: impl FnOnce(&mut RegisteredClient),
+        edit: impl FnOnce(&State, &mut RegisteredClient) -> Result<(), RegistrationError>,
     ) -> Result<(), RegistrationError> {
         let _w = self.write();
         let state = self.state.load();
@@ -380,7 +375,7 @@ impl MemoryRegistry {
             .get(client_id)
             .ok_or_else(|| RegistrationError::UnknownClient(client_id.into()))?;
         let mut updated = (*client).clone();
-        edit(&mut updated);
+        edit(&state, &mut updated)?;
         state.publish(updated, &[]);
         Ok(())
     }
@@ -388,12 +383,18 @@ impl MemoryRegistry {
     /// Suspends a client: its requests are refused with `client_suspended` from the next
     /// request on, cached verifications included.
     pub fn suspend(&self, client_id: &str) -> Result<(), RegistrationError> {
-        self.edit_client(client_id, |c| c.status = ClientStatus::Suspended)
+        self.edit_client(client_id, |_, c| {
+            c.status = ClientStatus::Suspended;
+            Ok(())
+        })
     }
 
     /// Re-activates a suspended client.
     pub fn activate(&self, client_id: &str) -> Result<(), RegistrationError> {
-        self.edit_client(client_id, |c| c.status = ClientStatus::Active)
+        self.edit_client(client_id, |_, c| {
+            c.status = ClientStatus::Active;
+            Ok(())
+        })
     }
 
     /// Removes a client and all its certificates and identity mappings.
