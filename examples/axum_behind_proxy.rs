@@ -5,7 +5,8 @@
 //! cargo run --example axum_behind_proxy --features axum,ring -- \
 //!     --listen 127.0.0.1:8080 --trust ca.pem \
 //!     --header x-ssl-client-cert --format nginx-escaped --trusted-proxy 127.0.0.1/32 \
-//!     [--crl ca.crl]... [--registry clients.json] [--client-id-header x-client-id]
+//!     [--crl ca.crl]... [--registry clients.json] [--client-id-header x-client-id] \
+//!     [--verify-header x-ssl-client-verify=SUCCESS]
 //! ```
 //!
 //! `GET /whoami` answers `{"subject", "x5t#S256", "spiffe_id", "client_id", "source"}`;
@@ -42,6 +43,16 @@ struct Args {
     /// A proxy allowed to send the header (CIDR or address); repeatable, at least one.
     #[arg(long = "trusted-proxy", required = true)]
     trusted_proxies: Vec<String>,
+    /// NAME=VALUE: the proxy's own verdict that must come with the certificate, e.g.
+    /// `x-ssl-client-verify=SUCCESS` for nginx's `$ssl_client_verify`.
+    #[arg(long, value_parser = parse_verify_header)]
+    verify_header: Option<(String, String)>,
+}
+
+fn parse_verify_header(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))
 }
 
 #[tokio::main]
@@ -52,6 +63,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .trusted_proxies(TrustedProxies::parse(&args.trusted_proxies)?);
     if let Some(chain) = &args.chain_header {
         source = source.chain_header(chain);
+    }
+    if let Some((name, value)) = &args.verify_header {
+        source = source.require_verification_header(name, value);
     }
     let layer = args.common.layer(auth)?.forwarded(source.build()?);
     let app = Router::new().route("/whoami", get(support::whoami)).layer(layer);

@@ -28,6 +28,9 @@ pub enum ErrorKind {
     UntrustedSource,
     /// A single-valued header field arrived more than once.
     DuplicateHeader,
+    /// The trusted proxy's own verification signal (e.g. nginx `$ssl_client_verify`) is
+    /// missing or does not say the client certificate passed.
+    ProxyVerificationFailed,
     /// A digest sent beside the certificate (XFCC `Hash`) does not match it.
     DigestMismatch,
     /// The chain does not lead to a configured trust anchor.
@@ -77,6 +80,7 @@ impl ErrorKind {
         Self::PrivateKeySupplied,
         Self::UntrustedSource,
         Self::DuplicateHeader,
+        Self::ProxyVerificationFailed,
         Self::DigestMismatch,
         Self::UnknownIssuer,
         Self::Expired,
@@ -107,6 +111,7 @@ impl ErrorKind {
             Self::PrivateKeySupplied => "private_key_supplied",
             Self::UntrustedSource => "untrusted_source",
             Self::DuplicateHeader => "duplicate_header",
+            Self::ProxyVerificationFailed => "proxy_verification_failed",
             Self::DigestMismatch => "digest_mismatch",
             Self::UnknownIssuer => "unknown_issuer",
             Self::Expired => "expired",

@@ -26,12 +26,17 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use http::{HeaderMap, HeaderName, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::error::{ConfigError, Error, ErrorKind, Result};
 use crate::input::{
     HeaderFormat, Limits, PresentedChain, decode_client_cert_and_chain, decode_header_lines,
 };
+use crate::time::Timestamp;
+
+mod peer;
+
+pub use peer::{Peer, ProxyIdentity};
 
 /// One IP network: an address and a prefix length.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,7 +165,8 @@ impl fmt::Debug for TrustedProxies {
 }
 
 /// Where a forwarded client certificate is read from: exactly one header name, one
-/// [`HeaderFormat`], and the proxies allowed to send it. Build with
+/// [`HeaderFormat`], and the proxies allowed to send it (by address, by the certificate
+/// they present on an mTLS connection to this service, or both). Build with
 /// [`HeaderSource::builder`].
 #[derive(Clone, Debug)]
 pub struct HeaderSource {
@@ -168,7 +174,16 @@ pub struct HeaderSource {
     chain_header: Option<HeaderName>,
     format: HeaderFormat,
     proxies: TrustedProxies,
+    identities: Vec<ProxyIdentity>,
+    verification: Option<VerificationSignal>,
     limits: Limits,
+}
+
+/// A header the trusted proxy sets to its own verdict on the client certificate.
+#[derive(Clone, Debug)]
+struct VerificationSignal {
+    header: HeaderName,
+    expected: HeaderValue,
 }
 
 /// Builder for [`HeaderSource`]; `build` refuses nonsense.
@@ -179,6 +194,8 @@ pub struct HeaderSourceBuilder {
     chain_header: Option<String>,
     format: HeaderFormat,
     proxies: TrustedProxies,
+    identities: Vec<ProxyIdentity>,
+    verification: Option<(String, String)>,
     limits: Limits,
     allow_auto: bool,
 }
@@ -191,6 +208,8 @@ impl HeaderSource {
             chain_header: None,
             format,
             proxies: TrustedProxies::new(),
+            identities: Vec::new(),
+            verification: None,
             limits: Limits::default(),
             allow_auto: false,
         }
@@ -206,26 +225,125 @@ impl HeaderSource {
         self.format
     }
 
-    /// The proxies allowed to send the header.
+    /// The proxies allowed to send the header, by address.
     pub fn trusted_proxies(&self) -> &TrustedProxies {
         &self.proxies
     }
 
+    /// The proxies allowed to send the header, by the certificate of their mTLS connection.
+    pub fn trusted_proxy_identities(&self) -> &[ProxyIdentity] {
+        &self.identities
+    }
+
+    /// Whether an RFC 9440 `Client-Cert-Chain` header is read too.
+    pub fn has_chain_header(&self) -> bool {
+        self.chain_header.is_some()
+    }
+
+    /// Whether the request carries the certificate header (or the chain header).
+    pub fn is_present(&self, headers: &HeaderMap) -> bool {
+        headers.contains_key(&self.header)
+            || self.chain_header.as_ref().is_some_and(|h| headers.contains_key(h))
+    }
+
     /// Reads the forwarded certificate of a request whose TCP peer is `peer`
-    /// (`SocketAddr::ip()` of the connection, never an `X-Forwarded-For` value).
+    /// (`SocketAddr::ip()` of the connection, never an `X-Forwarded-For` value), trusting
+    /// proxies by address only. [`extract_from`](Self::extract_from) also recognises
+    /// proxies by their mTLS certificate.
     ///
     /// - header absent: `Ok(None)` (whoever the peer is);
     /// - header present and `peer` not a trusted proxy: `untrusted_source`, without reading
     ///   the value: a spoofing attempt must be visible, not ignored;
     /// - several field lines of a single-valued format: `duplicate_header`;
+    /// - a required verification signal missing or not the expected value:
+    ///   `proxy_verification_failed`;
     /// - otherwise the decoded chain, or the decoder's error ([`crate::input::decode_header`]).
     pub fn extract(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Option<PresentedChain>> {
-        let present = headers.contains_key(&self.header);
-        let chain_present = self.chain_header.as_ref().is_some_and(|h| headers.contains_key(h));
-        if !present && !chain_present {
+        self.extract_from(headers, &Peer::new(peer), Timestamp::now())
+    }
+
+    /// [`extract`](Self::extract) for a [`Peer`] that may have presented a TLS
+    /// certificate; `now` is the time its certificate is verified at.
+    pub fn extract_from(
+        &self,
+        headers: &HeaderMap,
+        peer: &Peer<'_>,
+        now: Timestamp,
+    ) -> Result<Option<PresentedChain>> {
+        if !self.admit(headers, peer, now)? {
             return Ok(None);
         }
-        self.check_peer(headers, peer)?;
+        self.decode(headers).map(Some)
+    }
+
+    /// Decides whether the request's certificate header may be read, without decoding it
+    /// (unless the verification signal fails, see below):
+    ///
+    /// - `Ok(false)`: the request carries no certificate header;
+    /// - `Ok(true)`: it does, from a trusted proxy (by address, or by a certificate that
+    ///   one of the [`ProxyIdentity`]s accepts at `now`), with the required verification
+    ///   signal;
+    /// - `untrusted_source`: it does, from any other peer;
+    /// - `proxy_verification_failed`: the proxy's verification signal is missing, repeated
+    ///   or not the expected value, and the header holds a certificate (when the header
+    ///   holds a "no certificate" sentinel or is malformed, that error is returned
+    ///   instead).
+    pub fn admit(&self, headers: &HeaderMap, peer: &Peer<'_>, now: Timestamp) -> Result<bool> {
+        if !self.is_present(headers) {
+            return Ok(false);
+        }
+        self.check_trusted(headers, peer, now)?;
+        if let Some(signal) = &self.verification
+            && let Err(failed) = signal.check(headers)
+        {
+            // A certificate-less or malformed value says more than the proxy's verdict.
+            self.decode(headers)?;
+            return Err(failed);
+        }
+        Ok(true)
+    }
+
+    /// `untrusted_source` when a configured header is present and `peer` is not a
+    /// trusted proxy by address; `Ok` otherwise (including when no header is present).
+    /// Checks the address only: see [`admit`](Self::admit) for the whole check.
+    pub fn check_peer(&self, headers: &HeaderMap, peer: IpAddr) -> Result<()> {
+        if self.is_present(headers) {
+            self.check_trusted(headers, &Peer::new(peer), Timestamp::now())?;
+        }
+        Ok(())
+    }
+
+    fn check_trusted(&self, headers: &HeaderMap, peer: &Peer<'_>, now: Timestamp) -> Result<()> {
+        if self.proxies.contains(peer.addr) {
+            return Ok(());
+        }
+        let name = if headers.contains_key(&self.header) {
+            self.header.as_str()
+        } else {
+            self.chain_header.as_ref().map_or("", HeaderName::as_str)
+        };
+        let why = match peer.tls_certificates {
+            Some(certs) if !self.identities.is_empty() => {
+                let mut last = None;
+                for proxy in &self.identities {
+                    match proxy.check(certs, now) {
+                        Ok(_) => return Ok(()),
+                        Err(e) => last = Some(e.kind()),
+                    }
+                }
+                last.map_or_else(String::new, |kind| {
+                    format!(" and its certificate is no trusted proxy's ({kind})")
+                })
+            }
+            _ => String::new(),
+        };
+        Err(Error::new(
+            ErrorKind::UntrustedSource,
+            format!("header {name} from {}, which is not a trusted proxy{why}", peer.addr),
+        ))
+    }
+
+    fn decode(&self, headers: &HeaderMap) -> Result<PresentedChain> {
         let lines: Vec<&[u8]> =
             headers.get_all(&self.header).iter().map(|v| v.as_bytes()).collect();
         match &self.chain_header {
@@ -241,40 +359,55 @@ impl HeaderSource {
             }
             None => decode_header_lines(&lines, self.format, self.header.as_str(), &self.limits),
         }
-        .map(Some)
     }
+}
 
-    /// `untrusted_source` when a configured header is present and `peer` is not a
-    /// trusted proxy; `Ok` otherwise (including when no header is present).
-    pub fn check_peer(&self, headers: &HeaderMap, peer: IpAddr) -> Result<()> {
-        let present = headers.contains_key(&self.header);
-        let chain_present = self.chain_header.as_ref().is_some_and(|h| headers.contains_key(h));
-        if (present || chain_present) && !self.proxies.contains(peer) {
-            return Err(Error::new(
-                ErrorKind::UntrustedSource,
-                format!(
-                    "header {} from {peer}, which is not a trusted proxy",
-                    if present { self.header.as_str() } else { self.chain_header_name() }
-                ),
-            ));
+impl VerificationSignal {
+    fn check(&self, headers: &HeaderMap) -> Result<()> {
+        let name = self.header.as_str();
+        let failed = |why: String| Err(Error::new(ErrorKind::ProxyVerificationFailed, why));
+        let mut values = headers.get_all(&self.header).iter();
+        match (values.next(), values.next()) {
+            (Some(v), None) if v == self.expected => Ok(()),
+            (None, _) => failed(format!("the trusted proxy sent no {name} header")),
+            (Some(_), Some(_)) => failed(format!("the trusted proxy sent {name} more than once")),
+            (Some(v), None) => {
+                // The proxy's verdict (e.g. `FAILED:certificate has expired`) is short text
+                // from a trusted hop; anything else is only measured.
+                let shown = match v.to_str() {
+                    Ok(text) if text.len() <= 80 => format!("{text:?}"),
+                    _ => format!("a {}-byte value", v.len()),
+                };
+                failed(format!("{name} from the trusted proxy is {shown}, not {:?}", self.expected))
+            }
         }
-        Ok(())
-    }
-
-    /// Whether an RFC 9440 `Client-Cert-Chain` header is read too.
-    pub fn has_chain_header(&self) -> bool {
-        self.chain_header.is_some()
-    }
-
-    fn chain_header_name(&self) -> &str {
-        self.chain_header.as_ref().map_or("", HeaderName::as_str)
     }
 }
 
 impl HeaderSourceBuilder {
-    /// Sets the proxies allowed to send the header. Required: an empty set is refused.
+    /// Sets the proxies allowed to send the header, by address. A source needs this or
+    /// [`trusted_proxy_identity`](Self::trusted_proxy_identity).
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.proxies = proxies;
+        self
+    }
+
+    /// Also trusts a peer whose mTLS certificate `identity` accepts (repeatable; a peer
+    /// matching any one is trusted). For proxy-to-backend mTLS: the proxy connects to
+    /// this service with its own client certificate and forwards the client's in the
+    /// header.
+    pub fn trusted_proxy_identity(mut self, identity: ProxyIdentity) -> Self {
+        self.identities.push(identity);
+        self
+    }
+
+    /// Requires the trusted proxy's own verdict beside the certificate: the header
+    /// `header_name` must arrive exactly once with exactly `value` (nginx:
+    /// `proxy_set_header X-SSL-Client-Verify $ssl_client_verify;` and `SUCCESS`; Apache:
+    /// `SSL_CLIENT_VERIFY`), else `proxy_verification_failed`. certauth verifies the chain
+    /// itself regardless; this only adds the proxy's opinion.
+    pub fn require_verification_header(mut self, header_name: &str, value: &str) -> Self {
+        self.verification = Some((header_name.to_owned(), value.to_owned()));
         self
     }
 
@@ -300,12 +433,12 @@ impl HeaderSourceBuilder {
         self
     }
 
-    /// Builds the source. Refuses: no trusted proxy ([`ConfigError::NoTrustedProxies`]), an
-    /// invalid header name, [`HeaderFormat::Auto`] without
-    /// [`allow_auto_detection`](Self::allow_auto_detection), and a chain header for a
-    /// format other than `rfc9440` / `gcp`.
+    /// Builds the source. Refuses: no trusted proxy by address or identity
+    /// ([`ConfigError::NoTrustedProxies`]), an invalid header name or verification value,
+    /// [`HeaderFormat::Auto`] without [`allow_auto_detection`](Self::allow_auto_detection),
+    /// and a chain header for a format other than `rfc9440` / `gcp`.
     pub fn build(self) -> Result<HeaderSource, ConfigError> {
-        if self.proxies.is_empty() {
+        if self.proxies.is_empty() && self.identities.is_empty() {
             return Err(ConfigError::NoTrustedProxies);
         }
         if self.format == HeaderFormat::Auto && !self.allow_auto {
@@ -328,11 +461,22 @@ impl HeaderSourceBuilder {
             }
             Some(c) => Some(name(c)?),
         };
+        let verification = match &self.verification {
+            None => None,
+            Some((header, value)) => Some(VerificationSignal {
+                header: name(header)?,
+                expected: HeaderValue::from_str(value).map_err(|_| {
+                    ConfigError::Setting(format!("invalid verification header value {value:?}"))
+                })?,
+            }),
+        };
         Ok(HeaderSource {
             header: name(&self.header)?,
             chain_header,
             format: self.format,
             proxies: self.proxies,
+            identities: self.identities,
+            verification,
             limits: self.limits,
         })
     }
@@ -343,7 +487,7 @@ impl HeaderSourceBuilder {
 /// | status | kinds |
 /// |---|---|
 /// | 400 Bad Request | malformed header or chain: `malformed_input`, `input_too_large`, `private_key_supplied`, `duplicate_header`, `digest_mismatch`; and `untrusted_source` (the request carries a certificate header it must not carry, as RFC 9440 2.4 lets a proxy answer) |
-/// | 401 Unauthorized | missing or unverifiable certificate: `no_certificate`, every verification failure, `binding_mismatch` |
+/// | 401 Unauthorized | missing or unverifiable certificate: `no_certificate`, every verification failure, `proxy_verification_failed`, `binding_mismatch` |
 /// | 403 Forbidden | verified but not allowed: `identity_mismatch`, `unknown_client`, `client_suspended` |
 /// | 503 Service Unavailable | `registry_unavailable` |
 ///
@@ -374,6 +518,7 @@ pub fn status_for(kind: ErrorKind) -> StatusCode {
         | ErrorKind::ChainTooLong
         | ErrorKind::NameConstraintViolation
         | ErrorKind::InvalidCertificate
+        | ErrorKind::ProxyVerificationFailed
         | ErrorKind::BindingMismatch => StatusCode::UNAUTHORIZED,
         ErrorKind::IdentityMismatch | ErrorKind::UnknownClient | ErrorKind::ClientSuspended => {
             StatusCode::FORBIDDEN

@@ -7,6 +7,12 @@
 //! peer). The server inserts one [`ConnectionInfo`] per connection into each request;
 //! without it, forwarded headers are never trusted.
 //!
+//! When the request carries the configured header, the header decides: from a trusted
+//! proxy (by address, or by its mTLS certificate through
+//! [`ProxyIdentity`](crate::http::ProxyIdentity)) it is the client's certificate, and the
+//! connection's own certificate is the proxy's; from anyone else it is refused with
+//! `untrusted_source`, even if the connection also carries a valid client certificate.
+//!
 //! Rejections: 400 (malformed header, untrusted source), 401 (no or unverifiable
 //! certificate; RFC 8705 binding failures add `WWW-Authenticate: Bearer
 //! error="invalid_token"`), 403 (valid but not allowed), 503 (registry unavailable),
@@ -30,7 +36,7 @@ use crate::authenticator::{
     AuthRequest, AuthenticatedClient, Authenticator, Credential, TRACING_TARGET,
 };
 use crate::error::{Error, ErrorKind};
-use crate::http::{HeaderSource, status_for};
+use crate::http::{HeaderSource, Peer, status_for};
 use crate::time::Timestamp;
 
 /// What the server knows about the connection a request arrived on. Insert it into each
@@ -241,40 +247,42 @@ async fn authenticate(
         }
     }
 
-    if let Some(certs) = connection.and_then(|c| c.tls_certificates.as_ref()) {
-        let req = finish(AuthRequest::new(Credential::Tls(certs), now), client_id, &token);
-        return config.authenticator.authenticate(&req).await.map(Some);
-    }
-    if let Some(source) = &config.headers {
-        let Some(peer) = connection.map(|c| c.peer.ip()) else {
+    // A forwarded header, when present, decides: it is either from a trusted proxy (whose
+    // own TLS certificate, if any, is the proxy's and not the client's) or a spoofing
+    // attempt, refused even when the connection carries a valid client certificate.
+    if let Some(source) = config.headers.as_ref().filter(|s| s.is_present(headers)) {
+        let Some(connection) = connection else {
             // Without the TCP peer there is no way to tell a proxy from a client.
-            return if headers.contains_key(source.header_name()) {
-                Err(Error::new(
-                    ErrorKind::UntrustedSource,
-                    "forwarded header without connection info",
-                ))
-            } else {
-                missing(config)
-            };
+            return Err(Error::new(
+                ErrorKind::UntrustedSource,
+                "forwarded header without connection info",
+            ));
         };
-        let lines = headers.get_all(source.header_name()).iter().count();
-        if lines == 1 && !source.has_chain_header() {
-            // One value: the fast path, keyed on the raw bytes (trust checked first).
-            source.check_peer(headers, peer)?;
-            if let Some(value) = headers.get(source.header_name()) {
-                let credential = Credential::Header {
-                    name: source.header_name(),
-                    value: value.as_bytes(),
-                    format: source.format(),
-                };
-                let req = finish(AuthRequest::new(credential, now), client_id, &token);
-                return config.authenticator.authenticate(&req).await.map(Some);
-            }
+        let mut peer = Peer::new(connection.peer.ip());
+        if let Some(certs) = &connection.tls_certificates {
+            peer = peer.with_tls_certificates(certs);
         }
-        if let Some(chain) = source.extract(headers, peer)? {
+        source.admit(headers, &peer, now)?;
+        let mut lines = headers.get_all(source.header_name()).iter();
+        if let (Some(value), None, false) = (lines.next(), lines.next(), source.has_chain_header())
+        {
+            // One value: the fast path, keyed on the raw bytes.
+            let credential = Credential::Header {
+                name: source.header_name(),
+                value: value.as_bytes(),
+                format: source.format(),
+            };
+            let req = finish(AuthRequest::new(credential, now), client_id, &token);
+            return config.authenticator.authenticate(&req).await.map(Some);
+        }
+        if let Some(chain) = source.extract_from(headers, &peer, now)? {
             let req = finish(AuthRequest::new(Credential::Chain(&chain), now), client_id, &token);
             return config.authenticator.authenticate(&req).await.map(Some);
         }
+    }
+    if let Some(certs) = connection.and_then(|c| c.tls_certificates.as_ref()) {
+        let req = finish(AuthRequest::new(Credential::Tls(certs), now), client_id, &token);
+        return config.authenticator.authenticate(&req).await.map(Some);
     }
     missing(config)
 }

@@ -183,13 +183,19 @@ backend() {
   done
   die_with_log "$name did not start" "$logs/$name.log"
 }
-behind_proxy() { # NAME HEADER FORMAT
-  backend "$1" "$examples/axum_behind_proxy" --trust "$pki/trust.pem" --crl "$pki/crl.pem" \
-    --trusted-proxy 127.0.0.1/32 --header "$2" --format "$3"
+behind_proxy() { # NAME HEADER FORMAT [ARGS...]
+  local name=$1 header=$2 format=$3
+  shift 3
+  backend "$name" "$examples/axum_behind_proxy" --trust "$pki/trust.pem" --crl "$pki/crl.pem" \
+    --trusted-proxy 127.0.0.1/32 --header "$header" --format "$format" "$@"
 }
 
 behind_proxy backend-nginx x-ssl-client-cert nginx-escaped
 nginx_backend=$addr
+# the same, also requiring nginx's own verdict ($ssl_client_verify) beside the certificate
+behind_proxy backend-nginx-verify x-ssl-client-cert nginx-escaped \
+  --verify-header x-ssl-client-verify=SUCCESS
+nginx_verify_backend=$addr
 behind_proxy backend-haproxy-der x-ssl-client-cert haproxy-der
 haproxy_der_backend=$addr
 behind_proxy backend-haproxy-rfc9440 client-cert rfc9440
@@ -202,9 +208,9 @@ mtls_addr=$addr
 
 # ---------------------------------------------------------------------------------------
 # 3. The proxies, each as the current user with every path under $tmp
-read -r nginx_port haproxy_der_port haproxy_rfc9440_port apache_port < <(python3 -c '
+read -r nginx_port haproxy_der_port haproxy_rfc9440_port apache_port nginx_verify_port < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(5)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
@@ -245,6 +251,24 @@ http {
         location / {
             proxy_pass http://$nginx_backend;
             proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;
+        }
+    }
+
+    # nginx verifies too (optional_no_ca: failures reach the backend as FAILED:reason) and
+    # forwards its verdict; the backend requires SUCCESS and still verifies the chain
+    server {
+        listen 127.0.0.1:$nginx_verify_port ssl;
+        server_name localhost;
+        ssl_certificate     $pki/server-chain.pem;
+        ssl_certificate_key $pki/server.key;
+        ssl_client_certificate $pki/trust.pem;
+        ssl_verify_depth 3;
+        ssl_verify_client optional_no_ca;
+
+        location / {
+            proxy_pass http://$nginx_verify_backend;
+            proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;
+            proxy_set_header X-SSL-Client-Verify \$ssl_client_verify;
         }
     }
 }
@@ -400,6 +424,18 @@ proxy_cases haproxy-der "$haproxy_der_port" x-ssl-client-cert "$haproxy_der_back
 proxy_cases haproxy-rfc9440 "$haproxy_rfc9440_port" client-cert "$haproxy_rfc9440_backend" ":$valid_b64:"
 proxy_cases apache "$apache_port" x-ssl-client-cert "$apache_backend" "$valid_spaced" \
   "alert certificate expired"
+
+# nginx forwarding its own verdict: an unknown CA is refused on nginx's word
+# (proxy_verification_failed); certauth still finds what nginx does not check (the CRL)
+url=https://localhost:$nginx_verify_port/whoami
+report nginx-verify valid "200 x5t=$valid_x5t source=header:x-ssl-client-cert" "$(as_client valid "$url")"
+for c in unknown:proxy_verification_failed revoked:revoked none:no_certificate; do
+  report nginx-verify "${c%%:*}" "401 ${c#*:}" "$(as_client "${c%%:*}" "$url")"
+done
+report nginx-verify spoofed "401 no_certificate" "$(as_client none "$url" \
+  -H "x-ssl-client-cert: $valid_escaped" -H "x-ssl-client-verify: SUCCESS")"
+report nginx-verify forged "401 proxy_verification_failed" \
+  "$(outcome -H "x-ssl-client-cert: $valid_escaped" "http://$nginx_verify_backend/whoami")"
 
 # certauth terminates mTLS itself: a refused certificate fails the handshake with an alert
 mtls_port=${mtls_addr##*:}

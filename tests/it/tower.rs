@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use certauth::http::{HeaderSource, TrustedProxies};
+use certauth::http::{HeaderSource, ProxyIdentity, TrustedProxies};
+use certauth::identity::{IdentityRule, SpiffeMatch};
 use certauth::registry::{MemoryRegistry, RegisteredClient};
 use certauth::testkit::pki::Ca;
 use certauth::testkit::proxy::{Haproxy, Proxy as _};
@@ -14,6 +15,7 @@ use certauth::tower::{CertAuthLayer, ConnectionInfo};
 use certauth::verify::RING_ALGORITHMS;
 use certauth::{AuthenticatedClient, Authenticator, HeaderFormat, Timestamp, TrustStore, Verifier};
 use http::{Request, Response, StatusCode};
+use rustls_pki_types::CertificateDer;
 use tower::{Layer as _, ServiceExt as _};
 
 struct Fixture {
@@ -50,6 +52,16 @@ async fn call(
     peer: &str,
     headers: &[(&str, String)],
 ) -> (StatusCode, String, http::HeaderMap) {
+    call_tls(layer, peer, None, headers).await
+}
+
+/// [`call`] on a TLS connection whose peer presented `tls_certificates`.
+async fn call_tls(
+    layer: CertAuthLayer,
+    peer: &str,
+    tls_certificates: Option<Vec<CertificateDer<'static>>>,
+    headers: &[(&str, String)],
+) -> (StatusCode, String, http::HeaderMap) {
     let inner = tower::service_fn(|req: Request<Body>| async move {
         let id = req
             .extensions()
@@ -63,7 +75,8 @@ async fn call(
             .insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
     }
     let peer: SocketAddr = format!("{peer}:5555").parse().unwrap();
-    req.extensions_mut().insert(ConnectionInfo { peer, tls_certificates: None });
+    let tls_certificates = tls_certificates.map(Arc::from);
+    req.extensions_mut().insert(ConnectionInfo { peer, tls_certificates });
     let res = layer.layer(inner).oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -210,4 +223,122 @@ fn axum_rejection_contract() {
         rt.block_on(AuthenticatedClient::from_request_parts(&mut parts, &())).unwrap_err();
     assert_eq!(rejection.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(rejection.body_text(), r#"{"error":"no_certificate"}"#);
+}
+
+/// Proxy-to-backend mTLS: the proxy is recognised by its certificate, not its address, and
+/// the connection's certificate is never mistaken for the client's.
+#[tokio::test]
+async fn proxies_trusted_by_their_mtls_identity() {
+    let (f, auth) = fixture();
+    let client = f.issuing.leaf("client").build();
+    f.registry.add_client(RegisteredClient::new("client", "Client")).unwrap();
+    f.registry
+        .register_certificate("client", &client.certificate(), Timestamp::now(), None)
+        .unwrap();
+    let mesh = Ca::root("Mesh Root");
+    let envoy = mesh.leaf("envoy").spiffe("spiffe://mesh.test/ns/edge/sa/envoy").build();
+    let other_workload = mesh.leaf("other").spiffe("spiffe://mesh.test/ns/apps/sa/billing").build();
+    let impostor = Ca::root("Impostor Root")
+        .leaf("envoy")
+        .spiffe("spiffe://mesh.test/ns/edge/sa/envoy")
+        .build();
+    let mesh_store = TrustStore::builder().add_pem(mesh.pem().as_bytes()).unwrap().build().unwrap();
+    let proxy = ProxyIdentity::new(
+        Verifier::builder(mesh_store, RING_ALGORITHMS).build().unwrap(),
+        IdentityRule::Spiffe(SpiffeMatch::Exact("spiffe://mesh.test/ns/edge/sa/envoy".into())),
+    )
+    .unwrap();
+    // No address is trusted: only the identity.
+    let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)
+        .trusted_proxy_identity(proxy)
+        .build()
+        .unwrap();
+    let layer = CertAuthLayer::new(auth).forwarded(source);
+    let forwarded = vec![Haproxy.forward(&client)];
+    let untrusted = (StatusCode::BAD_REQUEST, r#"{"error":"untrusted_source"}"#.to_owned());
+
+    let got = call_tls(layer.clone(), "10.9.9.9", Some(envoy.chain()), &forwarded).await;
+    assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "client"));
+    // A valid mesh certificate of the wrong workload, one from another CA with the right
+    // SPIFFE ID, and no certificate at all: not the proxy.
+    for tls in [Some(other_workload.chain()), Some(impostor.chain()), None] {
+        let got = call_tls(layer.clone(), "10.9.9.9", tls, &forwarded).await;
+        assert_eq!((got.0, got.1), untrusted);
+    }
+    // The proxy's own connection without a forwarded header: the proxy's certificate is
+    // then what authenticates, and it is not a client of this service's CA.
+    let got = call_tls(layer.clone(), "10.9.9.9", Some(envoy.chain()), &[]).await;
+    assert_eq!(
+        (got.0, got.1.as_str()),
+        (StatusCode::UNAUTHORIZED, r#"{"error":"unknown_issuer"}"#)
+    );
+}
+
+/// A client with a valid certificate of its own that also sends a forged header is
+/// refused: the spoofing attempt is visible, not ignored.
+#[tokio::test]
+async fn forged_header_on_a_direct_mtls_connection_is_refused() {
+    let (f, auth) = fixture();
+    let client = f.issuing.leaf("client").build();
+    let victim = f.issuing.leaf("victim").build();
+    for (id, leaf) in [("client", &client), ("victim", &victim)] {
+        f.registry.add_client(RegisteredClient::new(id, id)).unwrap();
+        f.registry.register_certificate(id, &leaf.certificate(), Timestamp::now(), None).unwrap();
+    }
+    let layer = CertAuthLayer::new(auth).forwarded(source());
+    let got = call_tls(layer.clone(), "192.0.2.5", Some(client.chain()), &[]).await;
+    assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "client"));
+    let forged = vec![Haproxy.forward(&victim)];
+    let got = call_tls(layer.clone(), "192.0.2.5", Some(client.chain()), &forged).await;
+    assert_eq!(
+        (got.0, got.1.as_str()),
+        (StatusCode::BAD_REQUEST, r#"{"error":"untrusted_source"}"#)
+    );
+    // From the trusted proxy's address the header is the client's, whatever the proxy's
+    // own TLS certificate is.
+    let got = call_tls(layer, "10.0.0.1", Some(client.chain()), &forged).await;
+    assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "victim"));
+}
+
+/// `require_verification_header`: the proxy's own verdict must be there and say SUCCESS.
+#[tokio::test]
+async fn proxy_verification_signal() {
+    let (f, auth) = fixture();
+    let client = f.issuing.leaf("client").build();
+    f.registry.add_client(RegisteredClient::new("client", "Client")).unwrap();
+    f.registry
+        .register_certificate("client", &client.certificate(), Timestamp::now(), None)
+        .unwrap();
+    let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)
+        .trusted_proxies(TrustedProxies::parse(["10.0.0.1"]).unwrap())
+        .require_verification_header("x-ssl-client-verify", "SUCCESS")
+        .build()
+        .unwrap();
+    let layer = CertAuthLayer::new(auth).forwarded(source);
+    let cert = Haproxy.forward(&client);
+    let verify = |v: &str| ("x-ssl-client-verify", v.to_owned());
+    let failed = (StatusCode::UNAUTHORIZED, r#"{"error":"proxy_verification_failed"}"#.to_owned());
+
+    let got = call(layer.clone(), "10.0.0.1", &[cert.clone(), verify("SUCCESS")]).await;
+    assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "client"));
+    for headers in [
+        vec![cert.clone()],
+        vec![cert.clone(), verify("FAILED:certificate has expired")],
+        vec![cert.clone(), verify("success")],
+        vec![cert.clone(), verify("NONE")],
+    ] {
+        let got = call(layer.clone(), "10.0.0.1", &headers).await;
+        assert_eq!((got.0, got.1), failed, "{:?}", headers.get(1));
+    }
+    // A "no certificate" sentinel says more than the proxy's NONE; trust still comes first.
+    let got = call(layer.clone(), "10.0.0.1", &[(cert.0, String::new()), verify("NONE")]).await;
+    assert_eq!(
+        (got.0, got.1.as_str()),
+        (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#)
+    );
+    let got = call(layer, "10.0.0.2", &[cert, verify("SUCCESS")]).await;
+    assert_eq!(
+        (got.0, got.1.as_str()),
+        (StatusCode::BAD_REQUEST, r#"{"error":"untrusted_source"}"#)
+    );
 }
