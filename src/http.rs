@@ -313,6 +313,14 @@ impl HeaderSource {
         Ok(())
     }
 
+    /// True if `peer` presented a TLS certificate that one of the
+    /// [`ProxyIdentity`]s accepts at `now`: the connection is a proxy's, and its certificate
+    /// must never be taken for a client's, even on a request without a forwarded header.
+    pub fn is_proxy_connection(&self, peer: &Peer<'_>, now: Timestamp) -> bool {
+        peer.tls_certificates
+            .is_some_and(|certs| self.identities.iter().any(|p| p.check(certs, now).is_ok()))
+    }
+
     fn check_trusted(&self, headers: &HeaderMap, peer: &Peer<'_>, now: Timestamp) -> Result<()> {
         if self.proxies.contains(peer.addr) {
             return Ok(());

@@ -12,6 +12,8 @@
 //! [`ProxyIdentity`](crate::http::ProxyIdentity)) it is the client's certificate, and the
 //! connection's own certificate is the proxy's; from anyone else it is refused with
 //! `untrusted_source`, even if the connection also carries a valid client certificate.
+//! A connection whose certificate a `ProxyIdentity` accepts is a proxy's: without a
+//! forwarded header its request has no client certificate.
 //!
 //! Rejections: 400 (malformed header, untrusted source), 401 (no or unverifiable
 //! certificate; RFC 8705 binding failures add `WWW-Authenticate: Bearer
@@ -280,7 +282,14 @@ async fn authenticate(
             return config.authenticator.authenticate(&req).await.map(Some);
         }
     }
-    if let Some(certs) = connection.and_then(|c| c.tls_certificates.as_ref()) {
+    if let Some(connection) = connection
+        && let Some(certs) = &connection.tls_certificates
+    {
+        // A trusted proxy's own certificate, on a request it forwarded without one.
+        let peer = Peer::new(connection.peer.ip()).with_tls_certificates(certs);
+        if config.headers.as_ref().is_some_and(|s| s.is_proxy_connection(&peer, now)) {
+            return missing(config);
+        }
         let req = finish(AuthRequest::new(Credential::Tls(certs), now), client_id, &token);
         return config.authenticator.authenticate(&req).await.map(Some);
     }

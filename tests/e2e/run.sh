@@ -125,6 +125,8 @@ issue server server_ext -subj "/CN=localhost"
 issue valid client_ext
 issue expired client_ext -startdate 20200101000000Z -enddate 20210101000000Z
 issue revoked client_ext
+# nginx's own client certificate for its mTLS connections to a backend
+issue nginx-proxy client_ext
 pki ca -batch -config "$pki/openssl.cnf" -revoke "$pki/revoked.pem" -crl_reason keyCompromise
 pki ca -batch -config "$pki/openssl.cnf" -gencrl -crlexts crl_ext -out "$pki/crl.pem"
 # "unknown": a clientAuth certificate from a root certauth does not trust
@@ -196,6 +198,12 @@ nginx_backend=$addr
 behind_proxy backend-nginx-verify x-ssl-client-cert nginx-escaped \
   --verify-header x-ssl-client-verify=SUCCESS
 nginx_verify_backend=$addr
+# proxy-to-backend mTLS: no trusted address, only nginx's certificate (CN=nginx-proxy)
+behind_proxy_args=(--cert "$pki/server-chain.pem" --key "$pki/server.key"
+  --proxy-trust "$pki/trust.pem" --trusted-proxy-identity cn:nginx-proxy)
+backend backend-nginx-mtls "$examples/axum_behind_proxy" --trust "$pki/trust.pem" \
+  --crl "$pki/crl.pem" --header x-ssl-client-cert --format nginx-escaped "${behind_proxy_args[@]}"
+nginx_mtls_backend=$addr
 behind_proxy backend-haproxy-der x-ssl-client-cert haproxy-der
 haproxy_der_backend=$addr
 behind_proxy backend-haproxy-rfc9440 client-cert rfc9440
@@ -208,9 +216,10 @@ mtls_addr=$addr
 
 # ---------------------------------------------------------------------------------------
 # 3. The proxies, each as the current user with every path under $tmp
-read -r nginx_port haproxy_der_port haproxy_rfc9440_port apache_port nginx_verify_port < <(python3 -c '
+read -r nginx_port haproxy_der_port haproxy_rfc9440_port apache_port nginx_verify_port \
+  nginx_mtls_port < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(5)]
+socks = [socket.socket() for _ in range(6)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
@@ -269,6 +278,25 @@ http {
             proxy_pass http://$nginx_verify_backend;
             proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;
             proxy_set_header X-SSL-Client-Verify \$ssl_client_verify;
+        }
+    }
+
+    # nginx authenticates itself to the backend with its own client certificate
+    server {
+        listen 127.0.0.1:$nginx_mtls_port ssl;
+        server_name localhost;
+        ssl_certificate     $pki/server-chain.pem;
+        ssl_certificate_key $pki/server.key;
+        ssl_verify_client optional_no_ca;
+
+        location / {
+            proxy_pass https://$nginx_mtls_backend;
+            proxy_ssl_certificate     $pki/nginx-proxy-chain.pem;
+            proxy_ssl_certificate_key $pki/nginx-proxy.key;
+            proxy_ssl_trusted_certificate $pki/root.pem;
+            proxy_ssl_verify on;
+            proxy_ssl_name localhost;
+            proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;
         }
     }
 }
@@ -436,6 +464,19 @@ report nginx-verify spoofed "401 no_certificate" "$(as_client none "$url" \
   -H "x-ssl-client-cert: $valid_escaped" -H "x-ssl-client-verify: SUCCESS")"
 report nginx-verify forged "401 proxy_verification_failed" \
   "$(outcome -H "x-ssl-client-cert: $valid_escaped" "http://$nginx_verify_backend/whoami")"
+
+# nginx trusted by its mTLS certificate, whatever its address
+url=https://localhost:$nginx_mtls_port/whoami
+report nginx-mtls valid "200 x5t=$valid_x5t source=header:x-ssl-client-cert" "$(as_client valid "$url")"
+for c in unknown:unknown_issuer revoked:revoked none:no_certificate; do
+  report nginx-mtls "${c%%:*}" "401 ${c#*:}" "$(as_client "${c%%:*}" "$url")"
+done
+# straight to the backend with a valid certificate that is not nginx's, and without any
+url=https://localhost:${nginx_mtls_backend##*:}/whoami
+report nginx-mtls forged "400 untrusted_source" \
+  "$(as_client valid "$url" -H "x-ssl-client-cert: $valid_escaped")"
+report nginx-mtls forged-no-cert "alert certificate required" \
+  "$(as_client none "$url" -H "x-ssl-client-cert: $valid_escaped")"
 
 # certauth terminates mTLS itself: a refused certificate fails the handshake with an alert
 mtls_port=${mtls_addr##*:}

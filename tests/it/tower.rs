@@ -265,9 +265,16 @@ async fn proxies_trusted_by_their_mtls_identity() {
         let got = call_tls(layer.clone(), "10.9.9.9", tls, &forwarded).await;
         assert_eq!((got.0, got.1), untrusted);
     }
-    // The proxy's own connection without a forwarded header: the proxy's certificate is
-    // then what authenticates, and it is not a client of this service's CA.
+    // The proxy forwarding a request without a client certificate: its own certificate is
+    // never taken for the client's.
     let got = call_tls(layer.clone(), "10.9.9.9", Some(envoy.chain()), &[]).await;
+    assert_eq!(
+        (got.0, got.1.as_str()),
+        (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#)
+    );
+    // Another mesh workload connecting directly is a client like any other (here of a CA
+    // this service does not trust for clients).
+    let got = call_tls(layer.clone(), "10.9.9.9", Some(other_workload.chain()), &[]).await;
     assert_eq!(
         (got.0, got.1.as_str()),
         (StatusCode::UNAUTHORIZED, r#"{"error":"unknown_issuer"}"#)
