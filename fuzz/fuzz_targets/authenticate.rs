@@ -1,7 +1,8 @@
 //! End to end: an arbitrary header map and peer address through the tower layer and the
 //! Authenticator (forwarded header source, client-id header, token confirmation). Never
 //! panics; an accepted request is always a client of the test PKI (the fuzzer cannot
-//! forge a signature), and a header from an untrusted peer is never accepted.
+//! forge a signature), a header from an untrusted peer is never accepted, and when the
+//! proxy's verification signal is required, nothing is accepted without it.
 #![no_main]
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, LazyLock};
@@ -31,14 +32,15 @@ static AUTH: LazyLock<Authenticator> = LazyLock::new(|| {
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else { return };
     let format = HeaderFormat::ALL[usize::from(selector) % HeaderFormat::ALL.len()];
-    let Ok(mut source) = HeaderSource::builder("x-cert", format)
+    // Bit 6 of the selector requires the proxy's verdict `x-verify: SUCCESS`.
+    let verdict_required = selector & 0x40 != 0;
+    let mut builder = HeaderSource::builder("x-cert", format)
         .trusted_proxies(TrustedProxies::parse(["10.0.0.1/32"]).expect("cidr"))
-        .allow_auto_detection()
-        .build()
-    else {
-        return;
-    };
-    let _ = &mut source;
+        .allow_auto_detection();
+    if verdict_required {
+        builder = builder.require_verification_header("x-verify", "SUCCESS");
+    }
+    let Ok(source) = builder.build() else { return };
     // Lines "name: value" separated by LF make the header map; the top bit of the
     // selector picks a trusted or an untrusted peer.
     let trusted = selector & 0x80 != 0;
@@ -67,6 +69,10 @@ fuzz_target!(|data: &[u8]| {
         let client = req.extensions().get::<AuthenticatedClient>().cloned();
         if let Some(c) = &client {
             assert!(trusted, "a header from an untrusted peer was accepted");
+            if verdict_required {
+                let verdicts: Vec<_> = req.headers().get_all("x-verify").iter().collect();
+                assert_eq!(verdicts, ["SUCCESS"], "accepted without the proxy's verdict");
+            }
             assert_eq!(
                 c.identity().issuer().common_name(),
                 Some("Example Test Intermediate CA"),
