@@ -12,6 +12,7 @@
 //! certificate, a changed rule or a revocation pushed to a [`RevocationChecker`] takes
 //! effect on the next request.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -581,20 +582,31 @@ impl Authenticator {
         credential: Credential<'_>,
         now: Timestamp,
     ) -> Result<(ClientIdentity, bool)> {
-        let inner = &*self.inner;
-        let joined;
-        let (key, tag): (&[u8], u64) = match credential {
+        match credential {
             Credential::Tls(certs) => {
-                joined = join(certs);
-                (&joined, TAG_DER_CHAIN)
+                with_chain_key(certs, |key| self.verify_keyed(key, TAG_DER_CHAIN, credential, now))
             }
-            Credential::Chain(chain) => {
-                joined = join(chain.certificates());
-                (&joined, TAG_DER_CHAIN)
+            Credential::Chain(chain) => with_chain_key(chain.certificates(), |key| {
+                self.verify_keyed(key, TAG_DER_CHAIN, credential, now)
+            }),
+            Credential::Encoded { bytes, format } => {
+                self.verify_keyed(bytes, TAG_ENCODED + format as u64, credential, now)
             }
-            Credential::Encoded { bytes, format } => (bytes, TAG_ENCODED + format as u64),
-            Credential::Header { name, value, format } => (value, header_tag(name, format)),
-        };
+            Credential::Header { name, value, format } => {
+                self.verify_keyed(value, header_tag(name, format), credential, now)
+            }
+        }
+    }
+
+    /// [`verify_cached`](Self::verify_cached) with the cache key of `credential`.
+    fn verify_keyed(
+        &self,
+        key: &[u8],
+        tag: u64,
+        credential: Credential<'_>,
+        now: Timestamp,
+    ) -> Result<(ClientIdentity, bool)> {
+        let inner = &*self.inner;
         let generation = inner.verifier.generation();
         if let Some(hit) = inner.cache.get(key, tag, generation, now) {
             return Ok((hit, false));
@@ -716,4 +728,34 @@ fn join(certs: &[CertificateDer<'_>]) -> Vec<u8> {
         key.extend_from_slice(c);
     }
     key
+}
+
+/// A per-thread key buffer larger than this is not kept between requests.
+const MAX_KEPT_KEY_BUFFER: usize = 64 * 1024;
+
+/// Calls `f` with the chain's DER certificates back to back (DER is self-delimiting, so
+/// the concatenation is unambiguous): the certificate itself for a one-certificate chain,
+/// else a per-thread buffer reused across requests, so a cache hit allocates nothing.
+fn with_chain_key<R>(certs: &[CertificateDer<'_>], f: impl FnOnce(&[u8]) -> R) -> R {
+    thread_local! {
+        static KEY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    if let [only] = certs {
+        return f(only);
+    }
+    KEY.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            for c in certs {
+                buf.extend_from_slice(c);
+            }
+            let result = f(&buf);
+            if buf.capacity() > MAX_KEPT_KEY_BUFFER {
+                *buf = Vec::new();
+            }
+            result
+        }
+        // Re-entered on this thread (a verifier calling back into an authenticator).
+        Err(_) => f(&join(certs)),
+    })
 }

@@ -399,3 +399,28 @@ async fn p192_and_rsa_1024_leaves_are_weak_keys() {
     let ok = w.inter.leaf("rsa").key(KeyType::Rsa2048).build();
     assert!(auth(&w, &ok, at()).await.is_ok());
 }
+
+/// TLS chains are cached under the whole presented chain, byte for byte: a leaf verified
+/// once with its intermediate is not a cache hit when presented without it.
+#[tokio::test]
+async fn tls_chains_are_cached_under_every_certificate() {
+    let w = world(|b| b.unregistered(Unregistered::Anonymous));
+    let leaf = w.inter.leaf("tls").build();
+    let chain = leaf.chain();
+    assert_eq!(chain.len(), 2);
+    let tls = |certs| AuthRequest::new(Credential::Tls(certs), at());
+    assert!(w.auth.authenticate(&tls(&chain)).await.is_ok());
+    let (again, trace) = w.auth.authenticate_traced(&tls(&chain)).await;
+    assert!(again.is_ok());
+    assert!(trace.steps.iter().any(|s| s.check == "cache" && s.detail == "hit"), "{trace}");
+    // The leaf alone does not chain to the root (no intermediate pool), cache or not.
+    let e = w.auth.authenticate(&tls(&chain[..1])).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownIssuer);
+    // Nor does the leaf with another, unrelated certificate in the intermediate's place.
+    let other = [chain[0].clone(), w.root.der().clone()];
+    assert_eq!(
+        w.auth.authenticate(&tls(&other)).await.unwrap_err().kind(),
+        ErrorKind::UnknownIssuer
+    );
+    assert_eq!(w.auth.cached(), 1);
+}
