@@ -15,7 +15,7 @@ use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 
 use super::{
     BoxFuture, ClientStatus, ExpiringCertificate, RegisteredCertificate, RegisteredClient,
@@ -28,8 +28,9 @@ use crate::thumbprint::Thumbprint;
 use crate::time::Timestamp;
 use crate::verify::KeyPolicy;
 
-/// log2 of the shards per index: a write copies 1/1,024 of an index.
-const SHARD_BITS: u32 = 10;
+/// log2 of the shards per index (16,384): a write copies one shard, about 60 entries at a
+/// million; small copies also keep the heap from fragmenting under many single writes.
+const SHARD_BITS: u32 = 14;
 const SHARDS: usize = 1 << SHARD_BITS;
 
 type Hasher = foldhash::fast::RandomState;
@@ -41,40 +42,49 @@ type ByThumbprint = (Thumbprint, RegisteredClient);
 type ById = (u64, RegisteredClient);
 
 /// A sorted array split into copy-on-write shards, each an exact-size boxed slice (no
-/// spare capacity) behind an atomic pointer. An entry's shard is the top
-/// [`SHARD_BITS`] bits of a uniformly distributed 64-bit key (a thumbprint's first bytes,
-/// a hash of the id), so the shard's remaining bits also say roughly where in the shard
-/// an entry sits: see [`search`].
+/// spare capacity) behind an atomic pointer, or no pointer when empty. An entry's shard
+/// is the top [`SHARD_BITS`] bits of a uniformly distributed 64-bit key (a thumbprint's
+/// first bytes, a hash of the id), so the key's next bits also say roughly where in the
+/// shard an entry sits: see [`search`].
 struct Sharded<T> {
-    shards: Box<[ArcSwap<Box<[T]>>]>,
+    shards: Box<[ArcSwapOption<Box<[T]>>]>,
+}
+
+/// The shard of a key: its top [`SHARD_BITS`] bits, always below [`SHARDS`].
+fn shard_index(key: u64) -> usize {
+    (key >> (64 - SHARD_BITS)) as usize
 }
 
 impl<T: Clone> Sharded<T> {
     /// From entries in `key` order within each of the `SHARDS` buckets.
     fn from_buckets(buckets: Vec<Vec<T>>) -> Self {
-        Self {
-            shards: buckets
-                .into_iter()
-                .map(|b| ArcSwap::from_pointee(b.into_boxed_slice()))
-                .collect(),
-        }
+        let shard =
+            |b: Vec<T>| ArcSwapOption::new((!b.is_empty()).then(|| Arc::new(b.into_boxed_slice())));
+        Self { shards: buckets.into_iter().map(shard).collect() }
     }
 
     fn empty() -> Self {
-        Self::from_buckets((0..SHARDS).map(|_| Vec::new()).collect())
+        Self { shards: (0..SHARDS).map(|_| ArcSwapOption::empty()).collect() }
     }
 
-    fn shard(&self, key: u64) -> &ArcSwap<Box<[T]>> {
-        // The top SHARD_BITS bits are below SHARDS, the slice's length.
-        &self.shards[(key >> (64 - SHARD_BITS)) as usize]
+    fn shard(&self, key: u64) -> &ArcSwapOption<Box<[T]>> {
+        // `shard_index` is below SHARDS, the slice's length.
+        &self.shards[shard_index(key)]
+    }
+
+    /// Runs `f` on the shard of `key`; lock-free.
+    fn read<R>(&self, key: u64, f: impl FnOnce(&[T]) -> R) -> R {
+        let guard = self.shard(key).load();
+        f(guard.as_deref().map_or(&[], |b| &**b))
     }
 
     /// Copy-on-write edit of the shard of `key`: `f` finds the position and says what
     /// to do there. Callers hold the writer lock. Returns the entry removed or replaced.
     fn edit(&self, key: u64, f: impl FnOnce(&[T]) -> Edit<T>) -> Option<T> {
         let shard = self.shard(key);
-        let old = shard.load();
-        let (fresh, out) = match f(&old) {
+        let guard = shard.load();
+        let old: &[T] = guard.as_deref().map_or(&[], |b| &**b);
+        let (fresh, out) = match f(old) {
             Edit::Keep => return None,
             Edit::Insert(at, value) => {
                 let mut v = Vec::with_capacity(old.len() + 1);
@@ -95,12 +105,23 @@ impl<T: Clone> Sharded<T> {
                 (v, old.get(at).cloned())
             }
         };
-        shard.store(Arc::new(fresh.into_boxed_slice()));
+        shard.store((!fresh.is_empty()).then(|| Arc::new(fresh.into_boxed_slice())));
         out
     }
 
     fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.load().len()).sum()
+        self.shards.iter().map(|s| s.load().as_deref().map_or(0, |b| b.len())).sum()
+    }
+
+    /// Every entry, shard by shard.
+    fn values(&self) -> Vec<T> {
+        let mut all = Vec::with_capacity(self.len());
+        for shard in &*self.shards {
+            if let Some(b) = shard.load().as_deref() {
+                all.extend_from_slice(b);
+            }
+        }
+        all
     }
 }
 
@@ -233,17 +254,31 @@ impl State {
                 }
             }
         }
-        let mut by_id: Vec<Vec<ById>> = (0..SHARDS).map(|_| Vec::new()).collect();
-        let mut by_print: Vec<Vec<ByThumbprint>> = (0..SHARDS).map(|_| Vec::new()).collect();
-        let shard = |key: u64| (key >> (64 - SHARD_BITS)) as usize;
-        for client in clients {
+        // Exact-size buckets (counted first): no spare capacity, and no reallocation
+        // leaving holes in the heap.
+        let mut print_counts = vec![0usize; SHARDS];
+        let mut id_counts = vec![0usize; SHARDS];
+        let hashes: Vec<u64> = clients.iter().map(|c| hasher.hash_one(c.id())).collect();
+        for (client, hash) in clients.iter().zip(&hashes) {
             for c in client.certificates() {
-                if let Some(b) = by_print.get_mut(shard(thumbprint_key(&c.thumbprint))) {
+                if let Some(n) = print_counts.get_mut(shard_index(thumbprint_key(&c.thumbprint))) {
+                    *n += 1;
+                }
+            }
+            if let Some(n) = id_counts.get_mut(shard_index(*hash)) {
+                *n += 1;
+            }
+        }
+        let mut by_print: Vec<Vec<ByThumbprint>> =
+            print_counts.iter().map(|n| Vec::with_capacity(*n)).collect();
+        let mut by_id: Vec<Vec<ById>> = id_counts.iter().map(|n| Vec::with_capacity(*n)).collect();
+        for (client, hash) in clients.into_iter().zip(hashes) {
+            for c in client.certificates() {
+                if let Some(b) = by_print.get_mut(shard_index(thumbprint_key(&c.thumbprint))) {
                     b.push((c.thumbprint, client.clone()));
                 }
             }
-            let hash = hasher.hash_one(client.id());
-            if let Some(b) = by_id.get_mut(shard(hash)) {
+            if let Some(b) = by_id.get_mut(shard_index(hash)) {
                 b.push((hash, client));
             }
         }
@@ -263,16 +298,18 @@ impl State {
 
     fn by_thumbprint(&self, thumbprint: &Thumbprint) -> Option<RegisteredClient> {
         let key = thumbprint_key(thumbprint);
-        let shard = self.thumbprints.shard(key).load();
-        let i = search(&shard, key, |e| cmp_thumbprint(e, thumbprint)).ok()?;
-        shard.get(i).map(|e| e.1.clone())
+        self.thumbprints.read(key, |shard| {
+            let i = search(shard, key, |e| cmp_thumbprint(e, thumbprint)).ok()?;
+            shard.get(i).map(|e| e.1.clone())
+        })
     }
 
     fn by_id(&self, id: &str) -> Option<RegisteredClient> {
         let hash = self.hasher.hash_one(id);
-        let shard = self.clients.shard(hash).load();
-        let i = search(&shard, hash, |e| cmp_id(e, hash, id)).ok()?;
-        shard.get(i).map(|e| e.1.clone())
+        self.clients.read(hash, |shard| {
+            let i = search(shard, hash, |e| cmp_id(e, hash, id)).ok()?;
+            shard.get(i).map(|e| e.1.clone())
+        })
     }
 
     /// Publishes a new version of a client in both indexes (thumbprints first: that is
@@ -304,11 +341,7 @@ impl State {
 
     /// Every client, in no particular order.
     fn clients(&self) -> Vec<RegisteredClient> {
-        let mut all = Vec::with_capacity(self.clients.len());
-        for shard in &*self.clients.shards {
-            all.extend(shard.load().iter().map(|e| e.1.clone()));
-        }
-        all
+        self.clients.values().into_iter().map(|e| e.1).collect()
     }
 }
 
