@@ -1,13 +1,21 @@
 //! [`MemoryRegistry`]: the embedded registry.
 //!
-//! Two indexes, each split into 1,024 copy-on-write hash maps behind atomic
-//! pointers: thumbprint → client, and client id → client. A read loads one shard
-//! pointer and probes one map: lock-free, never waiting for a writer. A write (serialized
-//! by a mutex) copies the one or two shards it touches, about a thousandth of the
-//! registry, and publishes them; a reload builds everything fresh and swaps it at once.
-//! Plain hash maps keep the indexes small: about 170 bytes per client with one
-//! certificate at a million clients, beyond the client records themselves (about 200
-//! bytes each; `benches/authenticate.rs`).
+//! Two indexes, each split into 16,384 copy-on-write shards behind atomic pointers:
+//! thumbprint → client, and client id → client. A shard is an exact-size sorted slice (no
+//! hash-table slack): thumbprint entries are the thumbprint and the client handle (48
+//! bytes), id entries the id's hash and the client handle (24 bytes; the id itself is in
+//! the client). Thumbprints are uniform SHA-256 values and the id hash is uniform too, so a
+//! key's top bits pick the shard and its next bits estimate the position in it
+//! (interpolation search): a look-up reads a few neighbouring cache lines. A read loads one
+//! shard pointer: lock-free, never waiting for a writer. A write (serialized by a mutex)
+//! copies the one or two shards it touches (about 60 entries each at a million clients) and
+//! publishes them; a reload builds everything fresh and swaps it at once.
+//!
+//! Each client is one shared allocation ([`RegisteredClient`]), which both indexes point
+//! to. At a million clients with one certificate each (id `client-N`), the registry holds
+//! 161 bytes of live heap per client, 81 in the client and 79 in the indexes, and grows
+//! resident memory by 177-180 bytes per client; a look-up by thumbprint takes about 0.11 µs
+//! (`benches/authenticate.rs`, `benches/registry_memory.rs`).
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
