@@ -3,20 +3,22 @@
 //! each variant in a fresh child process so freed memory of one cannot hide the next.
 //! Reports the growth of resident memory per entry.
 //!
-//! - `memory_registry`: `MemoryRegistry` (two indexes of 1,024 copy-on-write std hash-map
-//!   shards: id to `Arc<RegisteredClient>`, thumbprint to `Arc<RegisteredClient>`; client
-//!   records compacted), what `benches/authenticate.rs` measures as live heap;
-//! - `memory_registry_exact_vec`: the same, with each client's certificate `Vec` shrunk to
-//!   its length before registration (a `Vec` grown by one `push` holds four slots);
-//! - `client_map_only`: an id to `Arc<RegisteredClient>` papaya map alone (the previous
-//!   design, for comparison);
-//! - `thumbprint_map_only`: a thumbprint to `Arc<str>` papaya map alone (the previous
+//! - `memory_registry`: `MemoryRegistry` filled by one `add_client` per client (two
+//!   indexes of 1,024 copy-on-write sorted-slice shards: thumbprint and client to each
+//!   thumbprint, id hash and client to each client; each client one shared allocation);
+//!   every write copies a shard, so this includes what the allocator keeps of the freed
+//!   copies;
+//! - `memory_registry_bulk`: the same registry loaded at once by `replace_all` (a registry
+//!   file load), what `benches/authenticate.rs` measures as live heap;
+//! - `clients_in_a_vec`: the `RegisteredClient` values alone, no index;
+//! - `client_map_only`: an id to `RegisteredClient` papaya map alone (an earlier design,
+//!   for comparison);
+//! - `thumbprint_map_only`: a thumbprint to `Arc<str>` papaya map alone (an earlier
 //!   design, foldhash);
-//! - `clients_in_a_vec`: the `Arc<RegisteredClient>` values alone, no map;
-//! - `std_thumbprint_map`: the thumbprint map as a `std::collections::HashMap` (foldhash),
-//!   for comparison.
+//! - `std_thumbprint_map`: a thumbprint to `Arc<str>` `std::collections::HashMap`
+//!   (foldhash), for comparison.
 //!
-//! Run: `cargo bench --bench registry_memory`
+//! Run: `cargo bench --features ring,testkit,rustls --bench registry_memory`
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,10 +29,10 @@ use certauth::registry::{MemoryRegistry, RegisteredCertificate, RegisteredClient
 const N: usize = 1_000_000;
 const VARIANTS: &[&str] = &[
     "memory_registry",
-    "memory_registry_exact_vec",
+    "memory_registry_bulk",
+    "clients_in_a_vec",
     "client_map_only",
     "thumbprint_map_only",
-    "clients_in_a_vec",
     "std_thumbprint_map",
 ];
 type Papaya<K, V> = papaya::HashMap<K, V, foldhash::fast::RandomState>;
@@ -46,8 +48,7 @@ fn rss() -> usize {
 fn client(i: usize) -> (RegisteredClient, Thumbprint) {
     let id = format!("client-{i}");
     let thumbprint = Thumbprint::of(id.as_bytes());
-    let mut client = RegisteredClient::new(id, "");
-    client.certificates.push(RegisteredCertificate {
+    let client = RegisteredClient::new(id, "").with_certificate(RegisteredCertificate {
         thumbprint,
         not_after: None,
         retire_after: None,
@@ -69,23 +70,19 @@ fn measure(variant: &str) -> usize {
             drop(std::hint::black_box(registry));
             after
         }
-        "memory_registry_exact_vec" => {
+        "memory_registry_bulk" => {
             let registry = MemoryRegistry::new();
-            for i in 0..N {
-                let (mut c, _) = client(i);
-                c.certificates.shrink_to_fit();
-                registry.add_client(c).unwrap();
-            }
+            registry.replace_all((0..N).map(|i| client(i).0).collect(), Vec::new()).unwrap();
             let after = rss();
             drop(std::hint::black_box(registry));
             after
         }
         "client_map_only" => {
-            let map: Papaya<Arc<str>, Arc<RegisteredClient>> = Papaya::default();
+            let map: Papaya<Arc<str>, RegisteredClient> = Papaya::default();
             let pinned = map.pin();
             for i in 0..N {
                 let (c, _) = client(i);
-                pinned.insert(Arc::from(c.id.as_str()), Arc::new(c));
+                pinned.insert(Arc::from(c.id()), c);
             }
             rss()
         }
@@ -94,25 +91,25 @@ fn measure(variant: &str) -> usize {
             let pinned = map.pin();
             for i in 0..N {
                 let (c, t) = client(i);
-                pinned.insert(t, Arc::from(c.id.as_str()));
+                pinned.insert(t, Arc::from(c.id()));
             }
             rss()
         }
         "clients_in_a_vec" => {
             let mut v = Vec::with_capacity(N);
             for i in 0..N {
-                v.push(Arc::new(client(i).0));
+                v.push(client(i).0);
             }
             let after = rss();
-            // The Vec's own 8 bytes per entry are not part of a client.
-            after - N * std::mem::size_of::<Arc<RegisteredClient>>()
+            // The Vec's own 16 bytes per entry (the handles) are not part of a client.
+            after - N * std::mem::size_of::<RegisteredClient>()
         }
         "std_thumbprint_map" => {
             let mut map: HashMap<Thumbprint, Arc<str>, foldhash::fast::RandomState> =
                 HashMap::default();
             for i in 0..N {
                 let (c, t) = client(i);
-                map.insert(t, Arc::from(c.id.as_str()));
+                map.insert(t, Arc::from(c.id()));
             }
             rss()
         }
@@ -139,8 +136,9 @@ fn main() {
         println!("{variant:<26} {:>8} {:>16}", bytes / 1_000_000, bytes / N);
     }
     println!(
-        "sizes: RegisteredClient {} B, RegisteredCertificate {} B, Thumbprint {} B",
+        "sizes: RegisteredClient {} B (handle) + {} B (its allocation for client-0), RegisteredCertificate {} B, Thumbprint {} B",
         std::mem::size_of::<RegisteredClient>(),
+        client(0).0.heap_size(),
         std::mem::size_of::<RegisteredCertificate>(),
         std::mem::size_of::<Thumbprint>()
     );

@@ -171,31 +171,23 @@ impl PgRegistry {
     /// Adds a client with its certificates (registered by thumbprint, as given), in one
     /// statement. Refuses a duplicate id or a thumbprint owned by another client.
     pub async fn add_client(&self, client: &RegisteredClient) -> Result<(), WriteError> {
-        let status = status_name(client.status)?;
-        let metadata = serde_json::to_string(&client.metadata)
+        let status = status_name(client.status())?;
+        let metadata: BTreeMap<&str, &str> = client.metadata_iter().collect();
+        let metadata = serde_json::to_string(&metadata)
             .map_err(|_| RegistrationError::Invalid("metadata cannot be encoded".into()))?;
+        let certificates: Vec<RegisteredCertificate> = client.certificates().collect();
         let thumbprints: Vec<&[u8]> =
-            client.certificates.iter().map(|c| c.thumbprint.as_bytes().as_slice()).collect();
+            certificates.iter().map(|c| c.thumbprint.as_bytes().as_slice()).collect();
         let not_after: Vec<Option<i64>> =
-            client.certificates.iter().map(|c| c.not_after.map(Timestamp::as_unix_secs)).collect();
-        let retire_after: Vec<Option<i64>> = client
-            .certificates
-            .iter()
-            .map(|c| c.retire_after.map(Timestamp::as_unix_secs))
-            .collect();
+            certificates.iter().map(|c| c.not_after.map(Timestamp::as_unix_secs)).collect();
+        let retire_after: Vec<Option<i64>> =
+            certificates.iter().map(|c| c.retire_after.map(Timestamp::as_unix_secs)).collect();
+        let (id, name) = (client.id(), client.name());
         let inserted = self
             .client
             .execute(
                 INSERT_CLIENT,
-                &[
-                    &client.id,
-                    &client.name,
-                    &status,
-                    &metadata,
-                    &thumbprints,
-                    &not_after,
-                    &retire_after,
-                ],
+                &[&id, &name, &status, &metadata, &thumbprints, &not_after, &retire_after],
             )
             .await;
         let Err(e) = inserted else { return Ok(()) };
@@ -204,9 +196,7 @@ impl PgRegistry {
             .filter(|db| *db.code() == SqlState::UNIQUE_VIOLATION)
             .and_then(|db| db.constraint());
         match constraint {
-            Some("clients_pkey") => {
-                Err(RegistrationError::DuplicateClient(client.id.clone()).into())
-            }
+            Some("clients_pkey") => Err(RegistrationError::DuplicateClient(id.to_owned()).into()),
             Some("client_certificates_pkey") => {
                 let owner = self
                     .client
@@ -333,17 +323,17 @@ impl Registry for PgRegistry {
             let Some(client) = client_from_rows(&rows, op)? else { return Ok(None) };
             // Absent only if the certificate moved between the rows' snapshot and now,
             // which one statement cannot see; treat as not registered.
-            let Some(certificate) = client.certificate(thumbprint).cloned() else {
+            let Some(certificate) = client.certificate(thumbprint) else {
                 return Ok(None);
             };
-            Ok(Some(Registration { client: Arc::new(client), certificate: Some(certificate) }))
+            Ok(Some(Registration { client, certificate: Some(certificate) }))
         })
     }
 
     fn by_client_id<'a>(
         &'a self,
         client_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Arc<RegisteredClient>>>> {
+    ) -> BoxFuture<'a, Result<Option<RegisteredClient>>> {
         Box::pin(async move {
             let op = "look-up by client id";
             let rows = self
@@ -351,7 +341,7 @@ impl Registry for PgRegistry {
                 .query(&self.by_client_id, &[&client_id])
                 .await
                 .map_err(|e| db_error(op, &e))?;
-            Ok(client_from_rows(&rows, op)?.map(Arc::new))
+            client_from_rows(&rows, op)
         })
     }
 
@@ -459,20 +449,21 @@ fn client_from_rows(rows: &[Row], op: &'static str) -> Result<Option<RegisteredC
             .map_err(|_| bad_row(op, "metadata is not an object of strings"))?,
         None => BTreeMap::new(),
     };
-    let mut client = RegisteredClient {
-        status,
-        metadata,
-        ..RegisteredClient::new(column::<String>(first, 0, op)?, column::<String>(first, 1, op)?)
-    };
+    let mut client = RegisteredClient::builder(column::<String>(first, 0, op)?)
+        .name(column::<String>(first, 1, op)?)
+        .status(status);
+    for (k, v) in metadata {
+        client = client.metadata(k, v);
+    }
     for row in rows {
         let Some(print) = column::<Option<&[u8]>>(row, 4, op)? else { continue };
-        client.certificates.push(RegisteredCertificate {
+        client = client.certificate(RegisteredCertificate {
             thumbprint: thumbprint(print, op)?,
             not_after: column::<Option<i64>>(row, 5, op)?.map(Timestamp::from_unix_secs),
             retire_after: column::<Option<i64>>(row, 6, op)?.map(Timestamp::from_unix_secs),
         });
     }
-    Ok(Some(client))
+    Ok(Some(client.build()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -547,9 +538,7 @@ async fn main() -> Result<(), BoxError> {
         let accepted = auth.authenticate(&request).await;
         let client = accepted.as_ref().ok().and_then(|a| a.client());
         expect(
-            client.is_some_and(|c| {
-                c.id == billing && c.metadata.get("tier").map(String::as_str) == Some("gold")
-            }),
+            client.is_some_and(|c| c.id() == billing && c.metadata("tier") == Some("gold")),
             &format!("replica {name} accepts it as {billing} (tier gold)"),
         )?;
     }
@@ -563,7 +552,7 @@ async fn main() -> Result<(), BoxError> {
     )?;
     let seen = registry_b.by_client_id(&billing).await?;
     expect(
-        seen.is_some_and(|c| c.status == ClientStatus::Suspended && c.certificates.len() == 1),
+        seen.is_some_and(|c| c.status() == ClientStatus::Suspended && c.certificates().len() == 1),
         "replica B reads the client by id: suspended, one certificate",
     )?;
     registry_b.activate(&billing).await?;

@@ -97,7 +97,7 @@ impl<'a> AuthRequest<'a> {
 #[derive(Clone, Debug)]
 pub struct AuthenticatedClient {
     identity: ClientIdentity,
-    client: Option<Arc<RegisteredClient>>,
+    client: Option<RegisteredClient>,
 }
 
 impl AuthenticatedClient {
@@ -108,12 +108,12 @@ impl AuthenticatedClient {
 
     /// The registered client, when a registry knows the certificate.
     pub fn client(&self) -> Option<&RegisteredClient> {
-        self.client.as_deref()
+        self.client.as_ref()
     }
 
     /// The registered client's id.
     pub fn client_id(&self) -> Option<&str> {
-        self.client.as_deref().map(|c| c.id.as_str())
+        self.client.as_ref().map(RegisteredClient::id)
     }
 
     /// The leaf's x5t#S256 thumbprint.
@@ -540,7 +540,7 @@ impl Authenticator {
                     step("registry", CheckOutcome::Passed, &|| {
                         client
                             .as_ref()
-                            .map_or_else(|| "anonymous".into(), |c| format!("client {}", c.id))
+                            .map_or_else(|| "anonymous".into(), |c| format!("client {}", c.id()))
                     });
                     client
                 }
@@ -643,7 +643,7 @@ impl Authenticator {
         req: &AuthRequest<'_>,
         identity: &ClientIdentity,
         fresh: bool,
-    ) -> Result<Option<Arc<RegisteredClient>>> {
+    ) -> Result<Option<RegisteredClient>> {
         let unavailable = |e: Error| {
             if e.kind() == ErrorKind::RegistryUnavailable {
                 e
@@ -657,7 +657,7 @@ impl Authenticator {
                 registry.by_client_id(client_id).await.map_err(unavailable)?.ok_or_else(|| {
                     Error::new(ErrorKind::UnknownClient, format!("no client with id {client_id:?}"))
                 })?;
-            let certificate = client.certificate(thumbprint).cloned().ok_or_else(|| {
+            let certificate = client.certificate(thumbprint).ok_or_else(|| {
                 Error::new(
                     ErrorKind::IdentityMismatch,
                     format!("the certificate is not registered to client {client_id:?}"),
@@ -691,7 +691,7 @@ impl Authenticator {
             && not_after.as_unix_secs() - req.now.as_unix_secs() < self.inner.expiry_warning_secs
         {
             self.emit(AuthEvent::CertificateExpiringSoon {
-                client_id: registration.client.id.clone(),
+                client_id: registration.client.id().to_owned(),
                 thumbprint: *thumbprint,
                 not_after,
             });

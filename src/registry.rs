@@ -7,7 +7,6 @@
 //! [`MemoryRegistry`] is the embedded default; `examples/postgres_registry.rs` shows a
 //! shared one for many replicas.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -18,9 +17,11 @@ use crate::identity::ClientIdentity;
 use crate::thumbprint::Thumbprint;
 use crate::time::Timestamp;
 
+mod client;
 pub mod file;
 pub mod memory;
 
+pub use client::{Certificates, Metadata, RegisteredClient, RegisteredClientBuilder};
 pub use memory::MemoryRegistry;
 
 /// A boxed, sendable future: what [`Registry`] methods return.
@@ -38,7 +39,7 @@ pub enum ClientStatus {
 }
 
 /// One certificate registered to a client.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RegisteredCertificate {
     /// SHA-256 of the certificate (x5t#S256).
     pub thumbprint: Thumbprint,
@@ -56,52 +57,12 @@ impl RegisteredCertificate {
     }
 }
 
-/// A registered client application.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RegisteredClient {
-    /// Stable identifier (what a client-id header carries).
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Active or suspended.
-    pub status: ClientStatus,
-    /// Free key-values: tier, scopes, alias, owner...
-    pub metadata: BTreeMap<String, String>,
-    /// The client's certificates; several during a rotation.
-    pub certificates: Vec<RegisteredCertificate>,
-}
-
-impl RegisteredClient {
-    /// A new active client without certificates.
-    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            name: name.into(),
-            status: ClientStatus::Active,
-            metadata: BTreeMap::new(),
-            certificates: Vec::new(),
-        }
-    }
-
-    /// Adds a metadata entry.
-    #[must_use]
-    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.metadata.insert(key.into(), value.into());
-        self
-    }
-
-    /// The registered certificate with this thumbprint.
-    pub fn certificate(&self, thumbprint: &Thumbprint) -> Option<&RegisteredCertificate> {
-        self.certificates.iter().find(|c| c.thumbprint == *thumbprint)
-    }
-}
-
 /// What a look-up found: the client and, when the look-up was by certificate, the
 /// registration of that certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Registration {
-    /// The client.
-    pub client: Arc<RegisteredClient>,
+    /// The client (a clone is a reference-count increment).
+    pub client: RegisteredClient,
     /// The matched certificate (`None` for a match by identity rule).
     pub certificate: Option<RegisteredCertificate>,
 }
@@ -110,10 +71,10 @@ impl Registration {
     /// Accepts the registration at `now` or says why not: `client_suspended` for a
     /// suspended client or a retired certificate.
     pub fn check(&self, now: Timestamp) -> Result<()> {
-        if self.client.status == ClientStatus::Suspended {
+        if self.client.status() == ClientStatus::Suspended {
             return Err(Error::new(
                 ErrorKind::ClientSuspended,
-                format!("client {} is suspended", self.client.id),
+                format!("client {} is suspended", self.client.id()),
             ));
         }
         if let Some(cert) = &self.certificate
@@ -123,7 +84,7 @@ impl Registration {
                 ErrorKind::ClientSuspended,
                 format!(
                     "certificate of client {} was retired at {}",
-                    self.client.id,
+                    self.client.id(),
                     cert.retire_after.map(Timestamp::to_rfc3339).unwrap_or_default()
                 ),
             ));
@@ -160,7 +121,7 @@ pub trait Registry: Send + Sync + fmt::Debug {
     fn by_client_id<'a>(
         &'a self,
         client_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Arc<RegisteredClient>>>>;
+    ) -> BoxFuture<'a, Result<Option<RegisteredClient>>>;
 
     /// The client an identity maps to by rule (SAN, SPIFFE ID, issuer + subject), as
     /// Kong maps consumers. Default: none.
@@ -189,7 +150,7 @@ impl<R: Registry + ?Sized> Registry for Arc<R> {
     fn by_client_id<'a>(
         &'a self,
         client_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Arc<RegisteredClient>>>> {
+    ) -> BoxFuture<'a, Result<Option<RegisteredClient>>> {
         (**self).by_client_id(client_id)
     }
     fn by_identity<'a>(

@@ -208,12 +208,13 @@ impl RegistryFile {
         let mut clients = Vec::with_capacity(self.clients.len());
         let mut identities = Vec::new();
         for entry in &self.clients {
-            let mut client = RegisteredClient::new(
-                entry.id.clone(),
-                entry.name.clone().unwrap_or_else(|| entry.id.clone()),
-            );
-            client.status = entry.status;
-            client.metadata = entry.metadata.clone();
+            let mut client = RegisteredClient::builder(entry.id.clone()).status(entry.status);
+            if let Some(name) = &entry.name {
+                client = client.name(name.clone());
+            }
+            for (k, v) in &entry.metadata {
+                client = client.metadata(k.clone(), v.clone());
+            }
             for cert in &entry.certificates {
                 let retire_after = time("retire_after", &entry.id, cert.retire_after.as_ref())?;
                 let registered = match (&cert.pem, &cert.x5t_s256) {
@@ -258,7 +259,7 @@ impl RegistryFile {
                         )));
                     }
                 };
-                client.certificates.push(registered);
+                client = client.certificate(registered);
             }
             for identity in &entry.identities {
                 let rule = identity.to_rule().ok_or_else(|| {
@@ -269,7 +270,7 @@ impl RegistryFile {
                 })?;
                 identities.push((rule, entry.id.clone()));
             }
-            clients.push(client);
+            clients.push(client.build());
         }
         Ok((clients, identities))
     }
@@ -300,13 +301,15 @@ impl MemoryRegistry {
                 .clients()
                 .iter()
                 .map(|c| ClientEntry {
-                    id: c.id.clone(),
-                    name: Some(c.name.clone()),
-                    status: c.status,
-                    metadata: c.metadata.clone(),
+                    id: c.id().to_owned(),
+                    name: Some(c.name().to_owned()),
+                    status: c.status(),
+                    metadata: c
+                        .metadata_iter()
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect(),
                     certificates: c
-                        .certificates
-                        .iter()
+                        .certificates()
                         .map(|r| CertificateEntry {
                             pem: None,
                             x5t_s256: Some(r.thumbprint.to_x5t_s256()),

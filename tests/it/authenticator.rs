@@ -79,7 +79,7 @@ async fn registered_client_is_found_and_the_second_request_hits_the_cache() {
     register(&w, "billing", &leaf);
     let ok = auth(&w, &leaf, at()).await.unwrap();
     assert_eq!(ok.client_id(), Some("billing"));
-    assert_eq!(ok.client().unwrap().metadata["tier"], "gold");
+    assert_eq!(ok.client().unwrap().metadata("tier"), Some("gold"));
     assert_eq!(ok.thumbprint(), &leaf.thumbprint());
     let chain = leaf.presented();
     let (again, trace) =
@@ -306,7 +306,10 @@ async fn registry_file_round_trip_and_atomic_reload() {
     let file = RegistryFile::from_json(json.as_bytes()).unwrap();
     w.registry.load(&file, at()).unwrap();
     assert_eq!(w.registry.client_count(), 2);
-    assert_eq!(auth(&w, &leaf, at()).await.unwrap().client().unwrap().metadata["scopes"], "a b");
+    assert_eq!(
+        auth(&w, &leaf, at()).await.unwrap().client().unwrap().metadata("scopes"),
+        Some("a b")
+    );
     // A bad file changes nothing.
     let bad =
         RegistryFile::from_json(br#"{"clients": [{"id": "x", "certificates": [{}]}]}"#).unwrap();

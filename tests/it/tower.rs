@@ -190,8 +190,7 @@ async fn report_only_lets_refused_requests_through_and_registry_outage_is_503() 
         fn by_client_id<'a>(
             &'a self,
             _: &'a str,
-        ) -> certauth::registry::BoxFuture<'a, certauth::Result<Option<Arc<RegisteredClient>>>>
-        {
+        ) -> certauth::registry::BoxFuture<'a, certauth::Result<Option<RegisteredClient>>> {
             Box::pin(async { Ok(None) })
         }
     }
