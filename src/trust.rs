@@ -212,10 +212,34 @@ fn invalid(what: impl Into<String>, error: Error) -> ConfigError {
     ConfigError::Invalid { what: what.into(), error }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|e| {
-        invalid(path.display().to_string(), Error::new(ErrorKind::MalformedInput, e.to_string()))
-    })
+/// Reads the file at `path` if it holds at most `max` bytes, reading no more than
+/// `max + 1` bytes whatever it is: a huge or sparse file, or a device that never ends
+/// (`/dev/zero`), costs the bound, not its length. Too long is `input_too_large`, naming
+/// the bound; an I/O failure is `malformed_input`. The caller names the file.
+pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, Error> {
+    use std::io::Read as _;
+    let io = |e: std::io::Error| Error::new(ErrorKind::MalformedInput, format!("cannot read: {e}"));
+    let too_large =
+        || Error::new(ErrorKind::InputTooLarge, format!("file is larger than {max} bytes"));
+    let file = std::fs::File::open(path).map_err(io)?;
+    // A regular file says its length: refuse at once, before reading anything.
+    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > max) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+impl TrustStoreBuilder {
+    /// Reads a file for the store, within the per-file bound of [`with_limits`](Self::with_limits).
+    fn read(&self, path: &Path) -> Result<Vec<u8>, ConfigError> {
+        read_bounded(path, self.limits().max_pem_bundle() as u64)
+            .map_err(|e| invalid(path.display().to_string(), e))
+    }
 }
 
 impl TrustStoreBuilder {
@@ -244,10 +268,11 @@ impl TrustStoreBuilder {
     }
 
     /// Adds a file: PEM (any extension) or DER (`.der`, `.cer`, `.crt` holding DER),
-    /// decided by content.
+    /// decided by content. Read up to the byte bound of [`with_limits`](Self::with_limits)
+    /// (default 16 MiB) and no further.
     pub fn add_file(self, path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
-        let bytes = read(path)?;
+        let bytes = self.read(path)?;
         if bytes.first() == Some(&0x30) {
             self.add_der(&bytes)
         } else {
@@ -346,9 +371,11 @@ impl TrustStoreBuilder {
         Ok(self)
     }
 
-    /// Adds the CRLs of a file (PEM or DER).
+    /// Adds the CRLs of a file (PEM or DER), read up to the byte bound of
+    /// [`with_limits`](Self::with_limits) (default 16 MiB; a CRL of 100,000 entries takes
+    /// about 4 MB). For a larger CRL, raise the bound.
     pub fn add_crl_file(self, path: impl AsRef<Path>) -> Result<Self, ConfigError> {
-        let bytes = read(path.as_ref())?;
+        let bytes = self.read(path.as_ref())?;
         self.add_crl(&bytes).map_err(|e| match e {
             ConfigError::Invalid { error, .. } => {
                 invalid(path.as_ref().display().to_string(), error)
@@ -388,7 +415,10 @@ impl TrustStoreBuilder {
         self
     }
 
-    /// Bounds for parsing the files (default: 16 MiB and 4,096 certificates per file).
+    /// Bounds for the files and bundles added (default: 16 MiB and 4,096 certificates
+    /// per file). The byte bound applies to every file read, certificates and CRLs alike:
+    /// a file is read up to the bound and no further, so a huge file, a symbolic link to
+    /// one or a device such as `/dev/zero` is refused with `input_too_large` at once.
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = Some(limits);

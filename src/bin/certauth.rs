@@ -235,8 +235,8 @@ fn build_verifier(
         store = if path.is_dir() { store.add_directory(path)? } else { store.add_file(path)? };
     }
     if let Some(path) = intermediates {
-        let bytes = std::fs::read(path).map_err(|e| {
-            certauth::ConfigError::Setting(format!("cannot read {}: {e}", path.display()))
+        let bytes = read_file(path, TRUST_FILE_BOUND).map_err(|e| {
+            certauth::ConfigError::Invalid { what: path.display().to_string(), error: e }
         })?;
         store = store.add_intermediates_pem(&bytes)?;
     }
@@ -264,19 +264,46 @@ fn identity_json(id: &certauth::ClientIdentity) -> Value {
     v
 }
 
+/// Bound on a file of intermediates, as the library's trust store bounds its files.
+const TRUST_FILE_BOUND: u64 = 16 << 20;
+
+/// Reads a file of at most `max` bytes, reading one byte more at most: a device such
+/// as `/dev/zero` or a huge file is refused at the bound.
+fn read_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Error> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::new(ErrorKind::MalformedInput, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > max {
+        return Err(Error::new(
+            ErrorKind::InputTooLarge,
+            format!("file is larger than {max} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Reads at most one byte more than the limit, so an endless stream is refused quickly.
 fn read_chain(file: Option<&PathBuf>, format: InputFormat) -> Result<PresentedChain, Error> {
     let limits = Limits::default();
-    let cap = limits.max_pem_bundle() as u64 + 1;
-    let mut bytes = Vec::new();
-    let read = match file {
-        Some(path) => std::fs::File::open(path).and_then(|f| f.take(cap).read_to_end(&mut bytes)),
-        None => std::io::stdin().take(cap).read_to_end(&mut bytes),
+    let max = limits.max_pem_bundle() as u64;
+    let bytes = match file {
+        Some(path) => read_file(path, max)
+            .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))?,
+        None => {
+            let mut bytes = Vec::new();
+            std::io::stdin().take(max + 1).read_to_end(&mut bytes).map_err(|e| {
+                Error::new(ErrorKind::MalformedInput, format!("cannot read standard input: {e}"))
+            })?;
+            if bytes.len() as u64 > max {
+                return Err(Error::new(
+                    ErrorKind::InputTooLarge,
+                    format!("standard input is longer than {max} bytes"),
+                ));
+            }
+            bytes
+        }
     };
-    read.map_err(|e| {
-        let what = file.map_or_else(|| "standard input".to_owned(), |p| p.display().to_string());
-        Error::new(ErrorKind::MalformedInput, format!("cannot read {what}: {e}"))
-    })?;
     match format {
         InputFormat::Header(f) => decode_header(&bytes, f, &limits),
         InputFormat::File(Format::Auto) => {

@@ -180,21 +180,14 @@ impl RegistryFile {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Reads a file of at most [`MAX_REGISTRY_FILE`] bytes.
+    /// Reads a file of at most [`MAX_REGISTRY_FILE`] bytes, and never more than that
+    /// whatever the file is: a device such as `/dev/zero` or a huge sparse file is
+    /// refused at the bound.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, RegistrationError> {
-        use std::io::Read as _;
         let path = path.as_ref();
-        let io = |e: std::io::Error| RegistrationError::Invalid(format!("{}: {e}", path.display()));
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_REGISTRY_FILE + 1).read_to_end(&mut bytes))
-            .map_err(io)?;
-        if bytes.len() as u64 > MAX_REGISTRY_FILE {
-            return Err(RegistrationError::Invalid(format!(
-                "{}: larger than {MAX_REGISTRY_FILE} bytes",
-                path.display()
-            )));
-        }
+        let bytes = crate::trust::read_bounded(path, MAX_REGISTRY_FILE).map_err(|e| {
+            RegistrationError::Invalid(format!("{}: {}", path.display(), e.message()))
+        })?;
         Self::from_json(&bytes)
     }
 

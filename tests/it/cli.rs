@@ -211,3 +211,24 @@ fn closed_stdout_is_not_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// Every file the tool opens is read up to a bound and no further: `/dev/zero` as a
+/// trust, intermediates or CRL file is a configuration error naming the file and the
+/// bound, not a process that grows until it is killed.
+#[test]
+fn endless_trust_intermediate_and_crl_files_are_refused_at_the_bound() {
+    let base = ["verify", "--at", "2027-01-01T00:00:00Z"];
+    for extra in [
+        &["--trust", "/dev/zero"][..],
+        &["--trust", "pki/root.pem", "--intermediates", "/dev/zero"],
+        &["--trust", "pki/root.pem", "--crl", "/dev/zero"],
+    ] {
+        let args = [&base[..], extra, &["pki/leaf-ec-chain.pem"]].concat();
+        let (code, _, err) = certauth(&args, b"");
+        assert_eq!(code, 2, "{extra:?}: {err}");
+        assert!(err.contains("/dev/zero") && err.contains("larger than 16777216 bytes"), "{err}");
+    }
+    let (code, out, err) = certauth(&["inspect", "--json", "/dev/zero"], b"");
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("input_too_large") && err.contains("/dev/zero"), "{out} {err}");
+}

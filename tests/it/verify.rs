@@ -405,3 +405,84 @@ fn verify_under_concurrent_rotation_never_fails_spuriously() {
         rotator.join().unwrap();
     });
 }
+
+/// A scratch directory for one test, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("certauth-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn too_large(result: Result<TrustStore, ConfigError>, file: &std::path::Path, bound: usize) {
+    match result {
+        Err(ConfigError::Invalid { what, error }) => {
+            assert_eq!(what, file.display().to_string());
+            assert_eq!(error.kind(), ErrorKind::InputTooLarge, "{error}");
+            assert!(error.message().contains(&format!("larger than {bound} bytes")), "{error}");
+        }
+        other => panic!("{file:?}: expected input_too_large, got {other:?}"),
+    }
+}
+
+/// Trust, CRL and directory files are read up to the byte bound and no further: an
+/// endless device, a huge sparse file and a symbolic link to one are refused with
+/// `input_too_large` naming the file and the bound, without reading them whole.
+#[test]
+fn trust_and_crl_files_are_read_within_the_bound() {
+    let p = pki();
+    let bound = 16 << 20;
+    let zero = std::path::Path::new("/dev/zero");
+    too_large(TrustStore::builder().add_file(zero).and_then(|b| b.build()), zero, bound);
+    let base = || TrustStore::builder().add_pem(p.root.pem().as_bytes()).unwrap();
+    too_large(base().add_crl_file(zero).and_then(|b| b.build()), zero, bound);
+
+    let dir = TempDir::new("bounded-reads");
+    let sparse = dir.0.join("sparse.bin");
+    std::fs::File::create(&sparse).unwrap().set_len(8 << 30).unwrap();
+    too_large(TrustStore::builder().add_file(&sparse).and_then(|b| b.build()), &sparse, bound);
+    too_large(base().add_crl_file(&sparse).and_then(|b| b.build()), &sparse, bound);
+    let certs = dir.0.join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    std::fs::write(certs.join("a-root.pem"), p.root.pem()).unwrap();
+    std::os::unix::fs::symlink(&sparse, certs.join("b-huge.pem")).unwrap();
+    too_large(
+        TrustStore::builder().add_directory(&certs).and_then(|b| b.build()),
+        &certs.join("b-huge.pem"),
+        bound,
+    );
+    // A device is not a regular file: a directory skips it.
+    std::fs::remove_file(certs.join("b-huge.pem")).unwrap();
+    std::os::unix::fs::symlink(zero, certs.join("c-zero.pem")).unwrap();
+    let store = TrustStore::builder().add_directory(&certs).unwrap().check_at(at()).build();
+    assert_eq!(store.unwrap().anchors().len(), 1);
+
+    // The bound is the configured one, exactly.
+    let root = dir.0.join("root.pem");
+    std::fs::write(&root, p.root.pem()).unwrap();
+    let len = p.root.pem().len();
+    let limits = |n| certauth::Limits::default().with_max_pem_bundle(n);
+    let exact = TrustStore::builder().with_limits(limits(len)).add_file(&root);
+    assert_eq!(exact.unwrap().check_at(at()).build().unwrap().anchors().len(), 1);
+    too_large(
+        TrustStore::builder().with_limits(limits(len - 1)).add_file(&root).and_then(|b| b.build()),
+        &root,
+        len - 1,
+    );
+
+    // The registry file has its own bound.
+    let e = certauth::registry::file::RegistryFile::read(zero).unwrap_err().to_string();
+    assert!(e.contains("/dev/zero") && e.contains("larger than 67108864 bytes"), "{e}");
+    let e = certauth::registry::file::RegistryFile::read(&sparse).unwrap_err().to_string();
+    assert!(e.contains("larger than 67108864 bytes"), "{e}");
+}
