@@ -198,6 +198,9 @@ impl fmt::Debug for TrustStore {
 pub struct TrustStoreBuilder {
     anchors: Vec<Certificate>,
     explicit_anchors: Vec<bool>,
+    /// CA certificates of bundles and files that are not self-issued: intermediates,
+    /// unless [`trust_non_self_signed_anchors`](Self::trust_non_self_signed_anchors).
+    bundle_cas: Vec<Certificate>,
     intermediates: Vec<Certificate>,
     crls: Vec<Crl>,
     pinned: Vec<Certificate>,
@@ -249,17 +252,23 @@ impl TrustStoreBuilder {
             .unwrap_or(Limits::default().with_max_pem_bundle(16 << 20).with_max_chain_len(4096))
     }
 
-    /// Adds the CA certificates of a PEM bundle. Self-signed CA certificates become
-    /// anchors; other CA certificates join the intermediate pool (so a chain file ordered
-    /// leaf, intermediates, root works); non-CA certificates are skipped and reported.
-    /// See [`trust_non_self_signed_anchors`](Self::trust_non_self_signed_anchors).
+    /// Adds the CA certificates of a PEM bundle. Self-issued CA certificates (a root:
+    /// subject = issuer) become anchors; other CA certificates join the intermediate pool
+    /// (so a chain file ordered leaf, intermediates, root works); non-CA certificates are
+    /// skipped and reported. [`add_file`](Self::add_file), [`add_directory`](Self::add_directory)
+    /// and [`add_pkcs12`](Self::add_pkcs12) sort certificates the same way, whatever their
+    /// encoding. See [`trust_non_self_signed_anchors`](Self::trust_non_self_signed_anchors).
     pub fn add_pem(self, pem: &[u8]) -> Result<Self, ConfigError> {
         let certs = input::parse(pem, Format::Pem, &self.limits())
             .map_err(|e| invalid("pem trust bundle", e))?;
         self.add_bundle(certs.into_certificates(), "pem trust bundle")
     }
 
-    /// Adds one DER certificate as an anchor (it must be a CA unless problems are warnings).
+    /// Adds one DER certificate as a trust anchor, whatever its issuer: the explicit way
+    /// to trust one certificate, such as a sub-CA without its root (it must be a CA
+    /// unless problems are warnings). Below an anchor, its issuer's CRL, name constraints
+    /// and path length no longer apply. Files, DER or PEM, go through
+    /// [`add_file`](Self::add_file), which makes only self-issued CAs anchors.
     pub fn add_der(mut self, der: &[u8]) -> Result<Self, ConfigError> {
         let cert = Certificate::from_der(der).map_err(|e| invalid("der trust anchor", e))?;
         self.anchors.push(cert);
@@ -268,13 +277,15 @@ impl TrustStoreBuilder {
     }
 
     /// Adds a file: PEM (any extension) or DER (`.der`, `.cer`, `.crt` holding DER),
-    /// decided by content. Read up to the byte bound of [`with_limits`](Self::with_limits)
+    /// decided by content. Either way its certificates are sorted as by
+    /// [`add_pem`](Self::add_pem): a DER intermediate joins the intermediate pool, it does
+    /// not become an anchor. Read up to the byte bound of [`with_limits`](Self::with_limits)
     /// (default 16 MiB) and no further.
     pub fn add_file(self, path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let bytes = self.read(path)?;
         if bytes.first() == Some(&0x30) {
-            self.add_der(&bytes)
+            self.add_bundle(vec![CertificateDer::from(bytes)], &path.display().to_string())
         } else {
             let certs = input::parse(&bytes, Format::Pem, &self.limits())
                 .map_err(|e| invalid(path.display().to_string(), e))?;
@@ -283,7 +294,8 @@ impl TrustStoreBuilder {
     }
 
     /// Adds every `.pem`, `.crt`, `.cer` and `.der` file of a directory (not recursive),
-    /// in name order. Other files are ignored.
+    /// in name order, each as by [`add_file`](Self::add_file). Other files, and entries
+    /// that are not regular files (or links to one), are ignored.
     pub fn add_directory(mut self, dir: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let dir = dir.as_ref();
         let io = |e: std::io::Error| {
@@ -342,11 +354,11 @@ impl TrustStoreBuilder {
             if !cert.is_ca() {
                 self.skipped
                     .push(TrustProblem::SkippedNonCa { subject: cert.subject().to_rfc4514() });
-            } else if cert.is_self_issued() || self.non_self_signed_anchors {
+            } else if cert.is_self_issued() {
                 self.anchors.push(cert);
                 self.explicit_anchors.push(false);
             } else {
-                self.intermediates.push(cert);
+                self.bundle_cas.push(cert);
             }
         }
         Ok(self)
@@ -392,8 +404,10 @@ impl TrustStoreBuilder {
         Ok(self)
     }
 
-    /// Makes every CA certificate of a bundle an anchor, not only self-signed ones: to
-    /// trust a sub-CA without trusting its root's other children.
+    /// Makes every CA certificate of a bundle or file an anchor, not only self-issued
+    /// ones: to trust a sub-CA without trusting its root's other children. Applies to
+    /// everything added, before or after this call. Default: off, because below an
+    /// anchor its issuer's CRL, name constraints and path length no longer apply.
     #[must_use]
     pub fn trust_non_self_signed_anchors(mut self) -> Self {
         self.non_self_signed_anchors = true;
@@ -426,7 +440,14 @@ impl TrustStoreBuilder {
     }
 
     /// Checks everything and builds the store.
-    pub fn build(self) -> Result<TrustStore, ConfigError> {
+    pub fn build(mut self) -> Result<TrustStore, ConfigError> {
+        let bundle_cas = std::mem::take(&mut self.bundle_cas);
+        if self.non_self_signed_anchors {
+            self.explicit_anchors.extend(bundle_cas.iter().map(|_| false));
+            self.anchors.extend(bundle_cas);
+        } else {
+            self.intermediates.extend(bundle_cas);
+        }
         if self.anchors.is_empty() && self.pinned.is_empty() {
             return Err(ConfigError::NoTrustAnchors);
         }

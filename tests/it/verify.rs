@@ -6,7 +6,7 @@ use certauth::verify::{
     ExtendedKeyUsagePolicy, RING_ALGORITHMS, RevocationDepth, RevocationPolicy, TrustedBy,
     UnknownStatus, Verifier,
 };
-use certauth::{ConfigError, ErrorKind, Timestamp};
+use certauth::{Certificate, ConfigError, ErrorKind, Timestamp};
 use rcgen::{ExtendedKeyUsagePurpose, SerialNumber, date_time_ymd};
 
 use crate::common::pki::{self, Ca, at, chain, crl, intermediate, leaf, leaf_with, root};
@@ -485,4 +485,89 @@ fn trust_and_crl_files_are_read_within_the_bound() {
     assert!(e.contains("/dev/zero") && e.contains("larger than 67108864 bytes"), "{e}");
     let e = certauth::registry::file::RegistryFile::read(&sparse).unwrap_err().to_string();
     assert!(e.contains("larger than 67108864 bytes"), "{e}");
+}
+
+/// A DER intermediate in a CA directory (or a DER file, or a PKCS#12 bundle) joins the
+/// intermediate pool exactly as its PEM twin does: it never becomes an anchor, so the
+/// root's CRL still applies to it.
+#[cfg(feature = "testkit")]
+#[test]
+fn der_intermediate_in_a_directory_is_pooled_like_pem() {
+    use certauth::testkit::pki::Ca;
+    let ts = |s: &str| Timestamp::parse_rfc3339(s).unwrap();
+    let root = Ca::root("Test Root");
+    let inter = root.intermediate("Test Intermediate");
+    let leaf = inter.leaf("client").build();
+    let dir = TempDir::new("der-intermediate");
+    let (der_dir, pem_dir) = (dir.0.join("der"), dir.0.join("pem"));
+    for d in [&der_dir, &pem_dir] {
+        std::fs::create_dir(d).unwrap();
+    }
+    std::fs::write(der_dir.join("inter.der"), inter.der()).unwrap();
+    std::fs::write(der_dir.join("root.der"), root.der()).unwrap();
+    std::fs::write(pem_dir.join("inter.pem"), inter.pem()).unwrap();
+    std::fs::write(pem_dir.join("root.pem"), root.pem()).unwrap();
+    for d in [&der_dir, &pem_dir] {
+        let store = TrustStore::builder().add_directory(d).unwrap().check_at(at()).build().unwrap();
+        assert_eq!(store.anchor_subjects().collect::<Vec<_>>(), ["CN=Test Root"], "{d:?}");
+        assert_eq!(store.intermediates().len(), 1, "{d:?}");
+    }
+    // Alone, the DER intermediate is no anchor at all.
+    let alone = TrustStore::builder().add_file(der_dir.join("inter.der")).unwrap().build();
+    assert!(matches!(alone, Err(ConfigError::NoTrustAnchors)), "{alone:?}");
+
+    // The root revokes the intermediate: a client under it is refused, as with PEM.
+    let revoked_inter = root
+        .crl()
+        .revoke_serial(&Certificate::from_der(inter.der()).unwrap().serial_bytes()[..])
+        .this_update(ts("2026-05-20T00:00:00Z"))
+        .next_update(ts("2026-07-01T00:00:00Z"))
+        .build();
+    let chain_policy = RevocationPolicy::new(RevocationDepth::Chain, UnknownStatus::Allow);
+    for d in [&der_dir, &pem_dir] {
+        let store = TrustStore::builder()
+            .add_directory(d)
+            .unwrap()
+            .add_crl(revoked_inter.der())
+            .unwrap()
+            .check_at(at())
+            .build()
+            .unwrap();
+        let v = Verifier::builder(store, RING_ALGORITHMS).revocation(chain_policy).build().unwrap();
+        let e = v.verify(&leaf.presented(), at()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Revoked, "{d:?}: {e}");
+    }
+
+    // Trusting the sub-CA itself takes an explicit choice, made before or after adding.
+    for explicit in [
+        TrustStore::builder().trust_non_self_signed_anchors().add_file(der_dir.join("inter.der")),
+        TrustStore::builder()
+            .add_file(der_dir.join("inter.der"))
+            .map(|b| b.trust_non_self_signed_anchors()),
+        TrustStore::builder().add_der(inter.der()),
+    ] {
+        let store = explicit.unwrap().check_at(at()).build().unwrap();
+        assert_eq!(store.anchor_subjects().collect::<Vec<_>>(), ["CN=Test Intermediate"]);
+        let v = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+        assert!(v.verify(&chain(&[leaf.der()]), at()).is_ok());
+    }
+}
+
+/// A PKCS#12 bundle sorts its certificates as a PEM bundle does.
+#[cfg(all(feature = "testkit", feature = "pkcs12"))]
+#[test]
+fn pkcs12_intermediate_is_pooled_like_pem() {
+    use certauth::testkit::pki::Ca;
+    let root = Ca::root("Test Root");
+    let inter = root.intermediate("Test Intermediate");
+    let mut p12 = p12_keystore::KeyStore::new();
+    for (alias, der) in [("inter", inter.der()), ("root", root.der())] {
+        let cert = p12_keystore::Certificate::from_der(der).unwrap();
+        p12.add_entry(alias, p12_keystore::KeyStoreEntry::Certificate(cert));
+    }
+    let bytes = p12.writer("secret").write().unwrap();
+    let store =
+        TrustStore::builder().add_pkcs12(&bytes, "secret").unwrap().check_at(at()).build().unwrap();
+    assert_eq!(store.anchor_subjects().collect::<Vec<_>>(), ["CN=Test Root"]);
+    assert_eq!(store.intermediates().len(), 1);
 }
