@@ -99,6 +99,92 @@ pub(crate) struct AnchorMeta {
     pub(crate) key: crate::cert::PublicKeyInfo,
 }
 
+impl AnchorMeta {
+    /// Whether the anchor is valid at `now`, with `skew` seconds allowed on either side
+    /// (as the verifier checks certificates).
+    fn valid_at(&self, now: Timestamp, skew: i64) -> bool {
+        now.plus_secs(skew) >= self.not_before && now.plus_secs(-skew) <= self.not_after
+    }
+}
+
+/// What webpki knows of an anchor, and all it compares: two anchors equal in these are
+/// the same anchor to path building.
+fn same_anchor(a: &TrustAnchor<'_>, b: &TrustAnchor<'_>) -> bool {
+    a.subject.as_ref() == b.subject.as_ref()
+        && a.subject_public_key_info.as_ref() == b.subject_public_key_info.as_ref()
+        && a.name_constraints.as_ref().map(|n| n.as_ref())
+            == b.name_constraints.as_ref().map(|n| n.as_ref())
+}
+
+/// The anchors one verification may use: those valid at its time. webpki treats anchors
+/// as timeless, so an expired or not-yet-valid anchor is never offered to path building;
+/// a chain then finds a renewed anchor of the same name whichever order the store lists
+/// them in, and never ends at an anchor certauth would refuse.
+pub(crate) struct UsableAnchors<'a> {
+    store: &'a TrustStore,
+    now: Timestamp,
+    skew: i64,
+    /// `None` when every anchor of the store is valid (the usual case: no copy).
+    valid: Option<Vec<TrustAnchor<'a>>>,
+}
+
+impl<'a> UsableAnchors<'a> {
+    /// The anchors to hand to path building.
+    pub(crate) fn as_slice(&self) -> &[TrustAnchor<'a>] {
+        match &self.valid {
+            Some(valid) => valid,
+            None => &self.store.anchors,
+        }
+    }
+
+    /// The facts of the anchor a path ends at, found by identity (subject, key and name
+    /// constraints), among the usable anchors only. Anchors equal in all three are one
+    /// anchor to webpki: the path holds through any of them, so the one valid longest
+    /// is reported.
+    pub(crate) fn meta_of(&self, used: &TrustAnchor<'_>) -> Option<&'a AnchorMeta> {
+        let store = self.store;
+        store
+            .anchors
+            .iter()
+            .zip(&store.anchor_meta)
+            .filter(|(a, m)| m.valid_at(self.now, self.skew) && same_anchor(a, used))
+            .map(|(_, m)| m)
+            .max_by_key(|m| m.not_after)
+    }
+
+    /// Adds to an `unknown_issuer` or `bad_signature` error (what path building reports
+    /// when no usable anchor fits) which anchors were left out for their validity, since
+    /// one of them may be what the chain leads to.
+    pub(crate) fn explain(&self, e: Error) -> Error {
+        if !matches!(e.kind(), ErrorKind::UnknownIssuer | ErrorKind::BadSignature)
+            || self.valid.is_none()
+        {
+            return e;
+        }
+        let mut unusable =
+            self.store.anchor_meta.iter().filter(|m| !m.valid_at(self.now, self.skew));
+        let Some(first) = unusable.next() else { return e };
+        let why = if self.now.plus_secs(self.skew) < first.not_before {
+            format!("not valid before {}", first.not_before.to_rfc3339())
+        } else {
+            format!("expired at {}", first.not_after.to_rfc3339())
+        };
+        let more = match unusable.count() {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        Error::new(
+            e.kind(),
+            format!(
+                "{}; anchors outside their validity at {} were not used: {} ({why}){more}",
+                e.message(),
+                self.now.to_rfc3339(),
+                first.subject
+            ),
+        )
+    }
+}
+
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 
 /// Trust anchors, held intermediates, CRLs and pinned certificates, checked and ready
@@ -117,6 +203,9 @@ static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 pub struct TrustStore {
     anchors: Vec<TrustAnchor<'static>>,
     anchor_meta: Vec<AnchorMeta>,
+    /// The latest notBefore and the earliest notAfter of the anchors: between the two,
+    /// every anchor is valid.
+    all_valid: (Timestamp, Timestamp),
     intermediates: Vec<CertificateDer<'static>>,
     crls: Vec<Crl>,
     pinned: Vec<(Thumbprint, CertificateDer<'static>)>,
@@ -140,10 +229,29 @@ impl TrustStore {
         self.anchor_meta.iter().map(|m| m.subject.as_str())
     }
 
-    /// What verification needs to know about the anchor with this raw subject.
-    pub(crate) fn anchor_meta(&self, subject: &[u8]) -> Option<&AnchorMeta> {
-        let i = self.anchors.iter().position(|a| a.subject.as_ref() == subject)?;
-        self.anchor_meta.get(i)
+    /// The anchors a verification at `now` may use: those valid then, `skew` seconds
+    /// allowed on either side. Costs two comparisons when every anchor is valid.
+    pub(crate) fn anchors_at(&self, now: Timestamp, skew: i64) -> UsableAnchors<'_> {
+        let (latest_not_before, earliest_not_after) = self.all_valid;
+        let valid = if now.plus_secs(skew) >= latest_not_before
+            && now.plus_secs(-skew) <= earliest_not_after
+        {
+            None
+        } else {
+            Some(
+                self.anchors
+                    .iter()
+                    .zip(&self.anchor_meta)
+                    .filter(|(_, m)| m.valid_at(now, skew))
+                    .map(|(a, _)| TrustAnchor {
+                        subject: a.subject.as_ref().into(),
+                        subject_public_key_info: a.subject_public_key_info.as_ref().into(),
+                        name_constraints: a.name_constraints.as_ref().map(|n| n.as_ref().into()),
+                    })
+                    .collect(),
+            )
+        };
+        UsableAnchors { store: self, now, skew, valid }
     }
 
     /// Intermediates the server holds, offered to path building next to the client's own.
@@ -518,6 +626,10 @@ impl TrustStoreBuilder {
                 Some(_) => {}
             }
         }
+        let all_valid = anchor_meta.iter().fold(
+            (Timestamp::from_unix_secs(i64::MIN), Timestamp::from_unix_secs(i64::MAX)),
+            |(nb, na), m: &AnchorMeta| (nb.max(m.not_before), na.min(m.not_after)),
+        );
         let pinned = self.pinned.iter().map(|c| (c.thumbprint(), c.der().clone())).collect();
         if !problems.is_empty() && !self.warn {
             return Err(ConfigError::Trust(problems));
@@ -525,6 +637,7 @@ impl TrustStoreBuilder {
         Ok(TrustStore {
             anchors,
             anchor_meta,
+            all_valid,
             intermediates,
             crls: self.crls,
             pinned,

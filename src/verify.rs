@@ -206,6 +206,7 @@ impl Verifier {
             Some(_) => store.crls().iter().map(revocation::Crl::webpki).collect(),
             None => Vec::new(),
         };
+        let anchors = store.anchors_at(now, inner.skew);
         let max = inner.max_intermediates;
         let depth = |path: &webpki::VerifiedPath<'_>| {
             // Self-issued intermediates (key rollover) do not count (RFC 5280 6.1.4 (l)).
@@ -217,7 +218,7 @@ impl Verifier {
             let revocation = inner.revocation.and_then(|p| p.webpki_options(&crl_refs));
             ee.verify_for_usage(
                 inner.algorithms,
-                store.anchors(),
+                anchors.as_slice(),
                 intermediates,
                 at.to_unix_time(),
                 policy::PathEku(inner.eku.oid()),
@@ -235,7 +236,7 @@ impl Verifier {
             Err(webpki::Error::CertNotValidYet { .. }) if inner.skew > 0 => {
                 attempt(now.plus_secs(inner.skew)).map_err(translate)?
             }
-            Err(e) => return Err(translate(e)),
+            Err(e) => return Err(anchors.explain(translate(e))),
         };
 
         let mut certs = Vec::with_capacity(1 + path.intermediate_certificates().count());
@@ -245,7 +246,9 @@ impl Verifier {
             inner.keys.check_certificate(&c.der()).map_err(|e| in_role(e, "an intermediate"))?;
             certs.push(c.der().into_owned());
         }
-        let anchor = store.anchor_meta(path.anchor().subject.as_ref()).ok_or_else(|| {
+        // Found by identity among the anchors valid now, so a renewed anchor of the same
+        // name never vouches for an expired one.
+        let anchor = anchors.meta_of(path.anchor()).ok_or_else(|| {
             Error::new(ErrorKind::UnknownIssuer, "path ends at an anchor the store does not hold")
         })?;
         // webpki treats anchors as timeless; certauth does not accept an expired root.

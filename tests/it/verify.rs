@@ -571,3 +571,140 @@ fn pkcs12_intermediate_is_pooled_like_pem() {
     assert_eq!(store.anchor_subjects().collect::<Vec<_>>(), ["CN=Test Root"]);
     assert_eq!(store.intermediates().len(), 1);
 }
+
+/// The same root certificate renewed: the same key and name, new dates (and `edit`).
+fn renewed(old: &Ca, edit: impl FnOnce(&mut rcgen::CertificateParams)) -> Ca {
+    let key = rcgen::KeyPair::from_pem(&old.key.serialize_pem()).unwrap();
+    let mut params = old.params.clone();
+    edit(&mut params);
+    let der = params.self_signed(&key).unwrap().der().clone();
+    Ca { params, key, der }
+}
+
+/// A store of these anchors, built while all were valid (2024-06-01).
+fn anchored(anchors: &[&Ca]) -> Verifier {
+    let bundle: String = anchors.iter().map(|a| a.pem()).collect();
+    let store = TrustStore::builder()
+        .add_pem(bundle.as_bytes())
+        .unwrap()
+        .check_at(Timestamp::parse_rfc3339("2024-06-01T00:00:00Z").unwrap())
+        .build()
+        .unwrap();
+    Verifier::builder(store, RING_ALGORITHMS).build().unwrap()
+}
+
+fn expired_in_2025(c: &mut rcgen::CertificateParams) {
+    c.not_before = date_time_ymd(2015, 1, 1);
+    c.not_after = date_time_ymd(2025, 1, 1);
+}
+
+/// A root renewed with the same key: the chain verifies through the renewed certificate
+/// whichever order the store lists old and new in (as OpenSSL does), and is refused
+/// once only the expired one is left.
+#[test]
+fn expired_root_renewed_with_the_same_key_in_either_order() {
+    let old = pki::root_with("Test Root", expired_in_2025);
+    let new = renewed(&old, |c| {
+        c.not_before = date_time_ymd(2024, 1, 1);
+        c.not_after = date_time_ymd(2040, 1, 1);
+    });
+    let inter = intermediate(&old, "Test Intermediate");
+    let l = leaf(&inter, "client");
+    for order in [[&old, &new], [&new, &old]] {
+        let ok = anchored(&order).verify(&chain(&[&l, &inter.der]), at()).unwrap();
+        assert_eq!(ok.trusted_by(), &TrustedBy::Anchor("CN=Test Root".into()));
+        assert_eq!(ok.expires(), Timestamp::parse_rfc3339("2040-01-01T00:00:00Z").unwrap());
+    }
+    let e = anchored(&[&old]).verify(&chain(&[&l, &inter.der]), at()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownIssuer);
+    assert!(e.message().contains("CN=Test Root (expired at 2025-01-01T00:00:00Z)"), "{e}");
+    // A day of allowed skew still covers the expired root on the day after.
+    let after = Timestamp::parse_rfc3339("2025-01-01T12:00:00Z").unwrap();
+    let store = TrustStore::builder()
+        .add_pem(old.pem().as_bytes())
+        .unwrap()
+        .check_at(Timestamp::parse_rfc3339("2024-06-01T00:00:00Z").unwrap())
+        .build()
+        .unwrap();
+    let lenient =
+        Verifier::builder(store, RING_ALGORITHMS).clock_skew_secs(86_400).build().unwrap();
+    assert!(lenient.verify(&chain(&[&l, &inter.der]), after).is_ok());
+}
+
+/// A root renewed with a new key under the same name: only signatures decide. A chain
+/// signed by the expired root's key is refused even when the renewed root is listed
+/// first (once it was accepted by the renewed root's validity); a chain signed by the
+/// new key is accepted in either order.
+#[test]
+fn expired_root_renewed_with_a_new_key_in_either_order() {
+    let old = pki::root_with("Test Root", expired_in_2025);
+    let new = pki::root_with("Test Root", |c| c.not_before = date_time_ymd(2024, 1, 1));
+    let old_inter = intermediate(&old, "Old Intermediate");
+    let new_inter = intermediate(&new, "New Intermediate");
+    let old_leaf = leaf(&old_inter, "old-client");
+    let new_leaf = leaf(&new_inter, "new-client");
+    for order in [[&old, &new], [&new, &old]] {
+        let v = anchored(&order);
+        let e = v.verify(&chain(&[&old_leaf, &old_inter.der]), at()).unwrap_err();
+        // webpki reports the signature it tried against the renewed root's key.
+        assert!(matches!(e.kind(), ErrorKind::UnknownIssuer | ErrorKind::BadSignature), "{e}");
+        assert!(e.message().contains("expired at 2025-01-01"), "{e}");
+        assert!(v.verify(&chain(&[&new_leaf, &new_inter.der]), at()).is_ok());
+    }
+}
+
+/// Anchors equal in name and key but not in name constraints are different anchors: a
+/// chain the valid anchor's constraints exclude does not pass through the expired,
+/// unconstrained one, in either order.
+#[test]
+fn expired_unconstrained_twin_of_a_constrained_root_is_not_used() {
+    let old = pki::root_with("Test Root", expired_in_2025);
+    let constrained = renewed(&old, |c| {
+        c.not_before = date_time_ymd(2024, 1, 1);
+        c.not_after = date_time_ymd(2040, 1, 1);
+        c.name_constraints = Some(rcgen::NameConstraints {
+            permitted_subtrees: vec![],
+            excluded_subtrees: vec![rcgen::GeneralSubtree::DnsName("example.test".into())],
+        });
+    });
+    let inter = intermediate(&old, "Test Intermediate");
+    let l = leaf(&inter, "client"); // DNS SAN client.example.test
+    for order in [[&old, &constrained], [&constrained, &old]] {
+        let e = anchored(&order).verify(&chain(&[&l, &inter.der]), at()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NameConstraintViolation, "{e}");
+    }
+}
+
+/// A root that is not valid yet is not used before its notBefore, whatever the order.
+#[test]
+fn not_yet_valid_root_is_not_used() {
+    let current = root("Test Root");
+    let future = renewed(&current, |c| c.not_before = date_time_ymd(2027, 1, 1));
+    let inter = intermediate(&current, "Test Intermediate");
+    let l = leaf(&inter, "client");
+    for order in [[&current, &future], [&future, &current]] {
+        let store = TrustStore::builder()
+            .add_pem(format!("{}{}", order[0].pem(), order[1].pem()).as_bytes())
+            .unwrap()
+            .check_at(at())
+            .warn_on_problems()
+            .build()
+            .unwrap();
+        let v = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+        let ok = v.verify(&chain(&[&l, &inter.der]), at()).unwrap();
+        assert_eq!(ok.expires(), Timestamp::parse_rfc3339("2040-01-01T00:00:00Z").unwrap());
+    }
+    let store = TrustStore::builder()
+        .add_pem(future.pem().as_bytes())
+        .unwrap()
+        .check_at(at())
+        .warn_on_problems()
+        .build()
+        .unwrap();
+    let v = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+    let e = v.verify(&chain(&[&l, &inter.der]), at()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownIssuer);
+    assert!(e.message().contains("not valid before 2027-01-01T00:00:00Z"), "{e}");
+    let later = Timestamp::parse_rfc3339("2027-06-01T00:00:00Z").unwrap();
+    assert!(v.verify(&chain(&[&l, &inter.der]), later).is_ok());
+}
