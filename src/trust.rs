@@ -59,6 +59,22 @@ pub enum TrustProblem {
         /// The CRL's issuer.
         issuer: String,
     },
+    /// The same CRL was added twice.
+    DuplicateCrl {
+        /// The CRL's issuer.
+        issuer: String,
+        /// Its CRL number, hex.
+        number: String,
+    },
+    /// Two different CRLs of one issuer and scope carry the same CRL number, so neither
+    /// can be said to be the newest. Always refused, even with
+    /// [`TrustStoreBuilder::warn_on_problems`].
+    CrlNumberConflict {
+        /// The CRLs' issuer.
+        issuer: String,
+        /// The CRL number they share, hex.
+        number: String,
+    },
     /// A certificate in a bundle is not a CA and was skipped (e.g. the leaf of a chain file).
     SkippedNonCa {
         /// The certificate's subject.
@@ -82,6 +98,12 @@ impl fmt::Display for TrustProblem {
             }
             Self::CrlIssuerCannotSign { issuer } => {
                 write!(f, "crl issuer {issuer} lacks the crlSign key usage")
+            }
+            Self::DuplicateCrl { issuer, number } => {
+                write!(f, "crl {number} of {issuer} was added twice")
+            }
+            Self::CrlNumberConflict { issuer, number } => {
+                write!(f, "two different crls of {issuer} have the crl number {number}")
             }
             Self::SkippedNonCa { subject } => {
                 write!(f, "skipped {subject}: not a ca certificate")
@@ -259,7 +281,8 @@ impl TrustStore {
         &self.intermediates
     }
 
-    /// The CRLs.
+    /// The CRLs: of each issuer and scope (issuing distribution point), the one with the
+    /// highest CRL number, whatever order they were added in. Only these are checked.
     pub fn crls(&self) -> &[Crl] {
         &self.crls
     }
@@ -486,6 +509,11 @@ impl TrustStoreBuilder {
 
     /// Adds CRLs, PEM (one or more) or DER. Checking them needs a
     /// [`RevocationPolicy`](crate::verify::RevocationPolicy) on the verifier.
+    ///
+    /// Of several CRLs of one issuer and scope (issuing distribution point), the one with
+    /// the highest CRL number decides, whatever the order they are added in; the older
+    /// ones are dropped at [`build`](Self::build). Two different CRLs of one issuer and
+    /// scope with the same number are refused at build.
     pub fn add_crl(mut self, bytes: &[u8]) -> Result<Self, ConfigError> {
         self.crls.extend(Crl::parse_any(bytes).map_err(|e| invalid("crl", e))?);
         Ok(self)
@@ -523,7 +551,8 @@ impl TrustStoreBuilder {
     }
 
     /// Reports [`TrustProblem`]s as warnings instead of refusing to build. An empty
-    /// store is still an error.
+    /// store, and two different CRLs with one number ([`TrustProblem::CrlNumberConflict`]),
+    /// are still errors.
     #[must_use]
     pub fn warn_on_problems(mut self) -> Self {
         self.warn = true;
@@ -608,7 +637,31 @@ impl TrustStoreBuilder {
                 problems.push(TrustProblem::Duplicate { subject: cert.subject().to_rfc4514() });
             }
         }
-        for crl in &self.crls {
+        // Of each series (issuer and scope) the CRL with the highest number decides.
+        let mut crls: Vec<Crl> = Vec::with_capacity(self.crls.len());
+        let mut conflicts = Vec::new();
+        for crl in self.crls {
+            let Some(held) = crls.iter_mut().find(|c| c.same_series(&crl)) else {
+                crls.push(crl);
+                continue;
+            };
+            match crl.cmp_number(held) {
+                std::cmp::Ordering::Greater => *held = crl,
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => {
+                    let (issuer, number) = (crl.issuer().to_rfc4514(), crl.number_hex().to_owned());
+                    if crl.same_bytes(held) {
+                        problems.push(TrustProblem::DuplicateCrl { issuer, number });
+                    } else {
+                        conflicts.push(TrustProblem::CrlNumberConflict { issuer, number });
+                    }
+                }
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(ConfigError::Trust(conflicts));
+        }
+        for crl in &crls {
             let issuer = crl.issuer();
             let signer = self
                 .anchors
@@ -639,7 +692,7 @@ impl TrustStoreBuilder {
             anchor_meta,
             all_valid,
             intermediates,
-            crls: self.crls,
+            crls,
             pinned,
             warnings: problems,
             generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),

@@ -19,19 +19,32 @@ use crate::verify::VerifiedChain;
 /// A certificate revocation list, parsed and checked once when it is loaded.
 ///
 /// Refused at load time: malformed DER, a version other than v2, no CRL number, a
-/// critical CRL number, a delta CRL, an indirect CRL, and anything else webpki refuses.
+/// critical or negative CRL number, a delta CRL, an indirect CRL, and anything else
+/// webpki refuses.
+///
+/// A CRL's issuer and scope (its issuing distribution point, if any) name the series
+/// it belongs to, and its CRL number orders the series: a trust store keeps only the
+/// newest CRL of each series.
 pub struct Crl {
     webpki: webpki::CertRevocationList<'static>,
     issuer: crate::cert::DistinguishedName,
     this_update: Timestamp,
     next_update: Option<Timestamp>,
+    /// The CRL number's magnitude, big-endian, without leading zeros.
+    number: Vec<u8>,
     number_hex: String,
+    /// The issuing distribution point extension's value, if any.
+    scope: Option<Vec<u8>>,
+    /// SHA-256 of the DER, to tell two CRLs of one number apart.
+    digest: crate::thumbprint::Thumbprint,
     revoked: usize,
 }
 
-/// id-ce-cRLNumber (2.5.29.20) and id-ce-deltaCRLIndicator (2.5.29.27).
+/// id-ce-cRLNumber (2.5.29.20), id-ce-deltaCRLIndicator (2.5.29.27) and
+/// id-ce-issuingDistributionPoint (2.5.29.28).
 const CRL_NUMBER: &str = "2.5.29.20";
 const DELTA_CRL_INDICATOR: &str = "2.5.29.27";
+const ISSUING_DISTRIBUTION_POINT: &str = "2.5.29.28";
 
 impl Crl {
     /// Parses one DER CRL.
@@ -42,6 +55,7 @@ impl Crl {
                 .map_err(|e| bad(&format!("invalid der ({})", e.kind())))?;
         let tbs = &list.tbs_cert_list;
         let mut number = None;
+        let mut scope = None;
         for ext in tbs.crl_extensions.iter().flatten() {
             match ext.extn_id.to_string().as_str() {
                 CRL_NUMBER if ext.critical => {
@@ -50,13 +64,21 @@ impl Crl {
                 CRL_NUMBER => {
                     let n = der::asn1::Int::from_der(ext.extn_value.as_bytes())
                         .map_err(|_| bad("malformed crl number"))?;
-                    number = Some(crate::thumbprint::hex(n.as_bytes(), None));
+                    let bytes = n.as_bytes();
+                    if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+                        return Err(bad("the crl number must not be negative"));
+                    }
+                    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+                    number = Some(bytes[start..].to_vec());
                 }
                 DELTA_CRL_INDICATOR => return Err(bad("delta crls are not supported")),
+                ISSUING_DISTRIBUTION_POINT => scope = Some(ext.extn_value.as_bytes().to_vec()),
                 _ => {}
             }
         }
-        let number_hex = number.ok_or_else(|| bad("no crl number (required by rfc 5280)"))?;
+        let number = number.ok_or_else(|| bad("no crl number (required by rfc 5280)"))?;
+        let number_hex =
+            if number.is_empty() { "00".to_owned() } else { crate::thumbprint::hex(&number, None) };
         let webpki = webpki::OwnedCertRevocationList::from_der(der)
             .map_err(|e| bad(&format!("refused by webpki ({e:?})")))?;
         let time = |t: &x509_cert::time::Time| {
@@ -67,7 +89,10 @@ impl Crl {
             issuer: crate::cert::DistinguishedName::from_name(&tbs.issuer)?,
             this_update: time(&tbs.this_update),
             next_update: tbs.next_update.as_ref().map(time),
+            number,
             number_hex,
+            scope,
+            digest: crate::thumbprint::Thumbprint::of(der),
             revoked: tbs.revoked_certificates.as_ref().map_or(0, Vec::len),
         })
     }
@@ -119,9 +144,25 @@ impl Crl {
         self.next_update
     }
 
-    /// The CRL number, in hex.
+    /// The CRL number, in hex (lowercase, without leading zero bytes).
     pub fn number_hex(&self) -> &str {
         &self.number_hex
+    }
+
+    /// Whether the two CRLs belong to one series: the same issuer and the same scope
+    /// (issuing distribution point, or none).
+    pub(crate) fn same_series(&self, other: &Crl) -> bool {
+        self.issuer_raw() == other.issuer_raw() && self.scope == other.scope
+    }
+
+    /// Orders two CRLs of one series by CRL number.
+    pub(crate) fn cmp_number(&self, other: &Crl) -> std::cmp::Ordering {
+        self.number.len().cmp(&other.number.len()).then_with(|| self.number.cmp(&other.number))
+    }
+
+    /// Whether the two are the same CRL, byte for byte.
+    pub(crate) fn same_bytes(&self, other: &Crl) -> bool {
+        self.digest == other.digest
     }
 
     /// How many certificates the CRL lists.

@@ -708,3 +708,165 @@ fn not_yet_valid_root_is_not_used() {
     let later = Timestamp::parse_rfc3339("2027-06-01T00:00:00Z").unwrap();
     assert!(v.verify(&chain(&[&l, &inter.der]), later).is_ok());
 }
+
+#[cfg(feature = "testkit")]
+mod newest_crl {
+    use super::*;
+    use certauth::testkit::pki::{Ca, Crl};
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(&format!("{s}T00:00:00Z")).unwrap()
+    }
+
+    fn store(root: &Ca, inter: &Ca, crls: &[&Crl]) -> Result<TrustStore, ConfigError> {
+        let mut b = TrustStore::builder()
+            .add_pem(format!("{}{}", inter.pem(), root.pem()).as_bytes())
+            .unwrap()
+            .check_at(at());
+        for crl in crls {
+            b = b.add_crl(crl.der()).unwrap();
+        }
+        b.build()
+    }
+
+    fn verifier(store: TrustStore) -> Verifier {
+        let policy = RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny);
+        Verifier::builder(store, RING_ALGORITHMS).revocation(policy).build().unwrap()
+    }
+
+    /// Of two CRLs of one issuer, the one with the higher CRL number decides, in either
+    /// load order: the newer one's revocation applies, and only its dates count for
+    /// freshness (the older one being stale does not matter).
+    #[test]
+    fn newest_crl_decides_in_either_load_order() {
+        let root = Ca::root("Test Root");
+        let inter = root.intermediate("Test Intermediate");
+        let revoked = inter.leaf("revoked").build();
+        let good = inter.leaf("good").build();
+        let older = inter
+            .crl()
+            .number(5)
+            .this_update(ts("2026-05-01"))
+            .next_update(ts("2026-05-30"))
+            .build();
+        let newer = inter
+            .crl()
+            .number(6)
+            .revoke(&revoked)
+            .this_update(ts("2026-05-25"))
+            .next_update(ts("2026-07-01"))
+            .build();
+        for order in [[&older, &newer], [&newer, &older]] {
+            let store = store(&root, &inter, &order).unwrap();
+            assert_eq!(store.crls().len(), 1);
+            assert_eq!(store.crls()[0].number_hex(), "06");
+            let v = verifier(store);
+            let e = v.verify(&revoked.presented(), at()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Revoked, "{e}");
+            let ok = v.verify(&good.presented(), at()).unwrap();
+            assert_eq!(ok.expires(), ts("2026-07-01"));
+            assert!(ok.warnings().is_empty());
+        }
+        // CRL numbers compare as integers, not as strings: 0x100 is newer than 0xff.
+        let big = inter.crl().number(0x100).revoke(&revoked).build();
+        let small = inter.crl().number(0xff).build();
+        for order in [[&small, &big], [&big, &small]] {
+            let store = store(&root, &inter, &order).unwrap();
+            assert_eq!(store.crls()[0].number_hex(), "0100");
+        }
+    }
+
+    /// Two different CRLs of one issuer with one number: neither is the newest, so the
+    /// store is refused, even when problems are only warnings. The same CRL twice is a
+    /// duplicate, an ordinary problem.
+    #[test]
+    fn two_different_crls_with_one_number_are_refused() {
+        let root = Ca::root("Test Root");
+        let inter = root.intermediate("Test Intermediate");
+        let leaf = inter.leaf("client").build();
+        let a = inter.crl().number(9).build();
+        let b = inter.crl().number(9).revoke(&leaf).build();
+        for order in [[&a, &b], [&b, &a]] {
+            let err = store(&root, &inter, &order).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Trust(v) if matches!(v[..], [TrustProblem::CrlNumberConflict { .. }])),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("crl number 09"), "{err}");
+            let warned = TrustStore::builder()
+                .add_pem(format!("{}{}", inter.pem(), root.pem()).as_bytes())
+                .unwrap()
+                .add_crl(order[0].der())
+                .unwrap()
+                .add_crl(order[1].der())
+                .unwrap()
+                .check_at(at())
+                .warn_on_problems()
+                .build();
+            assert!(matches!(warned, Err(ConfigError::Trust(_))), "{warned:?}");
+        }
+        let err = store(&root, &inter, &[&a, &a]).unwrap_err();
+        assert!(err.to_string().contains("added twice"), "{err}");
+        let warned = TrustStore::builder()
+            .add_pem(format!("{}{}", inter.pem(), root.pem()).as_bytes())
+            .unwrap()
+            .add_crl(a.der())
+            .unwrap()
+            .add_crl(a.der())
+            .unwrap()
+            .check_at(at())
+            .warn_on_problems()
+            .build()
+            .unwrap();
+        assert_eq!(warned.crls().len(), 1);
+    }
+
+    /// Different issuers are different series: each keeps its own newest CRL.
+    #[test]
+    fn crls_of_different_issuers_are_kept_apart() {
+        let root = Ca::root("Test Root");
+        let inter = root.intermediate("Test Intermediate");
+        let of_inter = inter.crl().number(3).build();
+        let of_root = root.crl().number(8).build();
+        let store = store(&root, &inter, &[&of_inter, &of_root]).unwrap();
+        let numbers: Vec<&str> = store.crls().iter().map(|c| c.number_hex()).collect();
+        assert_eq!(numbers, ["03", "08"]);
+    }
+}
+
+/// A CRL with an issuing distribution point is its own series: it neither replaces nor
+/// is replaced by the issuer's full CRL, whatever the numbers.
+#[test]
+fn crls_of_different_scopes_are_kept_apart() {
+    let p = pki();
+    let scoped = |n: u64| {
+        rcgen::CertificateRevocationListParams {
+            this_update: date_time_ymd(2026, 5, 20),
+            next_update: date_time_ymd(2026, 7, 1),
+            crl_number: SerialNumber::from(n),
+            issuing_distribution_point: Some(rcgen::CrlIssuingDistributionPoint {
+                distribution_point: rcgen::CrlDistributionPoint {
+                    uris: vec!["http://crl.example.test/users.crl".into()],
+                },
+                scope: Some(rcgen::CrlScope::UserCertsOnly),
+            }),
+            revoked_certs: vec![],
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(&p.inter.issuer())
+        .unwrap()
+        .der()
+        .to_vec()
+    };
+    let full = crl(&p.inter, &[], (2026, 5, 20), (2026, 7, 1)); // number 7
+    for crls in [[scoped(3), full.clone()], [full.clone(), scoped(30)]] {
+        let mut b = TrustStore::builder()
+            .add_pem(format!("{}{}", p.inter.pem(), p.root.pem()).as_bytes())
+            .unwrap();
+        for c in &crls {
+            b = b.add_crl(c).unwrap();
+        }
+        let store = b.check_at(at()).build().unwrap();
+        assert_eq!(store.crls().len(), 2);
+    }
+}
