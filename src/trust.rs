@@ -49,7 +49,10 @@ pub enum TrustProblem {
         /// The certificate's subject.
         subject: String,
     },
-    /// A CRL's issuer is neither an anchor nor a held intermediate.
+    /// A CRL's issuer is neither an anchor nor a held intermediate: the CRL of an
+    /// intermediate that clients present. Always a warning, never an error: the CRL is
+    /// kept, and its signature is checked against the issuer found in each verified path
+    /// (a CRL no path's issuer signed leaves the status unknown, it never passes).
     CrlWithoutIssuer {
         /// The CRL's issuer.
         issuer: String,
@@ -94,7 +97,11 @@ impl fmt::Display for TrustProblem {
             Self::AnchorNotCa { subject } => write!(f, "anchor {subject} is not a ca certificate"),
             Self::Duplicate { subject } => write!(f, "certificate {subject} was added twice"),
             Self::CrlWithoutIssuer { issuer } => {
-                write!(f, "crl of {issuer} matches no anchor or intermediate")
+                write!(
+                    f,
+                    "crl of {issuer} matches no anchor or intermediate; it is checked against \
+                     the issuer in each client's chain"
+                )
             }
             Self::CrlIssuerCannotSign { issuer } => {
                 write!(f, "crl issuer {issuer} lacks the crlSign key usage")
@@ -292,7 +299,9 @@ impl TrustStore {
         self.pinned.iter().map(|(_, der)| der)
     }
 
-    /// Problems found while building, when [`TrustStoreBuilder::warn_on_problems`] was chosen.
+    /// Problems found while building, when [`TrustStoreBuilder::warn_on_problems`] was
+    /// chosen, and CRLs whose issuer the store does not hold
+    /// ([`TrustProblem::CrlWithoutIssuer`], always a warning).
     pub fn warnings(&self) -> &[TrustProblem] {
         &self.warnings
     }
@@ -661,6 +670,7 @@ impl TrustStoreBuilder {
         if !conflicts.is_empty() {
             return Err(ConfigError::Trust(conflicts));
         }
+        let mut notices = Vec::new();
         for crl in &crls {
             let issuer = crl.issuer();
             let signer = self
@@ -670,7 +680,7 @@ impl TrustStoreBuilder {
                 .find(|c| c.subject().der() == issuer.der());
             match signer {
                 None => {
-                    problems.push(TrustProblem::CrlWithoutIssuer { issuer: issuer.to_rfc4514() })
+                    notices.push(TrustProblem::CrlWithoutIssuer { issuer: issuer.to_rfc4514() })
                 }
                 Some(ca) if ca.key_usage().is_some_and(|ku| !ku.crl_sign()) => {
                     problems
@@ -687,6 +697,7 @@ impl TrustStoreBuilder {
         if !problems.is_empty() && !self.warn {
             return Err(ConfigError::Trust(problems));
         }
+        problems.extend(notices);
         Ok(TrustStore {
             anchors,
             anchor_meta,

@@ -63,7 +63,8 @@ enum Command {
         #[arg(long)]
         intermediates: Option<PathBuf>,
         /// CRL file (PEM or DER); repeatable. Checked for the leaf; no CRL for the leaf's
-        /// issuer is an error.
+        /// issuer is an error. A CRL of an intermediate that only the chain carries is
+        /// checked against that intermediate.
         #[arg(long)]
         crl: Vec<PathBuf>,
         /// Check CRLs for the whole chain instead of the leaf only.
@@ -243,8 +244,11 @@ fn build_verifier(
     for path in crls {
         store = store.add_crl_file(path)?;
     }
-    let mut verifier =
-        certauth::Verifier::builder(store.build()?, certauth::verify::RING_ALGORITHMS);
+    let store = store.build()?;
+    for w in store.warnings() {
+        err!("warning: {w}");
+    }
+    let mut verifier = certauth::Verifier::builder(store, certauth::verify::RING_ALGORITHMS);
     if !crls.is_empty() {
         let depth = if whole_chain { RevocationDepth::Chain } else { RevocationDepth::Leaf };
         verifier = verifier.revocation(RevocationPolicy::new(depth, UnknownStatus::Deny));

@@ -232,3 +232,42 @@ fn endless_trust_intermediate_and_crl_files_are_refused_at_the_bound() {
     assert_eq!(code, 1, "{err}");
     assert!(out.contains("input_too_large") && err.contains("/dev/zero"), "{out} {err}");
 }
+
+/// `verify --trust root.pem --crl intermediate.crl chain.pem` works as with `openssl
+/// verify`: the intermediate's CRL is accepted though only the chain holds the
+/// intermediate (with a warning), and a revoked leaf is refused.
+#[cfg(feature = "testkit")]
+#[test]
+fn verify_with_the_crl_of_an_intermediate_only_the_chain_holds() {
+    use certauth::testkit::pki::Ca;
+    let root = Ca::root("CLI Root");
+    let inter = root.intermediate("CLI Intermediate");
+    let good = inter.leaf("good").build();
+    let bad = inter.leaf("bad").build();
+    let next = certauth::Timestamp::parse_rfc3339("2026-07-01T00:00:00Z").unwrap();
+    let crl = inter.crl().revoke(&bad).next_update(next).build();
+    let dir = std::env::temp_dir().join(format!("certauth-cli-crl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let root_pem = write("root.pem", root.pem());
+    let crl_pem = write("inter.crl", crl.pem());
+    let chain = |leaf: &certauth::testkit::pki::Leaf| format!("{}{}", leaf.pem(), inter.pem());
+    let good_pem = write("good.pem", chain(&good));
+    let bad_pem = write("bad.pem", chain(&bad));
+    let run = |file: &str| {
+        let args =
+            ["verify", "--trust", &root_pem, "--crl", &crl_pem, "--at", "2026-06-01T00:00:00Z"];
+        certauth(&[&args[..], &["--json", file]].concat(), b"")
+    };
+    let (code, out, err) = run(&good_pem);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(err.contains("warning: crl of CN=CLI Intermediate matches no anchor"), "{err}");
+    let (code, out, _) = run(&bad_pem);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("\"error\":\"revoked\""), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

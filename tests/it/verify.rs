@@ -296,17 +296,23 @@ fn trust_store_problems_are_found_at_build() {
     assert!(
         matches!(err, Err(ConfigError::Trust(ref v)) if matches!(v[..], [TrustProblem::SkippedNonCa { .. }]))
     );
-    // A CRL nobody in the store issued.
+    // A CRL nobody in the store issued is a warning, not an error (it may belong to an
+    // intermediate that clients present).
     let stranger = root("Stranger");
-    let err = TrustStore::builder()
+    let strange = TrustStore::builder()
         .add_pem(p.root.pem().as_bytes())
         .unwrap()
         .add_crl(&crl(&stranger, &[], (2026, 5, 20), (2026, 7, 1)))
         .unwrap()
         .check_at(at())
         .build()
-        .unwrap_err();
-    assert!(err.to_string().contains("matches no anchor"), "{err}");
+        .unwrap();
+    assert!(
+        matches!(strange.warnings(), [TrustProblem::CrlWithoutIssuer { issuer }] if issuer == "CN=Stranger"),
+        "{:?}",
+        strange.warnings()
+    );
+    assert!(strange.warnings()[0].to_string().contains("matches no anchor"));
     // CRLs without a revocation policy, and a deny policy without CRLs, are refused.
     let with_crl = TrustStore::builder()
         .add_pem(p.root.pem().as_bytes())
@@ -869,4 +875,41 @@ fn crls_of_different_scopes_are_kept_apart() {
         let store = b.check_at(at()).build().unwrap();
         assert_eq!(store.crls().len(), 2);
     }
+}
+
+/// The CRL of an intermediate the store does not hold, only the client's chain: loaded
+/// with a warning, and checked against the intermediate found in the verified path. A
+/// CRL under the same name that the intermediate did not sign leaves the status unknown.
+#[test]
+fn crl_of_an_intermediate_only_clients_present() {
+    let p = pki();
+    let revoked = with_serial(&p, "bad", 0x1001);
+    let good = with_serial(&p, "good", 0x1002);
+    let policy = RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny);
+    let with = |crl: &[u8]| {
+        let store = TrustStore::builder()
+            .add_pem(p.root.pem().as_bytes())
+            .unwrap()
+            .add_crl(crl)
+            .unwrap()
+            .check_at(at())
+            .build()
+            .unwrap();
+        assert!(
+            matches!(store.warnings(), [TrustProblem::CrlWithoutIssuer { issuer }] if issuer == "CN=Test Intermediate"),
+            "{:?}",
+            store.warnings()
+        );
+        Verifier::builder(store, RING_ALGORITHMS).revocation(policy).build().unwrap()
+    };
+    let v = with(&crl(&p.inter, &[0x1001], (2026, 5, 20), (2026, 7, 1)));
+    assert_eq!(kind_of(&v, &[&revoked, &p.inter.der]), ErrorKind::Revoked);
+    let ok = v.verify(&chain(&[&good, &p.inter.der]), at()).unwrap();
+    assert_eq!(ok.expires(), Timestamp::parse_rfc3339("2026-07-01T00:00:00Z").unwrap());
+
+    // An impostor with the intermediate's name but another key signs an empty CRL.
+    let impostor = pki::root_with("Test Intermediate", |_| {});
+    let v = with(&crl(&impostor, &[], (2026, 5, 20), (2026, 7, 1)));
+    assert_eq!(kind_of(&v, &[&revoked, &p.inter.der]), ErrorKind::RevocationUnknown);
+    assert_eq!(kind_of(&v, &[&good, &p.inter.der]), ErrorKind::RevocationUnknown);
 }
