@@ -139,7 +139,7 @@ impl Certificate {
             }
         }
         let spiffe_id = {
-            let mut spiffe = sans.uri.iter().filter(|u| u.starts_with("spiffe:"));
+            let mut spiffe = sans.uri.iter().filter(|u| spiffe::has_spiffe_scheme(u));
             match (spiffe.next(), spiffe.next()) {
                 (Some(one), None) => SpiffeId::parse(one).ok(),
                 _ => None,
@@ -251,8 +251,8 @@ impl Certificate {
         &self.sans
     }
 
-    /// The SPIFFE ID: present only if exactly one URI SAN has the `spiffe` scheme and
-    /// it is a valid SPIFFE ID.
+    /// The SPIFFE ID: present only if exactly one URI SAN has the `spiffe` scheme (in
+    /// any letter case) and it is a valid SPIFFE ID.
     pub fn spiffe_id(&self) -> Option<&SpiffeId> {
         self.spiffe_id.as_ref()
     }

@@ -77,6 +77,13 @@ impl SpiffeId {
     }
 }
 
+/// Whether a URI has the `spiffe` scheme, in any letter case (URI schemes are
+/// case-insensitive, RFC 3986 3.1). An X.509-SVID carries exactly one URI SAN, so a
+/// certificate with two such URIs has no SPIFFE ID, even when only one is well formed.
+pub(crate) fn has_spiffe_scheme(uri: &str) -> bool {
+    uri.get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case("spiffe:"))
+}
+
 impl fmt::Display for SpiffeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.id)
@@ -113,5 +120,15 @@ mod tests {
         }
         let long = format!("spiffe://t/{}", "a".repeat(2048));
         assert!(SpiffeId::parse(&long).is_err());
+    }
+
+    #[test]
+    fn spiffe_scheme_in_any_case() {
+        for yes in ["spiffe://a/b", "SPIFFE://a/b", "Spiffe:x", "sPiFfE:", "spiffe:"] {
+            assert!(has_spiffe_scheme(yes), "{yes}");
+        }
+        for no in ["", "spiffe", "spiffe-x://a", "https://a", " spiffe://a", "spiffé://a"] {
+            assert!(!has_spiffe_scheme(no), "{no}");
+        }
     }
 }

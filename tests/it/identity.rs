@@ -124,3 +124,42 @@ fn token_binding_modes() {
     assert!(check_token_binding(BindingMode::Off, Some(&wrong), chain).is_ok());
     assert_eq!(BindingMode::default(), BindingMode::Required);
 }
+
+/// URI schemes are case-insensitive: a second SPIFFE URI written `SPIFFE://` still
+/// counts, so a certificate with two has no SPIFFE ID (an X.509-SVID has exactly one URI
+/// SAN) and no SPIFFE rule matches it, whichever comes first.
+#[cfg(feature = "testkit")]
+#[test]
+fn a_second_spiffe_uri_in_upper_case_means_no_spiffe_id() {
+    use certauth::testkit::pki::Ca;
+    let root = Ca::root("Test Root");
+    let store = TrustStore::builder()
+        .add_pem(root.pem().as_bytes())
+        .unwrap()
+        .check_at(at())
+        .build()
+        .unwrap();
+    let v = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+    let id_of = |uris: &[&str]| {
+        let mut b = root.leaf("workload");
+        for u in uris {
+            b = b.uri(u);
+        }
+        ClientIdentity::new(v.verify(&b.build().presented(), at()).unwrap()).unwrap()
+    };
+    let rule = IdentityRule::Spiffe(SpiffeMatch::TrustDomain("example.org".into()));
+    let one = id_of(&["spiffe://example.org/ns/a/sa/b"]);
+    assert_eq!(one.spiffe_id().map(|s| s.as_str()), Some("spiffe://example.org/ns/a/sa/b"));
+    assert!(rule.matches(&one));
+    for uris in [
+        ["spiffe://example.org/ns/a/sa/b", "SPIFFE://evil.example/ns/x"],
+        ["SPIFFE://evil.example/ns/x", "spiffe://example.org/ns/a/sa/b"],
+        ["spiffe://example.org/ns/a/sa/b", "Spiffe://example.org/ns/a/sa/b"],
+    ] {
+        let id = id_of(&uris);
+        assert_eq!(id.spiffe_id(), None, "{uris:?}");
+        assert!(!rule.matches(&id), "{uris:?}");
+    }
+    // An upper-case scheme alone is no valid SPIFFE ID either.
+    assert_eq!(id_of(&["SPIFFE://example.org/ns/a/sa/b"]).spiffe_id(), None);
+}
