@@ -566,6 +566,18 @@ pub(crate) fn validity_of(cert_der: &[u8]) -> Option<(Timestamp, Timestamp)> {
     Some((ts(&v.not_before), ts(&v.not_after)))
 }
 
+/// The notAfter of a DER certificate, as [`validity_of`] reads it; a certificate whose
+/// validity cannot be read is `invalid_certificate`, never left out of a computation
+/// such as a verified chain's expiry.
+pub(crate) fn not_after_of(cert_der: &[u8]) -> Result<Timestamp> {
+    validity_of(cert_der).map(|(_, not_after)| not_after).ok_or_else(|| {
+        Error::new(
+            crate::error::ErrorKind::InvalidCertificate,
+            "the validity of a certificate cannot be read",
+        )
+    })
+}
+
 /// The value (the OCTET STRING's content) of the extension `oid` (DER-encoded OID
 /// content bytes) of a certificate, found without parsing the rest. `Err` when the
 /// TBS structure cannot be walked.
@@ -750,6 +762,23 @@ mod tests {
         assert_eq!(spki_of(b""), None);
         let full = Certificate::from_der(LEAF_RSA).unwrap();
         assert_eq!(validity_of(LEAF_RSA), Some((full.not_before(), full.not_after())));
+        assert_eq!(not_after_of(LEAF_RSA), Ok(full.not_after()));
+    }
+
+    /// A certificate whose validity cannot be read has no notAfter to bound anything
+    /// with: an error, not a value to skip.
+    #[test]
+    fn unreadable_validity_is_an_error() {
+        let mut bad = LEAF_EC.to_vec();
+        // The validity's notBefore UTCTime: seconds "99".
+        let i = bad.windows(2).position(|w| w == [0x17, 0x0d]).unwrap();
+        bad[i + 2 + 10..i + 2 + 12].copy_from_slice(b"99");
+        assert_eq!(validity_of(&bad), None);
+        for unreadable in [&bad[..], &LEAF_EC[..60], b""] {
+            let e = not_after_of(unreadable).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidCertificate);
+            assert!(e.message().contains("validity"), "{e}");
+        }
     }
 
     #[test]

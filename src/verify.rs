@@ -257,9 +257,7 @@ impl Verifier {
         inner.keys.check(&anchor.key).map_err(|e| in_role(e, "the trust anchor"))?;
         let mut expires = anchor.not_after;
         for der in &certs {
-            if let Some((_, not_after)) = crate::cert::validity_of(der) {
-                expires = expires.min(not_after);
-            }
+            expires = expires.min(crate::cert::not_after_of(der)?);
         }
         let mut warnings = Vec::new();
         if let Some(policy) = inner.revocation {
