@@ -22,8 +22,36 @@
 //! An identity entry lists one or more of `spiffe`, `spiffe_trust_domain`, `dns`, `uri`,
 //! `email`, `subject` and `issuer` (objects of attribute to value); all that are given
 //! must match.
+//!
+//! Any [`IdentityRule`] can also be written whole, in the top-level `identities` list
+//! (checked after the clients' own entries, in the order listed); this is what
+//! [`MemoryRegistry::save_file`] writes, so a saved registry loads back with the same
+//! mappings in the same order:
+//!
+//! ```json
+//! {
+//!   "clients": [{"id": "billing"}],
+//!   "identities": [
+//!     {"client": "billing", "rule": {"all": [
+//!       {"issuer": {"attribute": "O", "value": {"exact": "Example Corp"}}},
+//!       {"any": [
+//!         {"spiffe": {"path_prefix": {"trust_domain": "example.org", "prefix": "/ns/billing"}}},
+//!         {"dns": {"suffix": ".billing.example.org"}},
+//!         {"not": {"x5t#S256": ["ARuY-HyMSdZnHKV2LYWENWrL35Q3HQNV7SoWeL0W3ck"]}}
+//!       ]}
+//!     ]}}
+//!   ]
+//! }
+//! ```
+//!
+//! A rule is one of: `subject` / `issuer` (`attribute` and `value`), `dns`, `uri`,
+//! `email` (a value), `ip` (an address), `spiffe` (`exact`, `trust_domain` or
+//! `path_prefix`), `issuer_and_serial` (`issuer`, `serial_hex`), `x5t#S256` (thumbprints),
+//! `spki_sha256` (hex digests), `all`, `any` (lists of rules) and `not` (a rule). A value
+//! is one of `exact`, `ignore_ascii_case`, `suffix` (strings) and `one_of` (a list).
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -48,6 +76,224 @@ pub struct RegistryFile {
     /// The clients.
     #[serde(default)]
     pub clients: Vec<ClientEntry>,
+    /// Identity mappings in full, checked in this order after the clients' own
+    /// [`ClientEntry::identities`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<MappingEntry>,
+}
+
+/// An identity mapping in the top-level list: any [`IdentityRule`], and the client it
+/// maps to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingEntry {
+    /// The client id.
+    pub client: String,
+    /// The rule.
+    pub rule: RuleEntry,
+}
+
+/// An [`IdentityRule`] as the file writes it; see the [module docs](self) for the form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum RuleEntry {
+    /// [`IdentityRule::Subject`].
+    Subject {
+        /// Attribute short name or OID.
+        attribute: String,
+        /// The match.
+        value: ValueEntry,
+    },
+    /// [`IdentityRule::Issuer`].
+    Issuer {
+        /// Attribute short name or OID.
+        attribute: String,
+        /// The match.
+        value: ValueEntry,
+    },
+    /// [`IdentityRule::DnsSan`].
+    Dns(ValueEntry),
+    /// [`IdentityRule::UriSan`].
+    Uri(ValueEntry),
+    /// [`IdentityRule::EmailSan`].
+    Email(ValueEntry),
+    /// [`IdentityRule::IpSan`].
+    Ip(IpAddr),
+    /// [`IdentityRule::Spiffe`].
+    Spiffe(SpiffeEntry),
+    /// [`IdentityRule::IssuerAndSerial`].
+    IssuerAndSerial {
+        /// Issuer, RFC 4514.
+        issuer: String,
+        /// Serial, lowercase hex without leading zeros.
+        serial_hex: String,
+    },
+    /// [`IdentityRule::Thumbprint`]: x5t#S256 values (base64url; hex also accepted).
+    #[serde(rename = "x5t#S256")]
+    Thumbprint(Vec<String>),
+    /// [`IdentityRule::SpkiSha256`]: SHA-256 digests, 64 hex digits each.
+    SpkiSha256(Vec<String>),
+    /// [`IdentityRule::All`].
+    All(Vec<RuleEntry>),
+    /// [`IdentityRule::Any`].
+    Any(Vec<RuleEntry>),
+    /// [`IdentityRule::Not`].
+    Not(Box<RuleEntry>),
+}
+
+/// A [`ValueMatch`] as the file writes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum ValueEntry {
+    /// [`ValueMatch::Exact`].
+    Exact(String),
+    /// [`ValueMatch::IgnoreAsciiCase`].
+    IgnoreAsciiCase(String),
+    /// [`ValueMatch::Suffix`].
+    Suffix(String),
+    /// [`ValueMatch::OneOf`].
+    OneOf(Vec<String>),
+}
+
+/// A [`SpiffeMatch`] as the file writes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum SpiffeEntry {
+    /// [`SpiffeMatch::Exact`].
+    Exact(String),
+    /// [`SpiffeMatch::TrustDomain`].
+    TrustDomain(String),
+    /// [`SpiffeMatch::PathPrefix`].
+    PathPrefix {
+        /// The trust domain.
+        trust_domain: String,
+        /// The path prefix, starting with `/`.
+        prefix: String,
+    },
+}
+
+impl From<&ValueMatch> for ValueEntry {
+    fn from(m: &ValueMatch) -> Self {
+        match m {
+            ValueMatch::Exact(v) => Self::Exact(v.clone()),
+            ValueMatch::IgnoreAsciiCase(v) => Self::IgnoreAsciiCase(v.clone()),
+            ValueMatch::Suffix(v) => Self::Suffix(v.clone()),
+            ValueMatch::OneOf(v) => Self::OneOf(v.clone()),
+        }
+    }
+}
+
+impl From<&ValueEntry> for ValueMatch {
+    fn from(e: &ValueEntry) -> Self {
+        match e {
+            ValueEntry::Exact(v) => Self::Exact(v.clone()),
+            ValueEntry::IgnoreAsciiCase(v) => Self::IgnoreAsciiCase(v.clone()),
+            ValueEntry::Suffix(v) => Self::Suffix(v.clone()),
+            ValueEntry::OneOf(v) => Self::OneOf(v.clone()),
+        }
+    }
+}
+
+impl From<&IdentityRule> for RuleEntry {
+    /// Every rule has a form: the match is exhaustive, so a new kind of rule cannot be
+    /// added without one.
+    fn from(rule: &IdentityRule) -> Self {
+        match rule {
+            IdentityRule::Subject { attribute, value } => {
+                Self::Subject { attribute: attribute.clone(), value: value.into() }
+            }
+            IdentityRule::Issuer { attribute, value } => {
+                Self::Issuer { attribute: attribute.clone(), value: value.into() }
+            }
+            IdentityRule::DnsSan(m) => Self::Dns(m.into()),
+            IdentityRule::UriSan(m) => Self::Uri(m.into()),
+            IdentityRule::EmailSan(m) => Self::Email(m.into()),
+            IdentityRule::IpSan(ip) => Self::Ip(*ip),
+            IdentityRule::Spiffe(m) => Self::Spiffe(match m {
+                SpiffeMatch::Exact(v) => SpiffeEntry::Exact(v.clone()),
+                SpiffeMatch::TrustDomain(v) => SpiffeEntry::TrustDomain(v.clone()),
+                SpiffeMatch::PathPrefix { trust_domain, prefix } => SpiffeEntry::PathPrefix {
+                    trust_domain: trust_domain.clone(),
+                    prefix: prefix.clone(),
+                },
+            }),
+            IdentityRule::IssuerAndSerial { issuer, serial_hex } => {
+                Self::IssuerAndSerial { issuer: issuer.clone(), serial_hex: serial_hex.clone() }
+            }
+            IdentityRule::Thumbprint(pins) => {
+                Self::Thumbprint(pins.iter().map(Thumbprint::to_x5t_s256).collect())
+            }
+            IdentityRule::SpkiSha256(pins) => {
+                Self::SpkiSha256(pins.iter().map(|p| crate::thumbprint::hex(p, None)).collect())
+            }
+            IdentityRule::All(rules) => Self::All(rules.iter().map(Self::from).collect()),
+            IdentityRule::Any(rules) => Self::Any(rules.iter().map(Self::from).collect()),
+            IdentityRule::Not(rule) => Self::Not(Box::new(Self::from(&**rule))),
+        }
+    }
+}
+
+/// 64 hex digits as 32 bytes.
+fn sha256_hex(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if s.len() != 64 || !s.is_ascii() {
+        return None;
+    }
+    for (byte, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
+}
+
+impl RuleEntry {
+    /// The rule this entry stands for. Thumbprints and digests must parse.
+    pub fn to_rule(&self) -> Result<IdentityRule, RegistrationError> {
+        let bad = |what: String| RegistrationError::Invalid(format!("identity rule: {what}"));
+        Ok(match self {
+            Self::Subject { attribute, value } => IdentityRule::subject(attribute, value.into()),
+            Self::Issuer { attribute, value } => IdentityRule::issuer(attribute, value.into()),
+            Self::Dns(v) => IdentityRule::DnsSan(v.into()),
+            Self::Uri(v) => IdentityRule::UriSan(v.into()),
+            Self::Email(v) => IdentityRule::EmailSan(v.into()),
+            Self::Ip(ip) => IdentityRule::IpSan(*ip),
+            Self::Spiffe(m) => IdentityRule::Spiffe(match m {
+                SpiffeEntry::Exact(v) => SpiffeMatch::Exact(v.clone()),
+                SpiffeEntry::TrustDomain(v) => SpiffeMatch::TrustDomain(v.clone()),
+                SpiffeEntry::PathPrefix { trust_domain, prefix } => SpiffeMatch::PathPrefix {
+                    trust_domain: trust_domain.clone(),
+                    prefix: prefix.clone(),
+                },
+            }),
+            Self::IssuerAndSerial { issuer, serial_hex } => IdentityRule::IssuerAndSerial {
+                issuer: issuer.clone(),
+                serial_hex: serial_hex.clone(),
+            },
+            Self::Thumbprint(pins) => IdentityRule::Thumbprint(
+                pins.iter()
+                    .map(|p| Thumbprint::parse(p).map_err(|e| bad(e.message().to_owned())))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Self::SpkiSha256(pins) => IdentityRule::SpkiSha256(
+                pins.iter()
+                    .map(|p| {
+                        sha256_hex(p).ok_or_else(|| {
+                            bad("an spki_sha256 pin is not 64 hex digits".to_owned())
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Self::All(rules) => {
+                IdentityRule::All(rules.iter().map(Self::to_rule).collect::<Result<_, _>>()?)
+            }
+            Self::Any(rules) => {
+                IdentityRule::Any(rules.iter().map(Self::to_rule).collect::<Result<_, _>>()?)
+            }
+            Self::Not(rule) => IdentityRule::Not(Box::new(rule.to_rule()?)),
+        })
+    }
 }
 
 /// One client in the file.
@@ -265,6 +511,12 @@ impl RegistryFile {
             }
             clients.push(client.build());
         }
+        for mapping in &self.identities {
+            let rule = mapping.rule.to_rule().map_err(|e| {
+                RegistrationError::Invalid(format!("identity of client {:?}: {e}", mapping.client))
+            })?;
+            identities.push((rule, mapping.client.clone()));
+        }
         Ok((clients, identities))
     }
 }
@@ -286,8 +538,12 @@ impl MemoryRegistry {
         self.load(&RegistryFile::read(path)?, now)
     }
 
-    /// The registry as a file: certificates by x5t#S256 with their notAfter. Identity
-    /// mappings made with rules the file format cannot express are left out.
+    /// The registry as a file: every client with its name, status, metadata and
+    /// certificates (by x5t#S256, with notAfter and retire-after; the PEM itself is not
+    /// kept once registered), and every identity mapping, whatever its rule, in the
+    /// top-level list in the order they are checked. Loading the file gives a registry
+    /// that answers every look-up as this one does. Not part of the content, so not in
+    /// the file: the registration rules ([`MemoryRegistry::with_key_policy`]).
     pub fn to_file(&self) -> RegistryFile {
         RegistryFile {
             clients: self
@@ -313,6 +569,11 @@ impl MemoryRegistry {
                     identities: Vec::new(),
                 })
                 .collect(),
+            identities: self
+                .identity_mappings()
+                .iter()
+                .map(|(rule, client)| MappingEntry { client: client.clone(), rule: rule.into() })
+                .collect(),
         }
     }
 
@@ -324,5 +585,131 @@ impl MemoryRegistry {
         let io = |e: std::io::Error| RegistrationError::Invalid(format!("{}: {e}", path.display()));
         std::fs::write(&tmp, self.to_file().to_json()).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One rule of every kind, with every value and SPIFFE match, nested.
+    fn every_rule() -> IdentityRule {
+        IdentityRule::All(vec![
+            IdentityRule::subject("CN", ValueMatch::Exact("billing".into())),
+            IdentityRule::issuer("2.5.4.10", ValueMatch::IgnoreAsciiCase("example corp".into())),
+            IdentityRule::DnsSan(ValueMatch::Suffix(".example.org".into())),
+            IdentityRule::UriSan(ValueMatch::OneOf(vec!["https://a/".into(), "urn:x".into()])),
+            IdentityRule::EmailSan(ValueMatch::Exact("ops@example.org".into())),
+            IdentityRule::IpSan("10.1.2.3".parse().unwrap()),
+            IdentityRule::IpSan("::1".parse().unwrap()),
+            IdentityRule::Any(vec![
+                IdentityRule::Spiffe(SpiffeMatch::Exact("spiffe://example.org/a".into())),
+                IdentityRule::Spiffe(SpiffeMatch::TrustDomain("example.org".into())),
+                IdentityRule::Spiffe(SpiffeMatch::PathPrefix {
+                    trust_domain: "example.org".into(),
+                    prefix: "/ns/prod".into(),
+                }),
+            ]),
+            IdentityRule::IssuerAndSerial { issuer: "CN=Root".into(), serial_hex: "1a2b".into() },
+            IdentityRule::Thumbprint(vec![Thumbprint::of(b"a"), Thumbprint::of(b"b")]),
+            IdentityRule::SpkiSha256(vec![[0xab; 32], [0x01; 32]]),
+            IdentityRule::Not(Box::new(IdentityRule::Any(vec![]))),
+            IdentityRule::All(vec![]),
+        ])
+    }
+
+    /// Every identity mapping survives to_file, JSON and load, in its order, interleaved
+    /// between clients.
+    #[test]
+    fn every_identity_rule_round_trips_in_order() {
+        let now = Timestamp::from_unix_secs(1_780_000_000);
+        let registry = MemoryRegistry::new();
+        for id in ["a", "b"] {
+            registry.add_client(RegisteredClient::new(id, id.to_uppercase())).unwrap();
+        }
+        let spiffe = IdentityRule::Spiffe(SpiffeMatch::TrustDomain("example.org".into()));
+        let subject = IdentityRule::subject("CN", ValueMatch::exact("billing"));
+        registry.map_identity(spiffe, "b").unwrap();
+        registry.map_identity(every_rule(), "a").unwrap();
+        registry.map_identity(subject, "b").unwrap();
+        let json = registry.to_file().to_json();
+        let again = MemoryRegistry::new();
+        again.load(&RegistryFile::from_json(json.as_bytes()).unwrap(), now).unwrap();
+        assert_eq!(again.identity_mappings(), registry.identity_mappings());
+        assert_eq!(again.clients(), registry.clients());
+        assert_eq!(again.to_file(), registry.to_file());
+    }
+
+    /// The top-level form as the module docs show it loads, after the clients' own entries.
+    #[test]
+    fn documented_top_level_form_loads() {
+        let json = r#"{
+          "clients": [{"id": "billing", "identities": [{"dns": "billing.example.org"}]}],
+          "identities": [
+            {"client": "billing", "rule": {"all": [
+              {"issuer": {"attribute": "O", "value": {"exact": "Example Corp"}}},
+              {"any": [
+                {"spiffe": {"path_prefix": {"trust_domain": "example.org", "prefix": "/ns/billing"}}},
+                {"dns": {"suffix": ".billing.example.org"}},
+                {"not": {"x5t#S256": ["ARuY-HyMSdZnHKV2LYWENWrL35Q3HQNV7SoWeL0W3ck"]}}
+              ]}
+            ]}}
+          ]
+        }"#;
+        let registry = MemoryRegistry::new();
+        registry
+            .load(&RegistryFile::from_json(json.as_bytes()).unwrap(), Timestamp::now())
+            .unwrap();
+        let mappings = registry.identity_mappings();
+        assert_eq!(mappings.len(), 2);
+        assert_eq!(
+            mappings[0].0,
+            IdentityRule::All(vec![IdentityRule::DnsSan(ValueMatch::IgnoreAsciiCase(
+                "billing.example.org".into()
+            ))])
+        );
+        assert!(matches!(&mappings[1].0, IdentityRule::All(r) if r.len() == 2));
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_the_client_named() {
+        let registry = MemoryRegistry::new();
+        for (rule, why) in [
+            (r#"{"x5t#S256": ["nope"]}"#, "identity rule"),
+            (r#"{"spki_sha256": ["abcd"]}"#, "64 hex digits"),
+            (r#"{"spki_sha256": ["zz"]}"#, "64 hex digits"),
+        ] {
+            let json = format!(
+                r#"{{"clients": [{{"id": "c"}}], "identities": [{{"client": "c", "rule": {rule}}}]}}"#
+            );
+            let e = registry
+                .load(&RegistryFile::from_json(json.as_bytes()).unwrap(), Timestamp::now())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("client \"c\"") && e.contains(why), "{rule}: {e}");
+        }
+        for bad in [
+            r#"{"identities": [{"client": "c", "rule": {"nope": 1}}]}"#,
+            r#"{"identities": [{"client": "c", "rule": {"dns": {"exact": "a"}}, "x": 1}]}"#,
+            r#"{"identities": [{"client": "c", "rule": {"dns": "a"}}]}"#,
+        ] {
+            assert!(RegistryFile::from_json(bad.as_bytes()).is_err(), "{bad}");
+        }
+        // A mapping to a client the file does not hold.
+        let json = r#"{"identities": [{"client": "ghost", "rule": {"all": []}}]}"#;
+        let e = registry.load(&RegistryFile::from_json(json.as_bytes()).unwrap(), Timestamp::now());
+        assert!(matches!(e, Err(RegistrationError::UnknownClient(c)) if c == "ghost"));
+        // Nesting is bounded by the JSON parser's depth limit, not by the stack.
+        let nested = |n: usize| {
+            let json = format!(
+                r#"{{"identities": [{{"client": "c", "rule": {}{{"all": []}}{}}}]}}"#,
+                r#"{"not": "#.repeat(n),
+                "}".repeat(n)
+            );
+            RegistryFile::from_json(json.as_bytes())
+        };
+        assert!(nested(50).is_ok());
+        let e = nested(100_000).unwrap_err().to_string();
+        assert!(e.contains("recursion limit"), "{e}");
     }
 }

@@ -163,3 +163,91 @@ fn a_second_spiffe_uri_in_upper_case_means_no_spiffe_id() {
     // An upper-case scheme alone is no valid SPIFFE ID either.
     assert_eq!(id_of(&["SPIFFE://example.org/ns/a/sa/b"]).spiffe_id(), None);
 }
+
+/// A registry saved to a file and loaded again answers every look-up as before: clients
+/// mapped by SPIFFE ID, subject, SANs, pins or combined rules are still found, in the
+/// same order of precedence.
+#[cfg(feature = "testkit")]
+#[test]
+fn saved_and_reloaded_registry_maps_the_same_identities() {
+    use certauth::registry::{MemoryRegistry, RegisteredClient, Registry as _};
+    use certauth::testkit::pki::Ca;
+
+    fn ready<T>(f: impl std::future::Future<Output = T>) -> T {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the memory registry answers at once"),
+        }
+    }
+
+    let root = Ca::root("Test Root");
+    let store = TrustStore::builder()
+        .add_pem(root.pem().as_bytes())
+        .unwrap()
+        .check_at(at())
+        .build()
+        .unwrap();
+    let v = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+    let leaves = [
+        root.leaf("billing").spiffe("spiffe://example.org/ns/prod/sa/billing").build(),
+        root.leaf("reports").spiffe("spiffe://example.org/ns/prod/sa/reports").build(),
+        root.leaf("legacy-batch").dns("batch.example.com").build(),
+        root.leaf("ops").email("ops@example.com").build(),
+        root.leaf("device-7").ip("10.1.2.3".parse().unwrap()).build(),
+        root.leaf("stranger").spiffe("spiffe://other.org/x").build(),
+    ];
+    let ids: Vec<ClientIdentity> = leaves
+        .iter()
+        .map(|l| ClientIdentity::new(v.verify(&l.presented(), at()).unwrap()).unwrap())
+        .collect();
+
+    let registry = MemoryRegistry::new();
+    for client in ["billing", "reports", "legacy", "ops", "devices", "fallback"] {
+        registry.add_client(RegisteredClient::new(client, client)).unwrap();
+    }
+    let spiffe = |s: &str| IdentityRule::Spiffe(SpiffeMatch::Exact(s.into()));
+    let mappings = [
+        (spiffe("spiffe://example.org/ns/prod/sa/billing"), "billing"),
+        (
+            IdentityRule::Spiffe(SpiffeMatch::PathPrefix {
+                trust_domain: "example.org".into(),
+                prefix: "/ns/prod".into(),
+            }),
+            "reports",
+        ),
+        (IdentityRule::subject("CN", ValueMatch::Suffix("-batch".into())), "legacy"),
+        (IdentityRule::EmailSan(ValueMatch::IgnoreAsciiCase("OPS@example.com".into())), "ops"),
+        (
+            IdentityRule::Any(vec![
+                IdentityRule::IpSan("10.1.2.3".parse().unwrap()),
+                IdentityRule::Thumbprint(vec![ids[5].thumbprint().clone()]),
+            ]),
+            "devices",
+        ),
+        (IdentityRule::Not(Box::new(spiffe("spiffe://other.org/x"))), "fallback"),
+    ];
+    for (rule, client) in mappings {
+        registry.map_identity(rule, client).unwrap();
+    }
+    let answers = |r: &MemoryRegistry| -> Vec<Option<String>> {
+        ids.iter()
+            .map(|id| ready(r.by_identity(id)).unwrap().map(|m| m.client.id().to_owned()))
+            .collect()
+    };
+    let before = answers(&registry);
+    assert_eq!(
+        before,
+        ["billing", "reports", "legacy", "ops", "devices", "devices"].map(|c| Some(c.to_owned()))
+    );
+
+    let path = std::env::temp_dir().join(format!("certauth-roundtrip-{}.json", std::process::id()));
+    registry.save_file(&path).unwrap();
+    let copy = MemoryRegistry::new();
+    copy.load_file(&path, at()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(answers(&copy), before);
+    assert_eq!(copy.identity_mappings(), registry.identity_mappings());
+    assert_eq!(copy.clients(), registry.clients());
+}
