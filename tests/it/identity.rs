@@ -222,7 +222,7 @@ fn saved_and_reloaded_registry_maps_the_same_identities() {
         (
             IdentityRule::Any(vec![
                 IdentityRule::IpSan("10.1.2.3".parse().unwrap()),
-                IdentityRule::Thumbprint(vec![ids[5].thumbprint().clone()]),
+                IdentityRule::Thumbprint(vec![*ids[5].thumbprint()]),
             ]),
             "devices",
         ),

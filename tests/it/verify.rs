@@ -525,7 +525,7 @@ fn der_intermediate_in_a_directory_is_pooled_like_pem() {
     // The root revokes the intermediate: a client under it is refused, as with PEM.
     let revoked_inter = root
         .crl()
-        .revoke_serial(&Certificate::from_der(inter.der()).unwrap().serial_bytes()[..])
+        .revoke_serial(Certificate::from_der(inter.der()).unwrap().serial_bytes())
         .this_update(ts("2026-05-20T00:00:00Z"))
         .next_update(ts("2026-07-01T00:00:00Z"))
         .build();
