@@ -261,6 +261,12 @@ fn crl_without_number_or_with_critical_number_is_refused_at_load() {
     let critical = list.to_der().unwrap();
     let e = certauth::verify::Crl::from_der(&critical).unwrap_err();
     assert!(e.message().contains("critical"), "{e}");
+    // A negative number (INTEGER -1) orders nothing: refused.
+    let exts = list.tbs_cert_list.crl_extensions.as_mut().unwrap();
+    exts[number].critical = false;
+    exts[number].extn_value = der::asn1::OctetString::new(vec![0x02, 0x01, 0xff]).unwrap();
+    let e = certauth::verify::Crl::from_der(&list.to_der().unwrap()).unwrap_err();
+    assert!(e.message().contains("negative"), "{e}");
     list.tbs_cert_list.crl_extensions.as_mut().unwrap().remove(number);
     let e = certauth::verify::Crl::from_der(&list.to_der().unwrap()).unwrap_err();
     assert!(e.message().contains("no crl number"), "{e}");
