@@ -547,6 +547,35 @@ pub(crate) fn spki_of(cert_der: &[u8]) -> Option<&[u8]> {
     (tag == 0x30).then_some(spki)
 }
 
+/// The raw issuer and subject names (the contents of each `Name` SEQUENCE, as webpki
+/// compares them) and the DER `SubjectPublicKeyInfo` of a certificate, read by walking
+/// the TBS fields without parsing the rest: path-candidate selection needs only these.
+pub(crate) fn names_of(cert_der: &[u8]) -> Option<CertNames<'_>> {
+    let cert = tlv(cert_der, 0x30)?;
+    let mut tbs = tlv(cert, 0x30)?;
+    if tbs.first() == Some(&0xa0) {
+        tbs = split_tlv(tbs)?.2; // [0] EXPLICIT version
+    }
+    for _ in 0..2 {
+        tbs = split_tlv(tbs)?.2; // serial, signature algorithm
+    }
+    let issuer = tlv(tbs, 0x30)?;
+    tbs = split_tlv(tbs)?.2;
+    tbs = split_tlv(tbs)?.2; // validity
+    let subject = tlv(tbs, 0x30)?;
+    tbs = split_tlv(tbs)?.2;
+    let (tag, spki, _) = split_tlv(tbs)?;
+    (tag == 0x30).then_some(CertNames { issuer, subject, spki })
+}
+
+/// What [`names_of`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CertNames<'a> {
+    pub(crate) issuer: &'a [u8],
+    pub(crate) subject: &'a [u8],
+    pub(crate) spki: &'a [u8],
+}
+
 /// notBefore and notAfter of a DER certificate, read without parsing the rest.
 pub(crate) fn validity_of(cert_der: &[u8]) -> Option<(Timestamp, Timestamp)> {
     let cert = tlv(cert_der, 0x30)?;

@@ -20,6 +20,7 @@ use crate::thumbprint::Thumbprint;
 use crate::time::Timestamp;
 use crate::trust::TrustStore;
 
+mod candidates;
 pub mod policy;
 pub mod revocation;
 
@@ -190,18 +191,20 @@ impl Verifier {
         inner.keys.check_certificate(leaf)?;
 
         let ee = webpki::EndEntityCert::try_from(leaf).map_err(translate)?;
-        let joined;
-        let intermediates: &[CertificateDer<'_>] = if store.intermediates().is_empty() {
-            chain.intermediates()
-        } else {
-            joined = chain
-                .intermediates()
-                .iter()
-                .chain(store.intermediates())
-                .cloned()
-                .collect::<Vec<_>>();
-            &joined
-        };
+        // Only the presented certificates that could lie on a path are offered, so that
+        // path building does bounded work whatever the client sends (see `candidates`).
+        let intermediates: Vec<CertificateDer<'_>> = candidates::path_candidates(
+            leaf,
+            chain.intermediates(),
+            store.anchors(),
+            store.intermediates(),
+            inner.max_intermediates,
+        )
+        .into_iter()
+        .chain(store.intermediates())
+        .map(|c| CertificateDer::from(c.as_ref()))
+        .collect();
+        let intermediates = intermediates.as_slice();
         let crl_refs: Vec<&webpki::CertRevocationList<'_>> = match inner.revocation {
             Some(_) => store.crls().iter().map(revocation::Crl::webpki).collect(),
             None => Vec::new(),
