@@ -198,7 +198,9 @@ impl Verifier {
             chain.intermediates(),
             store.anchors(),
             store.intermediates(),
-            inner.max_intermediates,
+            // One more than allowed, so a genuine path one too long is reported as too
+            // long, not as having no issuer.
+            inner.max_intermediates + 1,
         )
         .into_iter()
         .chain(store.intermediates())
@@ -255,9 +257,11 @@ impl Verifier {
         check_validity(anchor.not_before, anchor.not_after, now, inner.skew)
             .map_err(|e| in_role(e, "the trust anchor"))?;
         inner.keys.check(&anchor.key).map_err(|e| in_role(e, "the trust anchor"))?;
-        let mut expires = anchor.not_after;
+        // The window in which this result holds: a cache may reuse it only inside it.
+        let (mut valid_from, mut expires) = (anchor.not_before, anchor.not_after);
         for der in &certs {
-            if let Some((_, not_after)) = crate::cert::validity_of(der) {
+            if let Some((not_before, not_after)) = crate::cert::validity_of(der) {
+                valid_from = valid_from.max(not_before);
                 expires = expires.min(not_after);
             }
         }
@@ -272,6 +276,9 @@ impl Verifier {
             for crl in store.crls().iter().filter(|c| checked.contains(&c.issuer_raw())) {
                 if let Some(next) = crl.next_update() {
                     expires = expires.min(next);
+                }
+                if let Some(max_age) = policy.max_age_secs() {
+                    expires = expires.min(crl.this_update().plus_secs(max_age));
                 }
                 if let Err(stale) = crl.check_fresh(now, inner.skew, policy.max_age_secs()) {
                     if policy.stale_is_soft() {
@@ -288,6 +295,7 @@ impl Verifier {
             source: chain.source().clone(),
             format: chain.format(),
             verified_at: now,
+            valid_from,
             expires,
             generation: store.generation(),
             warnings,
@@ -316,6 +324,7 @@ impl Verifier {
             source: chain.source().clone(),
             format: chain.format(),
             verified_at: now,
+            valid_from: not_before,
             expires: not_after,
             generation: store.generation(),
             warnings: Vec::new(),
@@ -471,6 +480,7 @@ pub struct VerifiedChain {
     source: Source,
     format: Format,
     verified_at: Timestamp,
+    valid_from: Timestamp,
     expires: Timestamp,
     generation: u64,
     warnings: Vec<String>,
@@ -524,8 +534,15 @@ impl VerifiedChain {
         self.verified_at
     }
 
-    /// The earliest notAfter of the path and nextUpdate of the CRLs used: the result
-    /// must not be reused after this.
+    /// The latest notBefore of the path and its anchor: the result must not be reused
+    /// for a verification time before this.
+    pub fn valid_from(&self) -> Timestamp {
+        self.valid_from
+    }
+
+    /// The earliest of the notAfter of the path and its anchor, the nextUpdate of the
+    /// CRLs consulted, and the end of their maximum age: the result must not be reused
+    /// for a verification time after this.
     pub fn expires(&self) -> Timestamp {
         self.expires
     }

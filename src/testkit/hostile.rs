@@ -5,7 +5,8 @@
 //! ```
 //! use certauth::testkit::hostile;
 //! let chain = hostile::same_name_loop(15, 0);
-//! assert_eq!(chain.len(), 16); // the leaf, then fifteen CAs all named "Loop"
+//! assert_eq!(chain.certs().len(), 16); // the leaf, then fifteen CAs all named "Loop"
+//! assert!(chain.key_pem().starts_with("-----BEGIN PRIVATE KEY-----"));
 //! ```
 
 use rcgen::{
@@ -18,10 +19,11 @@ use rustls_pki_types::CertificateDer;
 /// named `Loop`, each with its own key, each padded with `padding` bytes of unknown
 /// non-critical extensions. Given to webpki as is, path building tries their orderings
 /// until its budget runs out.
-pub fn same_name_loop(copies: usize, padding: usize) -> Vec<CertificateDer<'static>> {
-    let mut chain = vec![leaf_issued_by("Loop", &key())];
+pub fn same_name_loop(copies: usize, padding: usize) -> Crafted {
+    let leaf_key = key();
+    let mut chain = vec![leaf_issued_by("Loop", &key(), &leaf_key)];
     chain.extend((0..copies).map(|_| ca("Loop", "Loop", &key(), padding)));
-    chain
+    Crafted { certs: chain, key_pem: leaf_key.serialize_pem() }
 }
 
 /// A leaf issued under the name `issuer_name`, then `copies` CA certificates with that
@@ -33,32 +35,61 @@ pub fn named_like_issuer(
     anchor_name: &str,
     copies: usize,
     padding: usize,
-) -> Vec<CertificateDer<'static>> {
-    let mut chain = vec![leaf_issued_by(issuer_name, &key())];
+) -> Crafted {
+    let leaf_key = key();
+    let mut chain = vec![leaf_issued_by(issuer_name, &key(), &leaf_key)];
     chain.extend((0..copies).map(|_| ca(issuer_name, anchor_name, &key(), padding)));
-    chain
+    Crafted { certs: chain, key_pem: leaf_key.serialize_pem() }
 }
 
 /// A leaf issued under the anchor's own name, then `copies` CA certificates named like
 /// the anchor and issued under its name, each with its own key.
-pub fn named_like_anchor(anchor_name: &str, copies: usize) -> Vec<CertificateDer<'static>> {
-    let mut chain = vec![leaf_issued_by(anchor_name, &key())];
+pub fn named_like_anchor(anchor_name: &str, copies: usize) -> Crafted {
+    let leaf_key = key();
+    let mut chain = vec![leaf_issued_by(anchor_name, &key(), &leaf_key)];
     chain.extend((0..copies).map(|_| ca(anchor_name, anchor_name, &key(), 0)));
-    chain
+    Crafted { certs: chain, key_pem: leaf_key.serialize_pem() }
 }
 
 /// A mesh over two names: `per_name` CA certificates named `Mesh A` issued under `Mesh B`,
 /// as many named `Mesh B` issued under `Mesh A`, and as many named `Mesh B` issued under
 /// the anchor's name, after a leaf issued under `Mesh A`: many orderings, each ending at
 /// the anchor.
-pub fn two_name_mesh(anchor_name: &str, per_name: usize) -> Vec<CertificateDer<'static>> {
-    let mut chain = vec![leaf_issued_by("Mesh A", &key())];
+pub fn two_name_mesh(anchor_name: &str, per_name: usize) -> Crafted {
+    let leaf_key = key();
+    let mut chain = vec![leaf_issued_by("Mesh A", &key(), &leaf_key)];
     for _ in 0..per_name {
         chain.push(ca("Mesh A", "Mesh B", &key(), 0));
         chain.push(ca("Mesh B", "Mesh A", &key(), 0));
         chain.push(ca("Mesh B", anchor_name, &key(), 0));
     }
-    chain
+    Crafted { certs: chain, key_pem: leaf_key.serialize_pem() }
+}
+
+/// A crafted chain, leaf first, and the leaf's private key (so a TLS client can present it).
+#[derive(Clone)]
+pub struct Crafted {
+    certs: Vec<CertificateDer<'static>>,
+    key_pem: String,
+}
+
+impl Crafted {
+    /// The certificates, leaf first.
+    pub fn certs(&self) -> &[CertificateDer<'static>] {
+        &self.certs
+    }
+
+    /// The leaf's private key, PKCS#8 PEM.
+    pub fn key_pem(&self) -> &str {
+        &self.key_pem
+    }
+}
+
+/// Shows the shape, never the key.
+impl std::fmt::Debug for Crafted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crafted").field("certificates", &self.certs.len()).finish_non_exhaustive()
+    }
 }
 
 fn key() -> KeyPair {
@@ -92,11 +123,11 @@ fn ca(subject: &str, issuer: &str, signer: &KeyPair, padding: usize) -> Certific
     sign(p, issuer, signer, &key())
 }
 
-fn leaf_issued_by(issuer: &str, signer: &KeyPair) -> CertificateDer<'static> {
+fn leaf_issued_by(issuer: &str, signer: &KeyPair, leaf_key: &KeyPair) -> CertificateDer<'static> {
     let mut p = params("attacker");
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    sign(p, issuer, signer, &key())
+    sign(p, issuer, signer, leaf_key)
 }
 
 fn sign(

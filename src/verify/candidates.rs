@@ -16,9 +16,10 @@
 //! - a certificate whose subject cannot be reached from the leaf's issuer, or whose
 //!   issuer cannot lead to an anchor, is dropped (junk appended to a chain);
 //! - at most two certificates per subject name (a cross-signed pair) and at most
-//!   `max_intermediates` in all are kept, in the order they were presented.
+//!   `max` in all (the verifier passes one more than its `max_intermediates`) are kept,
+//!   in the order they were presented.
 //!
-//! With those rules the name graph webpki walks has at most `max_intermediates` presented
+//! With those rules the name graph webpki walks has at most `max` presented
 //! nodes, no self-loops, and no node that shares a name with an anchor, so the signature
 //! checks and path-building steps per verification are a small constant.
 

@@ -92,7 +92,7 @@ fn genuine(s: &Setup) -> u64 {
 fn a_same_name_loop_costs_no_signature_check() {
     let s = setup(KeyType::EcdsaP256);
     assert_eq!(genuine(&s), 2);
-    let chain = presented(hostile::same_name_loop(15, 2000));
+    let chain = presented(hostile::same_name_loop(15, 2000).certs().to_vec());
     let (r, n) = signatures(|| s.verifier.verify(&chain, at()));
     assert_eq!(r.unwrap_err().kind(), ErrorKind::UnknownIssuer);
     assert_eq!(n, 0, "nothing leads to an anchor");
@@ -101,7 +101,7 @@ fn a_same_name_loop_costs_no_signature_check() {
 #[test]
 fn certificates_named_like_the_anchor_do_not_spend_the_signature_budget() {
     let s = setup(KeyType::EcdsaP384);
-    let chain = presented(hostile::named_like_anchor("Work Root", 15));
+    let chain = presented(hostile::named_like_anchor("Work Root", 15).certs().to_vec());
     let (r, n) = signatures(|| s.verifier.verify(&chain, at()));
     assert!(r.is_err());
     assert!(n <= 1, "{n} signature checks: only the leaf against the anchor");
@@ -110,7 +110,8 @@ fn certificates_named_like_the_anchor_do_not_spend_the_signature_budget() {
 #[test]
 fn many_certificates_named_like_the_issuer_cost_at_most_two_checks() {
     let s = setup(KeyType::EcdsaP256);
-    let chain = presented(hostile::named_like_issuer("Work Issuing", "Work Root", 15, 0));
+    let chain =
+        presented(hostile::named_like_issuer("Work Issuing", "Work Root", 15, 0).certs().to_vec());
     let (r, n) = signatures(|| s.verifier.verify(&chain, at()));
     assert!(r.is_err());
     assert!(n <= 2, "{n} signature checks");
@@ -119,7 +120,7 @@ fn many_certificates_named_like_the_issuer_cost_at_most_two_checks() {
 #[test]
 fn a_two_name_mesh_costs_a_small_multiple_of_a_genuine_chain() {
     let s = setup(KeyType::EcdsaP256);
-    let chain = presented(hostile::two_name_mesh("Work Root", 5));
+    let chain = presented(hostile::two_name_mesh("Work Root", 5).certs().to_vec());
     let (r, n) = signatures(|| s.verifier.verify(&chain, at()));
     assert!(r.is_err());
     assert!(n <= 2 * genuine(&s), "{n} signature checks");
@@ -130,7 +131,7 @@ fn a_genuine_chain_with_junk_appended_still_verifies_and_only_its_path_counts() 
     let s = setup(KeyType::EcdsaP256);
     let leaf = s.inter.leaf("client").build();
     let mut certs = leaf.chain();
-    certs.extend(hostile::same_name_loop(6, 0));
+    certs.extend_from_slice(hostile::same_name_loop(6, 0).certs());
     certs.push(s.root.der().clone());
     certs.push(s.inter.der().clone());
     let (r, n) = signatures(|| s.verifier.verify(&presented(certs), at()));
@@ -143,7 +144,7 @@ fn every_entry_point_goes_through_the_bound() {
     let s = setup(KeyType::EcdsaP256);
     let auth =
         Authenticator::builder(s.verifier.clone()).cache(CacheConfig::disabled()).build().unwrap();
-    let chain = hostile::named_like_issuer("Work Issuing", "Work Root", 15, 0);
+    let chain = hostile::named_like_issuer("Work Issuing", "Work Root", 15, 0).certs().to_vec();
     let der: Vec<u8> = chain.iter().flat_map(|c| c.iter().copied()).collect();
     let cases: Vec<(&str, Credential<'_>)> = vec![
         ("tls", Credential::Tls(&chain)),
@@ -161,7 +162,7 @@ fn a_tls_chain_larger_than_the_bundle_bound_is_refused_before_verification() {
     let s = setup(KeyType::EcdsaP256);
     let auth = Authenticator::builder(s.verifier.clone()).build().unwrap();
     // Five certificates of 16 KB each: within the certificate count, over 64 KiB of DER.
-    let chain = hostile::same_name_loop(4, 16_000);
+    let chain = hostile::same_name_loop(4, 16_000).certs().to_vec();
     let (r, n) = signatures(|| auth.verify_credential(Credential::Tls(&chain), at()));
     assert_eq!(r.unwrap_err().kind(), ErrorKind::InputTooLarge);
     assert_eq!(n, 0);
