@@ -13,15 +13,24 @@
 //!   the store's intermediate pool may hold;
 //! - certificates named like a trust anchor are dropped: the anchor itself is trusted
 //!   already, and another key under its name can only spend signature checks;
-//! - a certificate whose subject cannot be reached from the leaf's issuer, or whose
-//!   issuer cannot lead to an anchor, is dropped (junk appended to a chain);
+//! - a certificate is kept only if its issuer name is fewer hops from an anchor than its
+//!   subject name (over the presented and held certificates): the names offered form
+//!   shortest paths without cycles, so two names issuing each other in a ring buy no
+//!   extra orderings;
+//! - a certificate whose subject cannot be reached from the leaf's issuer is dropped
+//!   (junk appended to a chain);
 //! - at most two certificates per subject name (a cross-signed pair) and at most
 //!   `max` in all (the verifier passes one more than its `max_intermediates`) are kept,
 //!   in the order they were presented.
 //!
-//! With those rules the name graph webpki walks has at most `max` presented
-//! nodes, no self-loops, and no node that shares a name with an anchor, so the signature
-//! checks and path-building steps per verification are a small constant.
+//! With those rules the name graph webpki walks is acyclic, has at most `max` presented
+//! nodes and at most two per name, and no node that shares a name with an anchor, so the
+//! signature checks and path-building steps per verification are a small constant.
+//!
+//! The price: a path longer than the shortest name path to an anchor (a cross-signed
+//! detour when a direct issuer name exists) is not offered. A client that needs one is
+//! refused with `unknown_issuer`; the server can hold the detour's certificates in its
+//! intermediate pool instead.
 
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 
@@ -63,51 +72,63 @@ pub(crate) fn path_candidates<'c>(
         return Vec::new();
     }
 
-    // Names reachable from the leaf's issuer, through presented and held certificates.
+    // Hops from each name to an anchor, over presented and held certificates (an edge
+    // runs from a certificate's issuer name to its subject name).
+    let edges: Vec<(&[u8], &[u8])> = kept
+        .iter()
+        .map(|(_, n)| (n.issuer, n.subject))
+        .chain(held_names.iter().map(|n| (n.issuer, n.subject)))
+        .collect();
+    let mut hops: Vec<(&[u8], usize)> = anchors.iter().map(|a| (a.subject.as_ref(), 0)).collect();
+    let hops_of = |hops: &[(&[u8], usize)], name: &[u8]| {
+        hops.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
+    };
+    for depth in 0.. {
+        let before = hops.len();
+        for (issuer, subject) in &edges {
+            if hops_of(&hops, issuer) == Some(depth) && hops_of(&hops, subject).is_none() {
+                hops.push((subject, depth + 1));
+            }
+        }
+        if hops.len() == before {
+            break;
+        }
+    }
+    // Only certificates that bring their subject one hop closer to an anchor: the
+    // offered names form shortest paths, without cycles.
+    kept.retain(|(_, n)| match (hops_of(&hops, n.issuer), hops_of(&hops, n.subject)) {
+        (Some(i), Some(s)) => i < s,
+        _ => false,
+    });
+    // Of those, only the ones reachable from the leaf's issuer.
     let mut reachable: Vec<&[u8]> = vec![leaf_names.issuer];
-    grow(&mut reachable, kept.iter().map(|(_, n)| (n.subject, n.issuer)), &held_names, |n| {
-        (n.subject, n.issuer)
-    });
-    // Names from which an anchor can be reached (walking from issuer to subject).
-    let mut leads: Vec<&[u8]> = anchors.iter().map(|a| a.subject.as_ref()).collect();
-    grow(&mut leads, kept.iter().map(|(_, n)| (n.issuer, n.subject)), &held_names, |n| {
-        (n.issuer, n.subject)
-    });
+    loop {
+        let before = reachable.len();
+        for (subject, issuer) in kept
+            .iter()
+            .map(|(_, n)| (n.subject, n.issuer))
+            .chain(held_names.iter().map(|n| (n.subject, n.issuer)))
+        {
+            if reachable.contains(&subject) && !reachable.contains(&issuer) {
+                reachable.push(issuer);
+            }
+        }
+        if reachable.len() == before {
+            break;
+        }
+    }
 
     let mut out: Vec<(&'c CertificateDer<'static>, &[u8])> = Vec::new();
     for (cert, names) in &kept {
         if out.len() == max {
             break;
         }
-        let on_a_path = reachable.contains(&names.subject) && leads.contains(&names.issuer);
         let same_name = out.iter().filter(|(_, s)| *s == names.subject).count();
-        if on_a_path && same_name < MAX_PER_NAME {
+        if reachable.contains(&names.subject) && same_name < MAX_PER_NAME {
             out.push((cert, names.subject));
         }
     }
     out.into_iter().map(|(c, _)| c).collect()
-}
-
-/// Closes `names` under the edges `from -> to` of the presented and held certificates.
-fn grow<'n>(
-    names: &mut Vec<&'n [u8]>,
-    presented: impl Iterator<Item = (&'n [u8], &'n [u8])> + Clone,
-    held: &[CertNames<'n>],
-    edge: impl Fn(&CertNames<'n>) -> (&'n [u8], &'n [u8]),
-) {
-    let edges: Vec<(&[u8], &[u8])> = presented.chain(held.iter().map(edge)).collect();
-    // Each pass adds at least one name or stops; there are at most `edges.len()` names to add.
-    loop {
-        let before = names.len();
-        for (from, to) in &edges {
-            if names.contains(from) && !names.contains(to) {
-                names.push(to);
-            }
-        }
-        if names.len() == before {
-            break;
-        }
-    }
 }
 
 #[cfg(all(test, feature = "testkit"))]
