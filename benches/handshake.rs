@@ -14,6 +14,7 @@ use certauth::cache::CacheConfig;
 use certauth::pki_types::pem::PemObject as _;
 use certauth::pki_types::{PrivateKeyDer, ServerName};
 use certauth::rustls::ClientVerifier;
+use certauth::testkit::hostile;
 use certauth::testkit::pki::{Ca, Leaf};
 use certauth::verify::RING_ALGORITHMS;
 use certauth::{Authenticator, TrustStore, Verifier};
@@ -95,6 +96,87 @@ fn handshake(server: &Arc<ServerConfig>, client: &Arc<ClientConfig>) {
     panic!("handshake did not finish");
 }
 
+/// One full handshake attempt in memory that the server refuses; panics if it succeeds.
+fn refused_handshake(server: &Arc<ServerConfig>, client: &Arc<ClientConfig>) {
+    let mut s = ServerConnection::new(server.clone()).unwrap();
+    let mut c =
+        ClientConnection::new(client.clone(), ServerName::try_from("localhost").unwrap()).unwrap();
+    let mut buf = Vec::with_capacity(65536);
+    for _ in 0..10 {
+        buf.clear();
+        while c.wants_write() {
+            c.write_tls(&mut buf).unwrap();
+        }
+        let mut rd = buf.as_slice();
+        while !rd.is_empty() {
+            s.read_tls(&mut rd).unwrap();
+            if s.process_new_packets().is_err() {
+                return;
+            }
+        }
+        buf.clear();
+        while s.wants_write() {
+            s.write_tls(&mut buf).unwrap();
+        }
+        let mut rd = buf.as_slice();
+        while !rd.is_empty() {
+            c.read_tls(&mut rd).unwrap();
+        }
+        let _ = c.process_new_packets();
+    }
+    panic!("the crafted chain was not refused");
+}
+
+/// Crafted client chains (`certauth::testkit::hostile`) refused in the handshake, against
+/// a genuine client's full handshake, uncached, in one group.
+fn hostile_handshakes(c: &mut Criterion) {
+    let root = Ca::root("Bench Root");
+    let inter = root.intermediate("Bench Issuing CA");
+    let client = inter.leaf("bench-client").build();
+    let server = root.leaf("localhost").dns("localhost").eku_server_auth_only().build();
+    let store = TrustStore::builder().add_pem(root.pem().as_bytes()).unwrap().build().unwrap();
+    let authenticator =
+        Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build().unwrap())
+            .cache(CacheConfig::disabled())
+            .build()
+            .unwrap();
+    let config = server_config(Arc::new(ClientVerifier::new(authenticator, provider())), &server);
+    let crafted_client = |crafted: &hostile::Crafted| {
+        let mut roots = RootCertStore::empty();
+        roots.add(root.der().clone()).unwrap();
+        let key = PrivateKeyDer::from_pem_slice(crafted.key_pem().as_bytes()).unwrap();
+        let mut config = ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(crafted.certs().to_vec(), key)
+            .unwrap();
+        config.resumption = Resumption::disabled();
+        Arc::new(config)
+    };
+    let genuine = client_config(&root, &client);
+    handshake(&config, &genuine);
+    let crafted = [
+        ("same_name_loop_15_padded", hostile::same_name_loop(15, 3000)),
+        ("named_like_anchor_15", hostile::named_like_anchor("Bench Root", 15)),
+        (
+            "named_like_issuer_15",
+            hostile::named_like_issuer("Bench Issuing CA", "Bench Root", 15, 0),
+        ),
+        ("two_name_mesh_5", hostile::two_name_mesh("Bench Root", 5)),
+    ];
+    let mut g = c.benchmark_group("handshake_tls13_hostile_chains");
+    g.bench_function("genuine_client_uncached", |b| {
+        b.iter(|| handshake(black_box(&config), &genuine))
+    });
+    for (name, chain) in &crafted {
+        let client = crafted_client(chain);
+        refused_handshake(&config, &client);
+        g.bench_function(*name, |b| b.iter(|| refused_handshake(black_box(&config), &client)));
+    }
+    g.finish();
+}
+
 fn handshakes(c: &mut Criterion) {
     let root = Ca::root("Bench Root");
     let inter = root.intermediate("Bench Issuing CA");
@@ -141,5 +223,5 @@ fn handshakes(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, handshakes);
+criterion_group!(benches, handshakes, hostile_handshakes);
 criterion_main!(benches);

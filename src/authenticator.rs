@@ -19,7 +19,7 @@ use std::sync::Arc;
 use rustls_pki_types::CertificateDer;
 
 use crate::binding::{BindingMode, check_token_binding};
-use crate::cache::{CacheConfig, VerificationCache};
+use crate::cache::{CacheConfig, VerificationCache, Verified};
 use crate::error::{ConfigError, Error, ErrorKind, Result};
 use crate::identity::{ClientIdentity, IdentityRule};
 use crate::input::{self, Format, HeaderFormat, Limits, PresentedChain, Source};
@@ -77,7 +77,8 @@ impl<'a> AuthRequest<'a> {
     }
 
     /// The client id the request names (a client-id header): the certificate must be
-    /// registered to that client.
+    /// registered to that client. Without a registry the request is refused with
+    /// `unknown_client`: an id nobody checked is never passed on.
     #[must_use]
     pub fn client_id(mut self, id: &'a str) -> Self {
         self.client_id = Some(id);
@@ -531,6 +532,15 @@ impl Authenticator {
 
         // 4. Registry.
         let client = match &inner.registry {
+            // A named client id is a claim only a registry can check: never pass it unchecked.
+            None if req.client_id.is_some() => {
+                let e = Error::new(
+                    ErrorKind::UnknownClient,
+                    "the request names a client id but no registry is configured to check it",
+                );
+                step("registry", fail(&e), &|| e.message().to_owned());
+                return Err(e);
+            }
             None => {
                 step("registry", CheckOutcome::Skipped, &|| "no registry".into());
                 None
@@ -587,7 +597,7 @@ impl Authenticator {
                 with_chain_key(certs, |key| self.verify_keyed(key, TAG_DER_CHAIN, credential, now))
             }
             Credential::Chain(chain) => with_chain_key(chain.certificates(), |key| {
-                self.verify_keyed(key, TAG_DER_CHAIN, credential, now)
+                self.verify_keyed(key, source_tag(chain.source()), credential, now)
             }),
             Credential::Encoded { bytes, format } => {
                 self.verify_keyed(bytes, TAG_ENCODED + format as u64, credential, now)
@@ -611,13 +621,32 @@ impl Authenticator {
         if let Some(hit) = inner.cache.get(key, tag, generation, now) {
             return Ok((hit, false));
         }
-        let identity = inner.cache.get_or_verify(key, tag, generation, now, || {
-            let chain = self.presented(credential)?;
-            let verified = inner.verifier.verify(&chain, now)?;
-            let expires = verified.expires();
-            Ok((ClientIdentity::new(verified)?, expires))
-        })?;
-        Ok((identity, true))
+        let decoded = self.presented(credential);
+        // The same leaf presented with other extra certificates: its verified path is
+        // still presented (or held by the store), so the earlier result holds.
+        if let Ok(presented) = &decoded {
+            let leaf = Thumbprint::of(presented.leaf());
+            let held = inner.verifier.trust_store();
+            let sound = |identity: &ClientIdentity| {
+                identity.chain().certificates()[1..].iter().all(|c| {
+                    presented.intermediates().contains(c) || held.intermediates().contains(c)
+                })
+            };
+            if let Some(identity) =
+                inner.cache.adopt(key, tag, generation, now, leaf.as_bytes(), sound)
+            {
+                return Ok((identity, false));
+            }
+        }
+        inner.cache.get_or_verify(key, tag, generation, now, || {
+            let presented = decoded.as_ref().map_err(Clone::clone)?;
+            let verified = inner.verifier.verify(presented, now)?;
+            let (valid_from, expires) = (verified.valid_from(), verified.expires());
+            let weight = verified.certificates().iter().map(|c| c.len()).sum::<usize>() + 256;
+            let identity = ClientIdentity::new(verified)?;
+            let leaf = *identity.thumbprint().as_bytes();
+            Ok(Verified { value: identity, valid_from, expires, leaf, weight })
+        })
     }
 
     fn presented(&self, credential: Credential<'_>) -> Result<PresentedChain> {
@@ -706,6 +735,21 @@ fn credential_source(credential: &Credential<'_>) -> Source {
         Credential::Chain(chain) => chain.source().clone(),
         Credential::Encoded { .. } => Source::Bytes,
         Credential::Header { name, .. } => Source::Header(name.to_ascii_lowercase()),
+    }
+}
+
+/// The cache tag of a decoded chain: where it came from, so a chain forwarded in a header
+/// never answers as (or with the source of) the same chain seen over TLS.
+fn source_tag(source: &Source) -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    match source {
+        Source::Tls => TAG_DER_CHAIN,
+        Source::Bytes => TAG_DER_CHAIN + 1,
+        Source::Header(name) => {
+            let mut h = foldhash::fast::FixedState::with_seed(0x6368_6169).build_hasher();
+            h.write(name.as_bytes());
+            h.finish() | (1 << 62)
+        }
     }
 }
 

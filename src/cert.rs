@@ -547,6 +547,35 @@ pub(crate) fn spki_of(cert_der: &[u8]) -> Option<&[u8]> {
     (tag == 0x30).then_some(spki)
 }
 
+/// The raw issuer and subject names (the contents of each `Name` SEQUENCE, as webpki
+/// compares them) and the DER `SubjectPublicKeyInfo` of a certificate, read by walking
+/// the TBS fields without parsing the rest: path-candidate selection needs only these.
+pub(crate) fn names_of(cert_der: &[u8]) -> Option<CertNames<'_>> {
+    let cert = tlv(cert_der, 0x30)?;
+    let mut tbs = tlv(cert, 0x30)?;
+    if tbs.first() == Some(&0xa0) {
+        tbs = split_tlv(tbs)?.2; // [0] EXPLICIT version
+    }
+    for _ in 0..2 {
+        tbs = split_tlv(tbs)?.2; // serial, signature algorithm
+    }
+    let issuer = tlv(tbs, 0x30)?;
+    tbs = split_tlv(tbs)?.2;
+    tbs = split_tlv(tbs)?.2; // validity
+    let subject = tlv(tbs, 0x30)?;
+    tbs = split_tlv(tbs)?.2;
+    let (tag, spki, _) = split_tlv(tbs)?;
+    (tag == 0x30).then_some(CertNames { issuer, subject, spki })
+}
+
+/// What [`names_of`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CertNames<'a> {
+    pub(crate) issuer: &'a [u8],
+    pub(crate) subject: &'a [u8],
+    pub(crate) spki: &'a [u8],
+}
+
 /// notBefore and notAfter of a DER certificate, read without parsing the rest.
 pub(crate) fn validity_of(cert_der: &[u8]) -> Option<(Timestamp, Timestamp)> {
     let cert = tlv(cert_der, 0x30)?;
@@ -566,11 +595,11 @@ pub(crate) fn validity_of(cert_der: &[u8]) -> Option<(Timestamp, Timestamp)> {
     Some((ts(&v.not_before), ts(&v.not_after)))
 }
 
-/// The notAfter of a DER certificate, as [`validity_of`] reads it; a certificate whose
-/// validity cannot be read is `invalid_certificate`, never left out of a computation
-/// such as a verified chain's expiry.
-pub(crate) fn not_after_of(cert_der: &[u8]) -> Result<Timestamp> {
-    validity_of(cert_der).map(|(_, not_after)| not_after).ok_or_else(|| {
+/// notBefore and notAfter of a DER certificate, as [`validity_of`] reads them; a
+/// certificate whose validity cannot be read is `invalid_certificate`, never left out of
+/// a computation such as a verified chain's window.
+pub(crate) fn checked_validity_of(cert_der: &[u8]) -> Result<(Timestamp, Timestamp)> {
+    validity_of(cert_der).ok_or_else(|| {
         Error::new(
             crate::error::ErrorKind::InvalidCertificate,
             "the validity of a certificate cannot be read",
@@ -762,7 +791,7 @@ mod tests {
         assert_eq!(spki_of(b""), None);
         let full = Certificate::from_der(LEAF_RSA).unwrap();
         assert_eq!(validity_of(LEAF_RSA), Some((full.not_before(), full.not_after())));
-        assert_eq!(not_after_of(LEAF_RSA), Ok(full.not_after()));
+        assert_eq!(checked_validity_of(LEAF_RSA), Ok((full.not_before(), full.not_after())));
     }
 
     /// A certificate whose validity cannot be read has no notAfter to bound anything
@@ -775,7 +804,7 @@ mod tests {
         bad[i + 2 + 10..i + 2 + 12].copy_from_slice(b"99");
         assert_eq!(validity_of(&bad), None);
         for unreadable in [&bad[..], &LEAF_EC[..60], b""] {
-            let e = not_after_of(unreadable).unwrap_err();
+            let e = checked_validity_of(unreadable).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidCertificate);
             assert!(e.message().contains("validity"), "{e}");
         }

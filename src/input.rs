@@ -120,7 +120,8 @@ pub struct PresentedChain {
 
 impl PresentedChain {
     /// Builds a chain from DER certificates, leaf first. Checks that there is at least
-    /// one certificate and no more than `limits` allow; the certificates themselves are
+    /// one certificate and no more certificates or DER bytes than `limits` allow
+    /// ([`Limits::max_chain_len`], [`Limits::max_pem_bundle`]), whatever the source; the certificates themselves are
     /// checked by whoever parses or verifies them.
     pub fn new(
         certs: Vec<CertificateDer<'static>>,
@@ -132,6 +133,7 @@ impl PresentedChain {
             return Err(Error::no_certificate("no certificate in the input"));
         }
         limits.check_chain(certs.len())?;
+        limits.check_bundle(certs.iter().map(|c| c.len()).sum())?;
         Ok(Self { certs, source, format, header_format: None })
     }
 

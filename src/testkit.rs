@@ -5,6 +5,7 @@
 //!   key types, validity and serials; CRLs; the odd certificates negative tests need
 //!   (expired, server-only, no EKU, weak RSA, CA as client, issued by a leaf, CRL issuer
 //!   without cRLSign, CRL without a number).
+//! - [`hostile`]: chains crafted to make path building expensive (work-bound tests).
 //! - [`proxy`]: one header encoder per proxy format, so a test can feed its service
 //!   exactly what nginx, Envoy, HAProxy, an AWS ALB ... would send.
 //!
@@ -43,6 +44,7 @@
 //! ```
 #![cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 
+pub mod hostile;
 pub mod pki;
 pub mod proxy;
 

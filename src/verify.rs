@@ -20,6 +20,7 @@ use crate::thumbprint::Thumbprint;
 use crate::time::Timestamp;
 use crate::trust::TrustStore;
 
+mod candidates;
 pub mod policy;
 pub mod revocation;
 
@@ -190,23 +191,27 @@ impl Verifier {
         inner.keys.check_certificate(leaf)?;
 
         let ee = webpki::EndEntityCert::try_from(leaf).map_err(translate)?;
-        let joined;
-        let intermediates: &[CertificateDer<'_>] = if store.intermediates().is_empty() {
-            chain.intermediates()
-        } else {
-            joined = chain
-                .intermediates()
-                .iter()
-                .chain(store.intermediates())
-                .cloned()
-                .collect::<Vec<_>>();
-            &joined
-        };
+        let anchors = store.anchors_at(now, inner.skew);
+        // Only the presented certificates that could lie on a path are offered, so that
+        // path building does bounded work whatever the client sends (see `candidates`).
+        let intermediates: Vec<CertificateDer<'_>> = candidates::path_candidates(
+            leaf,
+            chain.intermediates(),
+            anchors.as_slice(),
+            store.intermediates(),
+            // One more than allowed, so a genuine path one too long is reported as too
+            // long, not as having no issuer.
+            inner.max_intermediates + 1,
+        )
+        .into_iter()
+        .chain(store.intermediates())
+        .map(|c| CertificateDer::from(c.as_ref()))
+        .collect();
+        let intermediates = intermediates.as_slice();
         let crl_refs: Vec<&webpki::CertRevocationList<'_>> = match inner.revocation {
             Some(_) => store.crls().iter().map(revocation::Crl::webpki).collect(),
             None => Vec::new(),
         };
-        let anchors = store.anchors_at(now, inner.skew);
         let max = inner.max_intermediates;
         let depth = |path: &webpki::VerifiedPath<'_>| {
             // Self-issued intermediates (key rollover) do not count (RFC 5280 6.1.4 (l)).
@@ -255,9 +260,12 @@ impl Verifier {
         check_validity(anchor.not_before, anchor.not_after, now, inner.skew)
             .map_err(|e| in_role(e, "the trust anchor"))?;
         inner.keys.check(&anchor.key).map_err(|e| in_role(e, "the trust anchor"))?;
-        let mut expires = anchor.not_after;
+        // The window in which this result holds: a cache may reuse it only inside it.
+        let (mut valid_from, mut expires) = (anchor.not_before, anchor.not_after);
         for der in &certs {
-            expires = expires.min(crate::cert::not_after_of(der)?);
+            let (not_before, not_after) = crate::cert::checked_validity_of(der)?;
+            valid_from = valid_from.max(not_before);
+            expires = expires.min(not_after);
         }
         let mut warnings = Vec::new();
         if let Some(policy) = inner.revocation {
@@ -270,6 +278,9 @@ impl Verifier {
             for crl in store.crls().iter().filter(|c| checked.contains(&c.issuer_raw())) {
                 if let Some(next) = crl.next_update() {
                     expires = expires.min(next);
+                }
+                if let Some(max_age) = policy.max_age_secs() {
+                    expires = expires.min(crl.this_update().plus_secs(max_age));
                 }
                 if let Err(stale) = crl.check_fresh(now, inner.skew, policy.max_age_secs()) {
                     if policy.stale_is_soft() {
@@ -286,6 +297,7 @@ impl Verifier {
             source: chain.source().clone(),
             format: chain.format(),
             verified_at: now,
+            valid_from,
             expires,
             generation: store.generation(),
             warnings,
@@ -314,6 +326,7 @@ impl Verifier {
             source: chain.source().clone(),
             format: chain.format(),
             verified_at: now,
+            valid_from: not_before,
             expires: not_after,
             generation: store.generation(),
             warnings: Vec::new(),
@@ -469,6 +482,7 @@ pub struct VerifiedChain {
     source: Source,
     format: Format,
     verified_at: Timestamp,
+    valid_from: Timestamp,
     expires: Timestamp,
     generation: u64,
     warnings: Vec<String>,
@@ -522,8 +536,15 @@ impl VerifiedChain {
         self.verified_at
     }
 
-    /// The earliest notAfter of the path and nextUpdate of the CRLs used: the result
-    /// must not be reused after this.
+    /// The latest notBefore of the path and its anchor: the result must not be reused
+    /// for a verification time before this.
+    pub fn valid_from(&self) -> Timestamp {
+        self.valid_from
+    }
+
+    /// The earliest of the notAfter of the path and its anchor, the nextUpdate of the
+    /// CRLs consulted, and the end of their maximum age: the result must not be reused
+    /// for a verification time after this.
     pub fn expires(&self) -> Timestamp {
         self.expires
     }

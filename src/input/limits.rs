@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 ///
 /// | bound | default | why |
 /// |---|---|---|
-/// | [`max_pem_bundle`](Limits::max_pem_bundle) | 64 KiB | a bundle of a dozen RSA-4096 certificates fits |
+/// | [`max_pem_bundle`](Limits::max_pem_bundle) | 64 KiB | encoded input (PEM, DER, base64) and the DER bytes of any presented chain, TLS included: a bundle of a dozen RSA-4096 certificates fits |
 /// | [`max_chain_len`](Limits::max_chain_len) | 16 | real client chains have 1 to 4 certificates |
 /// | [`max_header_value`](Limits::max_header_value) | 16 KiB | an XFCC value with `Cert` and `Chain` for three RSA-4096 certificates fits; proxies cap lines at 8 to 16 KiB |
 ///

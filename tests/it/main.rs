@@ -23,3 +23,5 @@ mod tls;
 mod tower;
 #[cfg(feature = "ring")]
 mod verify;
+#[cfg(all(feature = "ring", feature = "testkit"))]
+mod work_bounds;
