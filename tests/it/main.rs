@@ -5,6 +5,7 @@ mod authenticator;
 #[cfg(feature = "cli")]
 mod cli;
 mod common;
+mod differential;
 mod headers;
 #[cfg(all(feature = "ring", feature = "pkcs12"))]
 mod hostile;
