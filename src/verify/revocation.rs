@@ -191,6 +191,18 @@ impl Crl {
         skew: i64,
         max_age: Option<i64>,
     ) -> Result<()> {
+        // A CRL issued after the verification time says nothing about that time.
+        if self.this_update.as_unix_secs() > now.as_unix_secs().saturating_add(skew) {
+            return Err(Error::new(
+                ErrorKind::RevocationStale,
+                format!(
+                    "crl of {} is not valid before its this update {} (checked at {})",
+                    self.issuer,
+                    self.this_update.to_rfc3339(),
+                    now.to_rfc3339()
+                ),
+            ));
+        }
         if let Some(next) = self.next_update
             && now.as_unix_secs() > next.as_unix_secs().saturating_add(skew)
         {
