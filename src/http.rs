@@ -30,7 +30,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::error::{ConfigError, Error, ErrorKind, Result};
 use crate::input::{
-    HeaderFormat, Limits, PresentedChain, decode_client_cert_and_chain, decode_header_lines,
+    Expect, HeaderFormat, Limits, MAX_XFCC_ELEMENTS, PresentedChain, decode_client_cert_and_chain,
+    decode_header_lines_with,
 };
 use crate::time::Timestamp;
 
@@ -177,6 +178,7 @@ pub struct HeaderSource {
     identities: Vec<ProxyIdentity>,
     verification: Option<VerificationSignal>,
     limits: Limits,
+    expect: Expect,
 }
 
 /// A header the trusted proxy sets to its own verdict on the client certificate.
@@ -197,6 +199,7 @@ pub struct HeaderSourceBuilder {
     identities: Vec<ProxyIdentity>,
     verification: Option<(String, String)>,
     limits: Limits,
+    xfcc_elements: Option<usize>,
     allow_auto: bool,
 }
 
@@ -211,6 +214,7 @@ impl HeaderSource {
             identities: Vec::new(),
             verification: None,
             limits: Limits::default(),
+            xfcc_elements: None,
             allow_auto: false,
         }
     }
@@ -223,6 +227,17 @@ impl HeaderSource {
     /// The configured format.
     pub fn format(&self) -> HeaderFormat {
         self.format
+    }
+
+    /// The input bounds the header is decoded with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The number of XFCC elements every value must hold (1 unless
+    /// [`HeaderSourceBuilder::xfcc_elements`] says otherwise).
+    pub fn xfcc_elements(&self) -> usize {
+        self.expect.xfcc_elements
     }
 
     /// The proxies allowed to send the header, by address.
@@ -365,7 +380,13 @@ impl HeaderSource {
                     &self.limits,
                 )
             }
-            None => decode_header_lines(&lines, self.format, self.header.as_str(), &self.limits),
+            None => decode_header_lines_with(
+                &lines,
+                self.format,
+                self.header.as_str(),
+                &self.limits,
+                self.expect,
+            ),
         }
     }
 }
@@ -425,6 +446,40 @@ impl HeaderSourceBuilder {
         self
     }
 
+    /// The number of elements every `x-forwarded-client-cert` value must hold: one per
+    /// Envoy between the client and this service that sets or appends the header. Only
+    /// for [`HeaderFormat::Xfcc`].
+    ///
+    /// The certificate is read from the **first** element, which the outermost proxy
+    /// wrote about the client; each later element is a proxy further in describing the
+    /// proxy before it, and is only checked to be well formed. A value with any other
+    /// number of elements is refused with `malformed_input`.
+    ///
+    /// Default: 1, what Envoy's `forward_client_cert_details: SANITIZE_SET` sends.
+    /// At most 32.
+    ///
+    /// Why a stated number: Envoy writes the client certificate's `URI` and `DNS` SANs
+    /// unquoted, so a SAN such as `https://x/,Cert="..."` makes one more element. With the
+    /// count fixed, such a value is refused instead of read from the wrong element; with
+    /// `APPEND_FORWARD` the count also refuses elements a client sent itself. State the
+    /// count the deployment has: for a client, then an edge Envoy with `SANITIZE_SET`,
+    /// then a sidecar Envoy with `APPEND_FORWARD`, then this service, it is 2.
+    ///
+    /// ```
+    /// use certauth::http::{HeaderSource, TrustedProxies};
+    /// use certauth::HeaderFormat;
+    /// let source = HeaderSource::builder("x-forwarded-client-cert", HeaderFormat::Xfcc)
+    ///     .trusted_proxies(TrustedProxies::parse(["10.0.0.0/8"])?)
+    ///     .xfcc_elements(2) // edge Envoy (SANITIZE_SET), then a sidecar (APPEND_FORWARD)
+    ///     .build()?;
+    /// assert_eq!(source.xfcc_elements(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn xfcc_elements(mut self, elements: usize) -> Self {
+        self.xfcc_elements = Some(elements);
+        self
+    }
+
     /// Also reads an RFC 9440 `Client-Cert-Chain` header (e.g. `client-cert-chain`, or the
     /// header carrying GCP's `{client_cert_chain}`) and appends its certificates to the
     /// leaf. Only for the formats [`HeaderFormat::Rfc9440`] and [`HeaderFormat::Gcp`].
@@ -444,7 +499,8 @@ impl HeaderSourceBuilder {
     /// Builds the source. Refuses: no trusted proxy by address or identity
     /// ([`ConfigError::NoTrustedProxies`]), an invalid header name or verification value,
     /// [`HeaderFormat::Auto`] without [`allow_auto_detection`](Self::allow_auto_detection),
-    /// and a chain header for a format other than `rfc9440` / `gcp`.
+    /// a chain header for a format other than `rfc9440` / `gcp`, and an XFCC element
+    /// count for a format other than `xfcc` or outside 1 to 32.
     pub fn build(self) -> Result<HeaderSource, ConfigError> {
         if self.proxies.is_empty() && self.identities.is_empty() {
             return Err(ConfigError::NoTrustedProxies);
@@ -469,6 +525,21 @@ impl HeaderSourceBuilder {
             }
             Some(c) => Some(name(c)?),
         };
+        let xfcc_elements = match self.xfcc_elements {
+            None => Expect::DEFAULT.xfcc_elements,
+            Some(_) if self.format != HeaderFormat::Xfcc => {
+                return Err(ConfigError::Setting(format!(
+                    "an xfcc element count needs format xfcc, not {}",
+                    self.format
+                )));
+            }
+            Some(n) if n == 0 || n > MAX_XFCC_ELEMENTS => {
+                return Err(ConfigError::Setting(format!(
+                    "xfcc element count {n}: must be 1 to {MAX_XFCC_ELEMENTS}"
+                )));
+            }
+            Some(n) => n,
+        };
         let verification = match &self.verification {
             None => None,
             Some((header, value)) => Some(VerificationSignal {
@@ -486,6 +557,7 @@ impl HeaderSourceBuilder {
             identities: self.identities,
             verification,
             limits: self.limits,
+            expect: Expect { xfcc_elements },
         })
     }
 }

@@ -266,9 +266,10 @@ async fn authenticate(
         }
         source.admit(headers, &peer, now)?;
         let mut lines = headers.get_all(source.header_name()).iter();
-        if let (Some(value), None, false) = (lines.next(), lines.next(), source.has_chain_header())
-        {
-            // One value: the fast path, keyed on the raw bytes.
+        let default_decoding = !source.has_chain_header() && source.xfcc_elements() == 1;
+        if let (Some(value), None, true) = (lines.next(), lines.next(), default_decoding) {
+            // One value read as `decode_header` reads it: the fast path, keyed on the raw
+            // bytes.
             let credential = Credential::Header {
                 name: source.header_name(),
                 value: value.as_bytes(),

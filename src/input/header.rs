@@ -51,8 +51,12 @@ pub enum HeaderFormat {
     /// it yields the listed certificates; see [`decode_client_cert_and_chain`] to combine
     /// it with `Client-Cert`.
     Rfc9440Chain,
-    /// Envoy / Istio `x-forwarded-client-cert`: the certificate (or `Chain`) of the last
-    /// element, with its `Hash` checked. Several field lines are joined with `,`.
+    /// Envoy / Istio `x-forwarded-client-cert`: the certificate (or `Chain`) of the first
+    /// element, with its `Hash` checked. Several field lines are joined with `,`. The value
+    /// must hold exactly one element (Envoy's `SANITIZE_SET`); a
+    /// [`HeaderSource`](crate::http::HeaderSource) can expect more
+    /// (`HeaderSourceBuilder::xfcc_elements`). Keys must come in Envoy's order, so that a
+    /// client's unquoted `URI` or `DNS` SAN can never add a certificate.
     Xfcc,
     /// nginx `$ssl_client_escaped_cert`: URL-encoded PEM (also Kubernetes ingress-nginx
     /// `ssl-client-cert`, Kong, Azure Application Gateway `{var_client_certificate}`).
@@ -247,8 +251,30 @@ pub fn decode_header(
     header_name: &str,
     limits: &Limits,
 ) -> Result<PresentedChain> {
+    decode_header_with(value, format, header_name, limits, Expect::DEFAULT)
+}
+
+/// What a configuration expects of a value beyond its format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Expect {
+    /// The number of XFCC elements (proxy hops that set or append the header).
+    pub(crate) xfcc_elements: usize,
+}
+
+impl Expect {
+    /// What [`decode_header`] expects: one XFCC element.
+    pub(crate) const DEFAULT: Self = Self { xfcc_elements: 1 };
+}
+
+fn decode_header_with(
+    value: &[u8],
+    format: HeaderFormat,
+    header_name: &str,
+    limits: &Limits,
+    expect: Expect,
+) -> Result<PresentedChain> {
     let (certs, detected) =
-        decode_value(value, format, limits).map_err(|e| in_header(e, header_name))?;
+        decode_value(value, format, limits, expect).map_err(|e| in_header(e, header_name))?;
     finish(certs, detected, header_name, limits)
 }
 
@@ -272,15 +298,26 @@ pub fn decode_header_lines(
     header_name: &str,
     limits: &Limits,
 ) -> Result<PresentedChain> {
+    decode_header_lines_with(lines, format, header_name, limits, Expect::DEFAULT)
+}
+
+/// [`decode_header_lines`] with what a configuration expects beyond the format.
+pub(crate) fn decode_header_lines_with(
+    lines: &[&[u8]],
+    format: HeaderFormat,
+    header_name: &str,
+    limits: &Limits,
+    expect: Expect,
+) -> Result<PresentedChain> {
     match lines {
         [] => Err(in_header(Error::no_certificate("header is absent"), header_name)),
-        [one] => decode_header(one, format, header_name, limits),
+        [one] => decode_header_with(one, format, header_name, limits, expect),
         _ if !format.allows_multiple_lines() => Err(duplicate(lines.len(), header_name)),
         _ => {
             let total = lines.iter().map(|l| l.len()).sum::<usize>() + lines.len() - 1;
             limits.check_header(total).map_err(|e| in_header(e, header_name))?;
             let joined = lines.join(&b","[..]);
-            decode_header(&joined, format, header_name, limits)
+            decode_header_with(&joined, format, header_name, limits, expect)
         }
     }
 }
@@ -356,6 +393,7 @@ pub(crate) fn decode_value(
     value: &[u8],
     format: HeaderFormat,
     limits: &Limits,
+    expect: Expect,
 ) -> Result<(Vec<CertificateDer<'static>>, HeaderFormat)> {
     limits.check_header(value.len())?;
     check_controls(value, format == HeaderFormat::NginxFolded)?;
@@ -369,7 +407,7 @@ pub(crate) fn decode_value(
     let certs = match format {
         HeaderFormat::Rfc9440 | HeaderFormat::Gcp => vec![rfc9440::decode_item(v)?],
         HeaderFormat::Rfc9440Chain => rfc9440::decode_list(v, limits)?,
-        HeaderFormat::Xfcc => xfcc::decode(v, limits)?,
+        HeaderFormat::Xfcc => xfcc::decode(v, limits, expect.xfcc_elements)?,
         HeaderFormat::NginxEscaped | HeaderFormat::AwsAlb | HeaderFormat::Cloudfront => {
             escaped_pem::decode_escaped(v, limits)?
         }
@@ -397,7 +435,7 @@ fn detect(v: &[u8], limits: &Limits) -> Result<(Vec<CertificateDer<'static>>, He
         return Ok((certs, f));
     }
     if looks_like_xfcc(v) {
-        return Ok((xfcc::decode(v, limits)?, HeaderFormat::Xfcc));
+        return Ok((xfcc::decode(v, limits, Expect::DEFAULT.xfcc_elements)?, HeaderFormat::Xfcc));
     }
     if contains(v, b"-----BEGIN%") {
         return Ok((escaped_pem::decode_escaped(v, limits)?, HeaderFormat::NginxEscaped));
@@ -500,7 +538,7 @@ mod tests {
             b"{http.request.tls.client.certificate_der_base64}",
         ] {
             for f in HeaderFormat::ALL {
-                let e = decode_value(v, *f, &l).unwrap_err();
+                let e = decode_value(v, *f, &l, Expect::DEFAULT).unwrap_err();
                 assert_eq!(
                     e.kind(),
                     ErrorKind::NoCertificate,
@@ -516,7 +554,7 @@ mod tests {
         let l = Limits::default();
         for v in [&b"MII\r\nB"[..], b"MII\nB", b"MII\0B", b"MII\n"] {
             for f in HeaderFormat::ALL {
-                let e = decode_value(v, *f, &l).unwrap_err();
+                let e = decode_value(v, *f, &l, Expect::DEFAULT).unwrap_err();
                 assert_eq!(e.kind(), ErrorKind::MalformedInput, "{f}");
                 assert!(e.message().contains("in the header value at offset 3"), "{e}");
             }
@@ -529,7 +567,7 @@ mod tests {
     #[test]
     fn size_is_checked_first() {
         let l = Limits::default().with_max_header_value(10);
-        let e = decode_value(&[0u8; 11], HeaderFormat::Base64Der, &l).unwrap_err();
+        let e = decode_value(&[0u8; 11], HeaderFormat::Base64Der, &l, Expect::DEFAULT).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InputTooLarge);
         let e =
             decode_header_lines(&[b"aaaaa", b"aaaaa"], HeaderFormat::Xfcc, "x", &l).unwrap_err();
@@ -540,8 +578,8 @@ mod tests {
     fn quotes_are_stripped_for_text_formats_only() {
         let l = Limits::default();
         let quoted = [&b"\""[..], LEAF_B64, b"\""].concat();
-        assert!(decode_value(&quoted, HeaderFormat::HaproxyDer, &l).is_ok());
-        let e = decode_value(&quoted, HeaderFormat::Rfc9440, &l).unwrap_err();
+        assert!(decode_value(&quoted, HeaderFormat::HaproxyDer, &l, Expect::DEFAULT).is_ok());
+        let e = decode_value(&quoted, HeaderFormat::Rfc9440, &l, Expect::DEFAULT).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::MalformedInput);
     }
 }

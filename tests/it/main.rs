@@ -5,6 +5,8 @@ mod authenticator;
 #[cfg(feature = "cli")]
 mod cli;
 mod common;
+#[cfg(all(feature = "testkit", feature = "http"))]
+mod header_properties;
 mod headers;
 #[cfg(all(feature = "ring", feature = "pkcs12"))]
 mod hostile;
