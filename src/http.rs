@@ -366,7 +366,9 @@ impl HeaderSource {
         ))
     }
 
-    fn decode(&self, headers: &HeaderMap) -> Result<PresentedChain> {
+    /// Decodes the header (and chain header) with this source's format, limits and XFCC
+    /// element count, without checking who sent it.
+    pub(crate) fn decode(&self, headers: &HeaderMap) -> Result<PresentedChain> {
         let lines: Vec<&[u8]> =
             headers.get_all(&self.header).iter().map(|v| v.as_bytes()).collect();
         match &self.chain_header {
@@ -440,7 +442,22 @@ impl HeaderSourceBuilder {
         self
     }
 
-    /// Sets the input bounds (default [`Limits::default`]).
+    /// Sets the bounds the header is decoded with: its length, and the certificates in it
+    /// ([`Limits::max_header_value`], [`Limits::max_chain_len`]). They apply wherever this
+    /// source reads the header, the tower layer included, whatever the authenticator's
+    /// own limits are. Default [`Limits::default`] (16 KiB, 16 certificates).
+    ///
+    /// ```
+    /// use certauth::http::{HeaderSource, TrustedProxies};
+    /// use certauth::{HeaderFormat, Limits};
+    /// // nginx forwards the leaf only: a few KiB and one certificate are plenty.
+    /// let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::NginxEscaped)
+    ///     .trusted_proxies(TrustedProxies::parse(["10.0.0.1"])?)
+    ///     .limits(Limits::default().with_max_header_value(4096).with_max_chain_len(1))
+    ///     .build()?;
+    /// assert_eq!(source.limits().max_chain_len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self

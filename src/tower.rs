@@ -15,6 +15,10 @@
 //! A connection whose certificate a `ProxyIdentity` accepts is a proxy's: without a
 //! forwarded header its request has no client certificate.
 //!
+//! A forwarded header is decoded by its [`HeaderSource`], with the source's
+//! [`Limits`](crate::Limits) and XFCC element count; the authenticator's limits apply to
+//! the connection's own certificates.
+//!
 //! Rejections: 400 (malformed header, untrusted source), 401 (no or unverifiable
 //! certificate; RFC 8705 binding failures add `WWW-Authenticate: Bearer
 //! error="invalid_token"`), 403 (valid but not allowed), 503 (registry unavailable),
@@ -265,23 +269,11 @@ async fn authenticate(
             peer = peer.with_tls_certificates(certs);
         }
         source.admit(headers, &peer, now)?;
-        let mut lines = headers.get_all(source.header_name()).iter();
-        let default_decoding = !source.has_chain_header() && source.xfcc_elements() == 1;
-        if let (Some(value), None, true) = (lines.next(), lines.next(), default_decoding) {
-            // One value read as `decode_header` reads it: the fast path, keyed on the raw
-            // bytes.
-            let credential = Credential::Header {
-                name: source.header_name(),
-                value: value.as_bytes(),
-                format: source.format(),
-            };
-            let req = finish(AuthRequest::new(credential, now), client_id, &token);
-            return config.authenticator.authenticate(&req).await.map(Some);
-        }
-        if let Some(chain) = source.extract_from(headers, &peer, now)? {
-            let req = finish(AuthRequest::new(Credential::Chain(&chain), now), client_id, &token);
-            return config.authenticator.authenticate(&req).await.map(Some);
-        }
+        // Decoded by the source, with its limits and expectations, never the
+        // authenticator's: the verified result is cached by the decoded chain.
+        let chain = source.decode(headers)?;
+        let req = finish(AuthRequest::new(Credential::Chain(&chain), now), client_id, &token);
+        return config.authenticator.authenticate(&req).await.map(Some);
     }
     if let Some(connection) = connection
         && let Some(certs) = &connection.tls_certificates

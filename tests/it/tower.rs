@@ -10,10 +10,12 @@ use certauth::http::{HeaderSource, ProxyIdentity, TrustedProxies};
 use certauth::identity::{IdentityRule, SpiffeMatch};
 use certauth::registry::{MemoryRegistry, RegisteredClient};
 use certauth::testkit::pki::Ca;
-use certauth::testkit::proxy::{Haproxy, Proxy as _};
+use certauth::testkit::proxy::{Haproxy, Proxy as _, Traefik};
 use certauth::tower::{CertAuthLayer, ConnectionInfo};
 use certauth::verify::RING_ALGORITHMS;
-use certauth::{AuthenticatedClient, Authenticator, HeaderFormat, Timestamp, TrustStore, Verifier};
+use certauth::{
+    AuthenticatedClient, Authenticator, HeaderFormat, Limits, Timestamp, TrustStore, Verifier,
+};
 use http::{Request, Response, StatusCode};
 use rustls_pki_types::CertificateDer;
 use tower::{Layer as _, ServiceExt as _};
@@ -21,22 +23,29 @@ use tower::{Layer as _, ServiceExt as _};
 struct Fixture {
     issuing: Ca,
     registry: Arc<MemoryRegistry>,
+    /// The root and the issuing CA, PEM.
+    trust: String,
+}
+
+impl Fixture {
+    /// Another authenticator on the same trust store and registry.
+    fn authenticator(&self, limits: Limits) -> Authenticator {
+        let store = TrustStore::builder().add_pem(self.trust.as_bytes()).unwrap().build().unwrap();
+        Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build().unwrap())
+            .registry(self.registry.clone())
+            .limits(limits)
+            .build()
+            .unwrap()
+    }
 }
 
 fn fixture() -> (Fixture, Authenticator) {
     let root = Ca::root("Tower Root");
     let issuing = root.intermediate("Tower Issuing");
-    let store = TrustStore::builder()
-        .add_pem(format!("{}{}", root.pem(), issuing.pem()).as_bytes())
-        .unwrap()
-        .build()
-        .unwrap();
-    let registry = Arc::new(MemoryRegistry::new());
-    let auth = Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build().unwrap())
-        .registry(registry.clone())
-        .build()
-        .unwrap();
-    (Fixture { issuing, registry }, auth)
+    let trust = format!("{}{}", root.pem(), issuing.pem());
+    let f = Fixture { issuing, registry: Arc::new(MemoryRegistry::new()), trust };
+    let auth = f.authenticator(Limits::default());
+    (f, auth)
 }
 
 fn source() -> HeaderSource {
@@ -347,4 +356,55 @@ async fn proxy_verification_signal() {
         (got.0, got.1.as_str()),
         (StatusCode::BAD_REQUEST, r#"{"error":"untrusted_source"}"#)
     );
+}
+
+/// Regression: a request carrying one header line took a path that decoded the value
+/// with the authenticator's limits, so a header source's stricter limits were ignored.
+/// The header source's limits apply to its header, whatever the authenticator's are.
+#[tokio::test]
+async fn header_source_limits_always_apply() {
+    let (f, auth) = fixture();
+    let client = f.issuing.leaf("client").build();
+    f.registry.add_client(RegisteredClient::new("client", "Client")).unwrap();
+    f.registry
+        .register_certificate("client", &client.certificate(), Timestamp::now(), None)
+        .unwrap();
+    let strict = |limits: Limits, name: &str, format: HeaderFormat| {
+        HeaderSource::builder(name, format)
+            .trusted_proxies(TrustedProxies::parse(["10.0.0.1/32"]).unwrap())
+            .limits(limits)
+            .build()
+            .unwrap()
+    };
+    let too_large = (StatusCode::BAD_REQUEST, r#"{"error":"input_too_large"}"#.to_owned());
+    // The leaf alone, as one line, longer than the source allows.
+    let (name, value) = Haproxy.forward(&client);
+    let short = Limits::default().with_max_header_value(value.len() - 1);
+    let short = strict(short, name, HeaderFormat::HaproxyDer);
+    let layer = CertAuthLayer::new(auth.clone()).forwarded(short);
+    for _ in 0..2 {
+        let got = call(layer.clone(), "10.0.0.1", &[(name, value.clone())]).await;
+        assert_eq!((got.0, got.1), too_large);
+    }
+    // Leaf and intermediate, more certificates than the source allows.
+    let (name, value) = Traefik.forward(&client);
+    let one = strict(Limits::default().with_max_chain_len(1), name, HeaderFormat::Traefik);
+    let got =
+        call(CertAuthLayer::new(auth.clone()).forwarded(one), "10.0.0.1", &[(name, value.clone())])
+            .await;
+    assert_eq!((got.0, got.1), too_large);
+    // The same headers with the source's default limits pass, first and cached.
+    let default = strict(Limits::default(), name, HeaderFormat::Traefik);
+    let layer = CertAuthLayer::new(auth.clone()).forwarded(default);
+    for _ in 0..2 {
+        let got = call(layer.clone(), "10.0.0.1", &[(name, value.clone())]).await;
+        assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "client"));
+    }
+    // The authenticator's own (stricter) limits are for the connection's certificates;
+    // the header is the source's to bound.
+    let tight = f.authenticator(Limits::default().with_max_header_value(100).with_max_chain_len(1));
+    let layer =
+        CertAuthLayer::new(tight).forwarded(strict(Limits::default(), name, HeaderFormat::Traefik));
+    let got = call(layer, "10.0.0.1", &[(name, value)]).await;
+    assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "client"));
 }
