@@ -179,6 +179,7 @@ pub struct HeaderSource {
     verification: Option<VerificationSignal>,
     limits: Limits,
     expect: Expect,
+    direct_clients_at_proxy_addresses: bool,
 }
 
 /// A header the trusted proxy sets to its own verdict on the client certificate.
@@ -201,6 +202,7 @@ pub struct HeaderSourceBuilder {
     limits: Limits,
     xfcc_elements: Option<usize>,
     allow_auto: bool,
+    direct_clients_at_proxy_addresses: bool,
 }
 
 impl HeaderSource {
@@ -216,6 +218,7 @@ impl HeaderSource {
             limits: Limits::default(),
             xfcc_elements: None,
             allow_auto: false,
+            direct_clients_at_proxy_addresses: false,
         }
     }
 
@@ -328,12 +331,15 @@ impl HeaderSource {
         Ok(())
     }
 
-    /// True if `peer` presented a TLS certificate that one of the
-    /// [`ProxyIdentity`]s accepts at `now`: the connection is a proxy's, and its certificate
-    /// must never be taken for a client's, even on a request without a forwarded header.
+    /// True if `peer` presented a TLS certificate and is a trusted proxy: by a certificate
+    /// one of the [`ProxyIdentity`]s accepts at `now`, or by its address (unless
+    /// [`HeaderSourceBuilder::allow_direct_clients_at_proxy_addresses`]). The connection is
+    /// then a proxy's, and its certificate must never be taken for a client's, even on a
+    /// request without a forwarded header.
     pub fn is_proxy_connection(&self, peer: &Peer<'_>, now: Timestamp) -> bool {
-        peer.tls_certificates
-            .is_some_and(|certs| self.identities.iter().any(|p| p.check(certs, now).is_ok()))
+        let Some(certs) = peer.tls_certificates else { return false };
+        (self.proxies.contains(peer.addr) && !self.direct_clients_at_proxy_addresses)
+            || self.identities.iter().any(|p| p.check(certs, now).is_ok())
     }
 
     fn check_trusted(&self, headers: &HeaderMap, peer: &Peer<'_>, now: Timestamp) -> Result<()> {
@@ -505,6 +511,36 @@ impl HeaderSourceBuilder {
         self
     }
 
+    /// Authenticates a TLS client certificate presented from a trusted proxy *address*
+    /// on a request without a forwarded header, as a direct client's.
+    ///
+    /// Default: off. A TLS connection from a trusted proxy address is the proxy's: a
+    /// request on it without the header has no client certificate (`no_certificate`, or
+    /// no client on an optional layer), whatever certificate the connection presented. A
+    /// certificate a [`ProxyIdentity`] accepts is a proxy's with or without this.
+    ///
+    /// Why off: a proxy that presents its own certificate to this service (proxy-to-backend
+    /// mTLS) forwards a request from a client without a certificate with no header at all.
+    /// Authenticating the proxy's certificate then would give every such client the
+    /// proxy's identity, if the registry knows it or unregistered certificates are
+    /// accepted. Turn it on only when direct mTLS clients share the trusted address range
+    /// and no proxy there presents a certificate this service accepts for clients.
+    ///
+    /// ```
+    /// use certauth::http::{HeaderSource, TrustedProxies};
+    /// use certauth::HeaderFormat;
+    /// // 10.1.0.0/16 holds the proxies and, behind no proxy, batch jobs with certificates.
+    /// let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::NginxEscaped)
+    ///     .trusted_proxies(TrustedProxies::parse(["10.1.0.0/16"])?)
+    ///     .allow_direct_clients_at_proxy_addresses()
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn allow_direct_clients_at_proxy_addresses(mut self) -> Self {
+        self.direct_clients_at_proxy_addresses = true;
+        self
+    }
+
     /// Allows [`HeaderFormat::Auto`]. Without this, `build` refuses it: with detection the
     /// client, not the operator, decides how the value is read. Use it only where one
     /// trusted proxy always sets the header.
@@ -575,6 +611,7 @@ impl HeaderSourceBuilder {
             verification,
             limits: self.limits,
             expect: Expect { xfcc_elements },
+            direct_clients_at_proxy_addresses: self.direct_clients_at_proxy_addresses,
         })
     }
 }

@@ -12,8 +12,10 @@
 //! [`ProxyIdentity`](crate::http::ProxyIdentity)) it is the client's certificate, and the
 //! connection's own certificate is the proxy's; from anyone else it is refused with
 //! `untrusted_source`, even if the connection also carries a valid client certificate.
-//! A connection whose certificate a `ProxyIdentity` accepts is a proxy's: without a
-//! forwarded header its request has no client certificate.
+//! A TLS connection from a trusted proxy (by its certificate, or by its address unless
+//! [`allow_direct_clients_at_proxy_addresses`](crate::http::HeaderSourceBuilder::allow_direct_clients_at_proxy_addresses))
+//! is a proxy's: without a forwarded header its request has no client certificate, and
+//! the proxy's own certificate is never authenticated as a client's.
 //!
 //! A forwarded header is decoded by its [`HeaderSource`], with the source's
 //! [`Limits`](crate::Limits) and XFCC element count; the authenticator's limits apply to

@@ -408,3 +408,41 @@ async fn header_source_limits_always_apply() {
     let got = call(layer, "10.0.0.1", &[(name, value)]).await;
     assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "client"));
 }
+
+/// Regression: a proxy trusted by its address that presents its own TLS certificate to
+/// the service forwards a request from a client without a certificate with no header;
+/// that request was authenticated with the proxy's certificate. It has no client
+/// certificate unless the source opts in to direct clients at proxy addresses.
+#[tokio::test]
+async fn a_proxy_trusted_by_address_is_never_authenticated_as_a_client() {
+    let (f, auth) = fixture();
+    // The proxy's certificate is one this service would accept from a client.
+    let proxy_cert = f.issuing.leaf("nginx-proxy").build();
+    f.registry.add_client(RegisteredClient::new("proxy", "Proxy")).unwrap();
+    f.registry
+        .register_certificate("proxy", &proxy_cert.certificate(), Timestamp::now(), None)
+        .unwrap();
+    let layer = CertAuthLayer::new(auth.clone()).forwarded(source());
+    let none = (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#.to_owned());
+    let got = call_tls(layer.clone(), "10.0.0.1", Some(proxy_cert.chain()), &[]).await;
+    assert_eq!((got.0, got.1), none);
+    assert_eq!(
+        call_tls(layer.optional(), "10.0.0.1", Some(proxy_cert.chain()), &[]).await.1,
+        "anonymous"
+    );
+    // The same certificate from any other address is a direct client.
+    let got = call_tls(layer_for(&auth, source()), "10.0.0.2", Some(proxy_cert.chain()), &[]).await;
+    assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "proxy"));
+    // Opted in: a direct client at a proxy address.
+    let direct = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)
+        .trusted_proxies(TrustedProxies::parse(["10.0.0.1/32"]).unwrap())
+        .allow_direct_clients_at_proxy_addresses()
+        .build()
+        .unwrap();
+    let got = call_tls(layer_for(&auth, direct), "10.0.0.1", Some(proxy_cert.chain()), &[]).await;
+    assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "proxy"));
+}
+
+fn layer_for(auth: &Authenticator, source: HeaderSource) -> CertAuthLayer {
+    CertAuthLayer::new(auth.clone()).forwarded(source)
+}
