@@ -28,6 +28,7 @@ use std::str::FromStr;
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+use crate::authenticator::TRACING_TARGET;
 use crate::error::{ConfigError, Error, ErrorKind, Result};
 use crate::input::{
     Expect, HeaderFormat, Limits, MAX_XFCC_ELEMENTS, PresentedChain, decode_client_cert_and_chain,
@@ -157,6 +158,44 @@ impl TrustedProxies {
     pub fn len(&self) -> usize {
         self.networks.len()
     }
+
+    /// The address family every one of whose addresses the set contains (`0.0.0.0/0`,
+    /// `::/0`, or ranges that add up to it), if any.
+    fn covers_a_whole_family(&self) -> Option<&'static str> {
+        let ranges = |v4: bool| -> Vec<(u128, u128)> {
+            self.networks
+                .iter()
+                .filter(|n| n.addr.is_ipv4() == v4)
+                .map(|n| {
+                    let first = bits(n.addr) & mask(n.prefix);
+                    let last = first | !mask(n.prefix);
+                    // IPv4 networks sit in the top 32 bits: count in IPv4 addresses.
+                    if v4 { (first >> 96, last >> 96) } else { (first, last) }
+                })
+                .collect()
+        };
+        let covers = |mut ranges: Vec<(u128, u128)>, max: u128| {
+            ranges.sort_unstable();
+            let mut next = 0u128; // the lowest address not yet covered
+            for (first, last) in ranges {
+                if first > next {
+                    return false;
+                }
+                if last >= max {
+                    return true;
+                }
+                next = next.max(last + 1);
+            }
+            false
+        };
+        if covers(ranges(true), u128::from(u32::MAX)) {
+            Some("IPv4")
+        } else if covers(ranges(false), u128::MAX) {
+            Some("IPv6")
+        } else {
+            None
+        }
+    }
 }
 
 impl fmt::Debug for TrustedProxies {
@@ -203,6 +242,7 @@ pub struct HeaderSourceBuilder {
     xfcc_elements: Option<usize>,
     allow_auto: bool,
     direct_clients_at_proxy_addresses: bool,
+    every_address: bool,
 }
 
 impl HeaderSource {
@@ -219,6 +259,7 @@ impl HeaderSource {
             xfcc_elements: None,
             allow_auto: false,
             direct_clients_at_proxy_addresses: false,
+            every_address: false,
         }
     }
 
@@ -511,6 +552,33 @@ impl HeaderSourceBuilder {
         self
     }
 
+    /// Allows trusted proxies that cover every IPv4 or every IPv6 address (`0.0.0.0/0`,
+    /// `::/0`, or ranges that add up to one of them), and logs a warning (target
+    /// `certauth::auth`) when the source is built.
+    ///
+    /// Default: off; `build` refuses such a set with a [`ConfigError::Setting`].
+    ///
+    /// Why: every peer could then send the forwarded header and be read as any client it
+    /// names. Safe only where the network itself guarantees that nothing but the proxy
+    /// reaches this service (a sidecar on the loopback interface, a network policy), and
+    /// then a narrower range says so just as well.
+    ///
+    /// ```
+    /// use certauth::http::{HeaderSource, TrustedProxies};
+    /// use certauth::HeaderFormat;
+    /// let everyone = TrustedProxies::parse(["0.0.0.0/0"])?;
+    /// let source = HeaderSource::builder("x-forwarded-client-cert", HeaderFormat::Xfcc)
+    ///     .trusted_proxies(everyone.clone());
+    /// assert!(source.clone().build().is_err());
+    /// // Only the proxy can reach this service (enforced by the network):
+    /// assert!(source.allow_every_address_as_trusted_proxy().build().is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn allow_every_address_as_trusted_proxy(mut self) -> Self {
+        self.every_address = true;
+        self
+    }
+
     /// Authenticates a TLS client certificate presented from a trusted proxy *address*
     /// on a request without a forwarded header, as a direct client's.
     ///
@@ -550,13 +618,32 @@ impl HeaderSourceBuilder {
     }
 
     /// Builds the source. Refuses: no trusted proxy by address or identity
-    /// ([`ConfigError::NoTrustedProxies`]), an invalid header name or verification value,
+    /// ([`ConfigError::NoTrustedProxies`]), trusted proxies that include every IPv4 or
+    /// IPv6 address without
+    /// [`allow_every_address_as_trusted_proxy`](Self::allow_every_address_as_trusted_proxy),
+    /// an invalid header name or verification value,
     /// [`HeaderFormat::Auto`] without [`allow_auto_detection`](Self::allow_auto_detection),
     /// a chain header for a format other than `rfc9440` / `gcp`, and an XFCC element
     /// count for a format other than `xfcc` or outside 1 to 32.
     pub fn build(self) -> Result<HeaderSource, ConfigError> {
         if self.proxies.is_empty() && self.identities.is_empty() {
             return Err(ConfigError::NoTrustedProxies);
+        }
+        if let Some(family) = self.proxies.covers_a_whole_family() {
+            if !self.every_address {
+                return Err(ConfigError::Setting(format!(
+                    "trusted proxies {:?} include every {family} address, so any client could \
+                     send the header; list the proxies, or opt in with \
+                     allow_every_address_as_trusted_proxy()",
+                    self.proxies
+                )));
+            }
+            tracing::warn!(
+                target: TRACING_TARGET,
+                header = self.header.as_str(),
+                proxies = ?self.proxies,
+                "trusted proxies include every {family} address: any peer may send the forwarded certificate header"
+            );
         }
         if self.format == HeaderFormat::Auto && !self.allow_auto {
             return Err(ConfigError::Setting(
@@ -679,6 +766,27 @@ mod tests {
         assert!(!p.contains("127.0.0.1".parse().unwrap()));
         for bad in ["10.0.0.0/33", "::/129", "10.0.0.1/8", "nope", "10.0.0.0/", "10.0.0.0/-1"] {
             assert!(TrustedProxies::parse([bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sets_covering_a_whole_family() {
+        let covers =
+            |entries: &[&str]| TrustedProxies::parse(entries).unwrap().covers_a_whole_family();
+        assert_eq!(covers(&["0.0.0.0/0"]), Some("IPv4"));
+        assert_eq!(covers(&["::/0"]), Some("IPv6"));
+        assert_eq!(covers(&["10.0.0.0/8", "128.0.0.0/1", "0.0.0.0/1"]), Some("IPv4"));
+        assert_eq!(covers(&["::/1", "8000::/1"]), Some("IPv6"));
+        assert_eq!(covers(&["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"]), Some("IPv4"));
+        for partial in [
+            &["0.0.0.0/1"][..],
+            &["0.0.0.0/1", "192.0.0.0/2"],
+            &["128.0.0.0/1", "::/1"],
+            &["255.255.255.255", "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4"],
+            &["8000::/1", "::/2"],
+            &[],
+        ] {
+            assert_eq!(covers(partial), None, "{partial:?}");
         }
     }
 

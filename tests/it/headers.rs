@@ -800,4 +800,35 @@ mod http_source {
             .xfcc_elements(1);
         assert!(matches!(not_xfcc.build(), Err(ConfigError::Setting(_))));
     }
+
+    /// Trusted proxies that include every address make every peer a proxy: refused unless
+    /// the source opts in (which logs a warning).
+    #[test]
+    fn every_address_as_a_trusted_proxy_needs_an_opt_in() {
+        use certauth::ConfigError;
+        for everyone in [
+            &["0.0.0.0/0"][..],
+            &["::/0"],
+            &["10.0.0.0/8", "::/0"],
+            &["0.0.0.0/1", "128.0.0.0/1"],
+            &["::1", "::/1", "8000::/1"],
+        ] {
+            let b = HeaderSource::builder("x-client-cert", HeaderFormat::Base64Der)
+                .trusted_proxies(TrustedProxies::parse(everyone).unwrap());
+            match b.clone().build() {
+                Err(ConfigError::Setting(why)) => {
+                    assert!(why.contains("allow_every_address_as_trusted_proxy"), "{why}")
+                }
+                other => panic!("{everyone:?}: {other:?}"),
+            }
+            let s = b.allow_every_address_as_trusted_proxy().build().unwrap();
+            let p = s.trusted_proxies();
+            assert!(p.contains(ip("192.0.2.7")) || p.contains(ip("2001:db8::7")));
+        }
+        for fine in [&["0.0.0.0/1"][..], &["10.0.0.0/8", "fd00::/8"], &["128.0.0.0/1", "::/1"]] {
+            let b = HeaderSource::builder("x-client-cert", HeaderFormat::Base64Der)
+                .trusted_proxies(TrustedProxies::parse(fine).unwrap());
+            assert!(b.build().is_ok(), "{fine:?}");
+        }
+    }
 }
