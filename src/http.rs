@@ -25,6 +25,7 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
@@ -38,7 +39,7 @@ use crate::time::Timestamp;
 
 mod peer;
 
-pub use peer::{Peer, ProxyIdentity};
+pub use peer::{ConnectionMemo, Peer, ProxyIdentity};
 
 /// One IP network: an address and a prefix length.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -210,6 +211,8 @@ impl fmt::Debug for TrustedProxies {
 /// [`HeaderSource::builder`].
 #[derive(Clone, Debug)]
 pub struct HeaderSource {
+    /// Tells this source's decisions in a [`ConnectionMemo`] from another source's.
+    id: u64,
     header: HeaderName,
     chain_header: Option<HeaderName>,
     format: HeaderFormat,
@@ -378,9 +381,37 @@ impl HeaderSource {
     /// then a proxy's, and its certificate must never be taken for a client's, even on a
     /// request without a forwarded header.
     pub fn is_proxy_connection(&self, peer: &Peer<'_>, now: Timestamp) -> bool {
-        let Some(certs) = peer.tls_certificates else { return false };
-        (self.proxies.contains(peer.addr) && !self.direct_clients_at_proxy_addresses)
-            || self.identities.iter().any(|p| p.check(certs, now).is_ok())
+        peer.tls_certificates.is_some()
+            && ((self.proxies.contains(peer.addr) && !self.direct_clients_at_proxy_addresses)
+                || self.proxy_identity(peer, now).is_ok())
+    }
+
+    /// Whether one of the [`ProxyIdentity`]s accepts the peer's TLS certificates at `now`;
+    /// if not, the last one's reason (`None`: no certificates or no identities). Decided
+    /// once per connection when the peer carries its connection's memo.
+    fn proxy_identity(&self, peer: &Peer<'_>, now: Timestamp) -> Result<(), Option<ErrorKind>> {
+        let Some(certs) = peer.tls_certificates else { return Err(None) };
+        if self.identities.is_empty() {
+            return Err(None);
+        }
+        let decide = || {
+            let mut last = None;
+            for proxy in &self.identities {
+                match proxy.check(certs, now) {
+                    Ok(identity) => return Ok(identity.chain().expires()),
+                    Err(e) => last = Some(e.kind()),
+                }
+            }
+            Err(last)
+        };
+        match peer.memo() {
+            Some(memo) => {
+                let generations: Vec<u64> =
+                    self.identities.iter().map(ProxyIdentity::generation).collect();
+                memo.decide(self.id, certs, &generations, now, decide)
+            }
+            None => decide().map(drop),
+        }
     }
 
     fn check_trusted(&self, headers: &HeaderMap, peer: &Peer<'_>, now: Timestamp) -> Result<()> {
@@ -392,20 +423,10 @@ impl HeaderSource {
         } else {
             self.chain_header.as_ref().map_or("", HeaderName::as_str)
         };
-        let why = match peer.tls_certificates {
-            Some(certs) if !self.identities.is_empty() => {
-                let mut last = None;
-                for proxy in &self.identities {
-                    match proxy.check(certs, now) {
-                        Ok(_) => return Ok(()),
-                        Err(e) => last = Some(e.kind()),
-                    }
-                }
-                last.map_or_else(String::new, |kind| {
-                    format!(" and its certificate is no trusted proxy's ({kind})")
-                })
-            }
-            _ => String::new(),
+        let why = match self.proxy_identity(peer, now) {
+            Ok(()) => return Ok(()),
+            Err(Some(kind)) => format!(" and its certificate is no trusted proxy's ({kind})"),
+            Err(None) => String::new(),
         };
         Err(Error::new(
             ErrorKind::UntrustedSource,
@@ -689,7 +710,9 @@ impl HeaderSourceBuilder {
                 })?,
             }),
         };
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Ok(HeaderSource {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             header: name(&self.header)?,
             chain_header,
             format: self.format,

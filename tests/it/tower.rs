@@ -71,6 +71,20 @@ async fn call_tls(
     tls_certificates: Option<Vec<CertificateDer<'static>>>,
     headers: &[(&str, String)],
 ) -> (StatusCode, String, http::HeaderMap) {
+    let peer: SocketAddr = format!("{peer}:5555").parse().unwrap();
+    let info = match tls_certificates {
+        Some(certs) => ConnectionInfo::new(peer).with_tls_certificates(certs),
+        None => ConnectionInfo::new(peer),
+    };
+    call_on(layer, &info, headers).await
+}
+
+/// [`call`] as one more request on the connection `info`.
+async fn call_on(
+    layer: CertAuthLayer,
+    info: &ConnectionInfo,
+    headers: &[(&str, String)],
+) -> (StatusCode, String, http::HeaderMap) {
     let inner = tower::service_fn(|req: Request<Body>| async move {
         let id = req
             .extensions()
@@ -83,9 +97,7 @@ async fn call_tls(
         req.headers_mut()
             .insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
     }
-    let peer: SocketAddr = format!("{peer}:5555").parse().unwrap();
-    let tls_certificates = tls_certificates.map(Arc::from);
-    req.extensions_mut().insert(ConnectionInfo { peer, tls_certificates });
+    req.extensions_mut().insert(info.clone());
     let res = layer.layer(inner).oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -445,4 +457,140 @@ async fn a_proxy_trusted_by_address_is_never_authenticated_as_a_client() {
 
 fn layer_for(auth: &Authenticator, source: HeaderSource) -> CertAuthLayer {
     CertAuthLayer::new(auth.clone()).forwarded(source)
+}
+
+/// Counts, per thread, the `tracing` events of certauth that carry a given field.
+mod trace {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, Once};
+    use std::thread::{self, ThreadId};
+
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::subscriber::Interest;
+    use tracing::{Event, Metadata, Subscriber};
+
+    static COUNTS: Mutex<Option<HashMap<(ThreadId, &'static str), usize>>> = Mutex::new(None);
+
+    struct Counter;
+
+    impl Subscriber for Counter {
+        fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+            if self.enabled(metadata) { Interest::always() } else { Interest::never() }
+        }
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            metadata.target().starts_with("certauth")
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut counts = COUNTS.lock().unwrap();
+            let counts = counts.get_or_insert_with(HashMap::new);
+            for field in event.metadata().fields() {
+                *counts.entry((thread::current().id(), field.name())).or_default() += 1;
+            }
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    /// How many certauth events with the field `field` this thread has emitted.
+    pub(super) fn count(field: &'static str) -> usize {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            tracing::dispatcher::set_global_default(tracing::Dispatch::new(Counter))
+                .expect("no other global subscriber in the test binary");
+        });
+        let counts = COUNTS.lock().unwrap();
+        counts.as_ref().and_then(|c| c.get(&(thread::current().id(), field))).copied().unwrap_or(0)
+    }
+}
+
+/// Regression: with a `ProxyIdentity` configured, every request on a client's TLS
+/// connection ran the proxy verifier on the client's chain again (uncached, since it
+/// fails). Whether a connection is a proxy's is decided once per connection.
+#[tokio::test]
+async fn a_proxy_identity_is_decided_once_per_connection() {
+    let (f, auth) = fixture();
+    let client = f.issuing.leaf("client").build();
+    f.registry.add_client(RegisteredClient::new("client", "Client")).unwrap();
+    f.registry
+        .register_certificate("client", &client.certificate(), Timestamp::now(), None)
+        .unwrap();
+    let mesh = Ca::root("Memo Mesh Root");
+    let envoy = mesh.leaf("envoy").spiffe("spiffe://mesh.test/envoy").build();
+    let mesh_store = TrustStore::builder().add_pem(mesh.pem().as_bytes()).unwrap().build().unwrap();
+    let proxy = ProxyIdentity::new(
+        Verifier::builder(mesh_store, RING_ALGORITHMS).build().unwrap(),
+        IdentityRule::Spiffe(SpiffeMatch::Exact("spiffe://mesh.test/envoy".into())),
+    )
+    .unwrap();
+    let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)
+        .trusted_proxy_identity(proxy)
+        .build()
+        .unwrap();
+    let layer = CertAuthLayer::new(auth).forwarded(source.clone());
+    let checks = || trace::count("proxy_identity");
+    let ok = (StatusCode::OK, "client");
+
+    // A client's own connection: its chain is no proxy's, decided on the first request.
+    let direct = ConnectionInfo::new("192.0.2.9:40000".parse().unwrap())
+        .with_tls_certificates(client.chain());
+    let before = checks();
+    for _ in 0..5 {
+        let got = call_on(layer.clone(), &direct, &[]).await;
+        assert_eq!((got.0, got.1.as_str()), ok);
+    }
+    assert_eq!(checks() - before, 1, "one proxy verification for five requests");
+
+    // The proxy's connection, forwarding the client's certificate: also once.
+    let via_proxy =
+        ConnectionInfo::new("10.9.9.9:40000".parse().unwrap()).with_tls_certificates(envoy.chain());
+    let forwarded = vec![Haproxy.forward(&client)];
+    let before = checks();
+    for _ in 0..5 {
+        let got = call_on(layer.clone(), &via_proxy, &forwarded).await;
+        assert_eq!((got.0, got.1.as_str()), ok);
+    }
+    let got = call_on(layer.clone(), &via_proxy, &[]).await;
+    assert_eq!(got.0, StatusCode::UNAUTHORIZED, "the proxy's own certificate is no client's");
+    assert_eq!(checks() - before, 1);
+
+    // A new connection is decided anew; so is one whose certificates were swapped.
+    let before = checks();
+    let again = ConnectionInfo::new("192.0.2.9:40001".parse().unwrap())
+        .with_tls_certificates(client.chain());
+    assert_eq!(call_on(layer.clone(), &again, &[]).await.0, StatusCode::OK);
+    let mut swapped = again.clone();
+    swapped.tls_certificates = Some(envoy.chain().into());
+    assert_eq!(call_on(layer.clone(), &swapped, &forwarded).await.0, StatusCode::OK);
+    assert_eq!(checks() - before, 2);
+
+    // Without a connection's memo, `HeaderSource` checks on every call.
+    let before = checks();
+    let peer = certauth::http::Peer::new("192.0.2.9".parse().unwrap());
+    let certs = client.chain();
+    for _ in 0..3 {
+        assert!(!source.is_proxy_connection(&peer.with_tls_certificates(&certs), Timestamp::now()));
+    }
+    assert_eq!(checks() - before, 3);
+}
+
+/// Trusted proxies that include every address: refused at build (see
+/// `headers::http_source`), and with the opt-in, built with a warning.
+#[test]
+fn every_address_as_a_trusted_proxy_is_logged() {
+    let before = trace::count("proxies");
+    let everyone = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)
+        .trusted_proxies(TrustedProxies::parse(["::/0"]).unwrap())
+        .allow_every_address_as_trusted_proxy()
+        .build()
+        .unwrap();
+    assert_eq!(trace::count("proxies") - before, 1);
+    assert!(everyone.trusted_proxies().contains("2001:db8::1".parse().unwrap()));
+    let before = trace::count("proxies");
+    let _ = source();
+    assert_eq!(trace::count("proxies") - before, 0);
 }
