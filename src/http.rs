@@ -568,6 +568,32 @@ impl HeaderSourceBuilder {
     /// Also reads an RFC 9440 `Client-Cert-Chain` header (e.g. `client-cert-chain`, or the
     /// header carrying GCP's `{client_cert_chain}`) and appends its certificates to the
     /// leaf. Only for the formats [`HeaderFormat::Rfc9440`] and [`HeaderFormat::Gcp`].
+    ///
+    /// Default: not read; the leaf alone is verified, with intermediates from the trust
+    /// store's pool.
+    ///
+    /// **The proxy must set or delete this header on every request**, as it does the
+    /// certificate header. A proxy that forwards the leaf but passes a client's own
+    /// `Client-Cert-Chain` through unchanged lets the client choose the intermediates
+    /// path building starts from (certificates named like the real issuer, for example),
+    /// which can turn a valid certificate's request into a slow failure. If the proxy
+    /// cannot guarantee that, do not configure a chain header and put the intermediates
+    /// into the trust store instead.
+    ///
+    /// Why read it at all: with proxies that forward the chain the client sent (Cloudflare,
+    /// Google Cloud load balancers), intermediates need not be configured on the service.
+    ///
+    /// ```
+    /// use certauth::http::{HeaderSource, TrustedProxies};
+    /// use certauth::HeaderFormat;
+    /// // The proxy sets both headers on every request, replacing any a client sent.
+    /// let source = HeaderSource::builder("client-cert", HeaderFormat::Rfc9440)
+    ///     .chain_header("client-cert-chain")
+    ///     .trusted_proxies(TrustedProxies::parse(["10.0.0.5"])?)
+    ///     .build()?;
+    /// assert!(source.has_chain_header());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn chain_header(mut self, header_name: &str) -> Self {
         self.chain_header = Some(header_name.to_owned());
         self

@@ -328,6 +328,10 @@ pub(crate) fn decode_header_lines_with(
 /// copy is dropped). Each header is bounded by [`Limits::max_header_value`]; the whole
 /// chain by [`Limits::max_chain_len`]. Tagged with the `Client-Cert` header name.
 ///
+/// Only read `Client-Cert-Chain` from a proxy that sets or deletes it on every request:
+/// passed through from a client, it lets the client choose the intermediates that path
+/// building starts from.
+///
 /// ```
 /// use certauth::input::{decode_client_cert_and_chain, Limits};
 /// let leaf = std::fs::read("tests/data/headers/rfc9440-client-cert-ec.txt")?;
