@@ -32,8 +32,8 @@
 //! - `Hash`, when present, must be the hex SHA-256 of the leaf: `digest_mismatch`
 //!   otherwise. `Cert` and `Chain` both present: the chain must start with the `Cert`
 //!   certificate. An element without either is `no_certificate`.
-//! - At most [`MAX_PAIRS`] pairs per element; the configured element count is at most
-//!   [`MAX_ELEMENTS`].
+//! - At most [`MAX_PAIRS`] pairs per element and [`MAX_ELEMENTS`] elements
+//!   (`input_too_large`); the configured element count is at most [`MAX_ELEMENTS`].
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use rustls_pki_types::CertificateDer;
@@ -313,22 +313,24 @@ pub(crate) fn decode(
     if !quotes_balanced(value) {
         return Err(Error::malformed("xfcc: unterminated quoted value"));
     }
-    let elements = elements.min(MAX_ELEMENTS);
     let mut first = None;
     let mut count = 0;
     for (n, (at, element)) in split_quoted(value, b',').enumerate() {
+        if n >= MAX_ELEMENTS {
+            return Err(Error::too_large("xfcc elements", n + 1, MAX_ELEMENTS));
+        }
+        count = n + 1;
         if n >= elements {
-            return Err(element_count(None, elements));
+            continue; // counted for the message; the value is refused below
         }
         let fields = parse_element(element, at)?;
         if n == 0 {
             first = Some(fields);
         }
-        count = n + 1;
     }
     let first = match first {
         Some(first) if count == elements => first,
-        _ => return Err(element_count(Some(count), elements)),
+        _ => return Err(element_count(count, elements)),
     };
     let certs = match (first.cert, first.chain) {
         (None, None) => {
@@ -364,10 +366,8 @@ pub(crate) fn decode(
     Ok(certs)
 }
 
-/// The value holds `found` elements (more than `expected` when `None`), not the
-/// `expected` the configuration states.
-fn element_count(found: Option<usize>, expected: usize) -> Error {
-    let found = found.map_or_else(|| format!("more than {expected}"), |n| n.to_string());
+/// The value holds `found` elements, not the `expected` the configuration states.
+fn element_count(found: usize, expected: usize) -> Error {
     Error::malformed(format!(
         "xfcc: {found} elements, {expected} configured (one per proxy that sets or appends it)"
     ))
@@ -491,13 +491,16 @@ mod tests {
             "xfcc: 1 elements, 2 configured (one per proxy that sets or appends it)"
         );
         let e = decode(two.as_bytes(), &l, 1).unwrap_err();
-        assert!(e.message().starts_with("xfcc: more than 1 elements, 1 configured"), "{e}");
+        assert!(e.message().starts_with("xfcc: 2 elements, 1 configured"), "{e}");
         // Every element must parse, the later ones too.
         let broken = format!("{client},{proxy};Hash=00");
         assert_eq!(decode(broken.as_bytes(), &l, 2).unwrap_err().kind(), ErrorKind::MalformedInput);
         // At the most elements a configuration may state.
         let many = vec![client.as_str(); MAX_ELEMENTS].join(",");
         assert_eq!(decode(many.as_bytes(), &l, MAX_ELEMENTS).unwrap()[0].as_ref(), LEAF_DER);
+        let many = vec![client.as_str(); MAX_ELEMENTS + 1].join(",");
+        let e = decode(many.as_bytes(), &l, 1).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InputTooLarge);
         let many = vec!["By=x"; MAX_PAIRS + 1].join(";");
         assert_eq!(decode(many.as_bytes(), &l, 1).unwrap_err().kind(), ErrorKind::InputTooLarge);
     }
