@@ -9,7 +9,8 @@
 //!    `rfc9440`, `rfc9440-chain`, `gcp` and `xfcc`) one pair of surrounding `"` is removed
 //!    (old HAProxy `+Q`);
 //! 4. "no certificate" sentinels give `no_certificate`: the empty value, `""`, `(null)`
-//!    (Apache), `::` (an empty RFC 8941 byte sequence, HAProxy's recipe), the empty
+//!    (Apache), `-` (what nginx logs and some setups forward for an empty variable), `::`
+//!    (an empty RFC 8941 byte sequence, HAProxy's recipe), the empty
 //!    one-line PEM `-----BEGIN CERTIFICATE----------END CERTIFICATE-----` (HAProxy) and
 //!    an unreplaced Caddy placeholder `{http.request.tls.client.…}`.
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
@@ -310,12 +311,12 @@ pub(crate) fn decode_header_lines_with(
     expect: Expect,
 ) -> Result<PresentedChain> {
     match lines {
-        [] => Err(in_header(Error::no_certificate("header is absent"), header_name)),
+        [] => Err(Error::no_certificate(format!("header {header_name} is absent"))),
         [one] => decode_header_with(one, format, header_name, limits, expect),
         _ if !format.allows_multiple_lines() => Err(duplicate(lines.len(), header_name)),
         _ => {
             let total = lines.iter().map(|l| l.len()).sum::<usize>() + lines.len() - 1;
-            limits.check_header(total).map_err(|e| in_header(e, header_name))?;
+            check_length(total, limits).map_err(|e| in_header(e, header_name))?;
             let joined = lines.join(&b","[..]);
             decode_header_with(&joined, format, header_name, limits, expect)
         }
@@ -380,8 +381,22 @@ fn finish(
         .map_err(|e| in_header(e, header_name))
 }
 
+/// `e` with the header's name in front (`header x-ssl-client-cert: ...`; `header: ...`
+/// for an empty name).
 fn in_header(e: Error, header_name: &str) -> Error {
-    Error::new(e.kind(), format!("header {header_name}: {}", e.message()))
+    let message = if header_name.is_empty() {
+        format!("header: {}", e.message())
+    } else {
+        format!("header {header_name}: {}", e.message())
+    };
+    Error::new(e.kind(), message)
+}
+
+/// [`Limits::max_header_value`], in words that read well after [`in_header`].
+fn check_length(len: usize, limits: &Limits) -> Result<()> {
+    limits
+        .check_header(len)
+        .map_err(|_| Error::too_large("value length", len, limits.max_header_value()))
 }
 
 fn duplicate(lines: usize, header_name: &str) -> Error {
@@ -399,7 +414,7 @@ pub(crate) fn decode_value(
     limits: &Limits,
     expect: Expect,
 ) -> Result<(Vec<CertificateDer<'static>>, HeaderFormat)> {
-    limits.check_header(value.len())?;
+    check_length(value.len(), limits)?;
     check_controls(value, format == HeaderFormat::NginxFolded)?;
     let mut v = value.trim_ascii();
     if let (true, [b'"', inner @ .., b'"']) = (format.strips_quotes(), v) {
@@ -479,7 +494,7 @@ fn check_controls(value: &[u8], folded: bool) -> Result<()> {
                 Some(b'\n') => "line feed",
                 _ => "nul byte",
             };
-            return Err(Error::malformed(format!("{what} in the header value at offset {at}")));
+            return Err(Error::malformed(format!("{what} in the value at offset {at}")));
         }
     }
     Ok(())
@@ -490,11 +505,12 @@ fn sentinel(v: &[u8]) -> Option<&'static str> {
     const EMPTY_PEM: &[u8] = b"-----BEGINCERTIFICATE----------ENDCERTIFICATE-----";
     const CADDY: &[u8] = b"{http.request.tls.client.";
     match v {
-        b"" | b"\"\"" => Some("header value is empty"),
-        b"(null)" => Some("header value is (null): no certificate"),
-        b"::" => Some("header value is an empty byte sequence: no certificate"),
+        b"" | b"\"\"" => Some("empty value"),
+        b"(null)" => Some("value (null): no certificate"),
+        b"-" => Some("value -: no certificate"),
+        b"::" => Some("empty byte sequence: no certificate"),
         _ if v.starts_with(CADDY) && v.ends_with(b"}") => {
-            Some("header value is an unreplaced caddy placeholder: no certificate")
+            Some("unreplaced caddy placeholder: no certificate")
         }
         _ if v.len() < 2 * EMPTY_PEM.len()
             && v.iter()
@@ -502,7 +518,7 @@ fn sentinel(v: &[u8]) -> Option<&'static str> {
                 .filter(|c| !c.is_ascii_whitespace())
                 .eq(EMPTY_PEM.iter().copied()) =>
         {
-            Some("header value is an empty pem block: no certificate")
+            Some("empty pem block: no certificate")
         }
         _ => None,
     }
@@ -540,6 +556,8 @@ mod tests {
             b"-----BEGIN CERTIFICATE----------END CERTIFICATE-----",
             b"-----BEGIN CERTIFICATE----- -----END CERTIFICATE-----",
             b"{http.request.tls.client.certificate_der_base64}",
+            b"-",
+            b" - ",
         ] {
             for f in HeaderFormat::ALL {
                 let e = decode_value(v, *f, &l, Expect::DEFAULT).unwrap_err();
@@ -560,12 +578,44 @@ mod tests {
             for f in HeaderFormat::ALL {
                 let e = decode_value(v, *f, &l, Expect::DEFAULT).unwrap_err();
                 assert_eq!(e.kind(), ErrorKind::MalformedInput, "{f}");
-                assert!(e.message().contains("in the header value at offset 3"), "{e}");
+                assert!(e.message().contains("in the value at offset 3"), "{e}");
             }
         }
         assert!(check_controls(b"a\n\tb\n c", true).is_ok());
         assert!(check_controls(b"a\nb", true).is_err());
         assert!(check_controls(b"a\r\n\tb", true).is_err());
+    }
+
+    /// Messages name the header once: `header x: ...`, never `header x: header ...`.
+    #[test]
+    fn messages_name_the_header_once() {
+        let l = Limits::default().with_max_header_value(10);
+        let cases: [(&[&[u8]], HeaderFormat); 6] = [
+            (&[b""], HeaderFormat::Apache),
+            (&[b"-"], HeaderFormat::NginxEscaped),
+            (&[b"(null)"], HeaderFormat::Apache),
+            (&[b"MII\nB"], HeaderFormat::Base64Der),
+            (&[b"MIIMIIMIIMII"], HeaderFormat::Base64Der),
+            (&[b"MIIMII", b"MIIMII"], HeaderFormat::Xfcc),
+        ];
+        for (lines, format) in cases {
+            for name in ["x-ssl-client-cert", "header"] {
+                let e = decode_header_lines(lines, format, name, &l).unwrap_err();
+                let message = e.message();
+                assert!(message.starts_with(&format!("header {name}: ")), "{message}");
+                assert!(!message.contains("header header") || name == "header", "{message}");
+                assert_eq!(message.matches("header").count(), 1 + usize::from(name == "header"));
+            }
+        }
+        let e = decode_header_lines(&[], HeaderFormat::Apache, "x-ssl-cert", &l).unwrap_err();
+        assert_eq!(e.message(), "header x-ssl-cert is absent");
+        let e = decode_header(b"-", HeaderFormat::NginxEscaped, "", &l).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.message()),
+            (ErrorKind::NoCertificate, "header: value -: no certificate")
+        );
+        let e = decode_header(b"MIIMIIMIIMII", HeaderFormat::Base64Der, "x", &l).unwrap_err();
+        assert_eq!(e.message(), "header x: value length is 12, more than the limit of 10");
     }
 
     #[test]

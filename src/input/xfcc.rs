@@ -308,7 +308,7 @@ pub(crate) fn decode(
     elements: usize,
 ) -> Result<Vec<CertificateDer<'static>>> {
     if value.is_empty() {
-        return Err(Error::no_certificate("header value is empty"));
+        return Err(Error::no_certificate("empty value"));
     }
     if !quotes_balanced(value) {
         return Err(Error::malformed("xfcc: unterminated quoted value"));

@@ -568,7 +568,8 @@ fn refusals_apply_to_every_format() {
             assert_eq!(e.kind(), ErrorKind::MalformedInput, "{format} {bad:?}");
         }
         // Sentinels.
-        for s in ["", "(null)", "::", "-----BEGIN CERTIFICATE----------END CERTIFICATE-----"] {
+        // `-`: nginx's rendering of an empty variable, forwarded by some setups.
+        for s in ["", "(null)", "::", "-", "-----BEGIN CERTIFICATE----------END CERTIFICATE-----"] {
             let e = decode_header(s.as_bytes(), *format, "x", &l).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::NoCertificate, "{format} {s:?}");
         }

@@ -136,6 +136,12 @@ async fn statuses_and_bodies() {
         (status, body.as_str()),
         (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#)
     );
+    // A proxy that forwards `-` for "no certificate" (nginx's empty variable).
+    let (status, body, _) = call(layer.clone(), "10.0.0.1", &h("-".into())).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#)
+    );
     let (status, body, _) = call(layer.clone(), "10.0.0.1", &h(Haproxy.forward(&stranger).1)).await;
     assert_eq!(
         (status, body.as_str()),
