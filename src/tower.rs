@@ -87,7 +87,7 @@ impl ConnectionInfo {
     }
 
     /// The connection's peer, with its certificates and memo, for
-    /// [`HeaderSource`](crate::http::HeaderSource).
+    /// [`HeaderSource`].
     pub fn as_peer(&self) -> Peer<'_> {
         let peer = Peer::new(self.peer.ip()).with_memo(&self.memo);
         match &self.tls_certificates {

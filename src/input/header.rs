@@ -54,9 +54,8 @@ pub enum HeaderFormat {
     Rfc9440Chain,
     /// Envoy / Istio `x-forwarded-client-cert`: the certificate (or `Chain`) of the first
     /// element, with its `Hash` checked. Several field lines are joined with `,`. The value
-    /// must hold exactly one element (Envoy's `SANITIZE_SET`); a
-    /// [`HeaderSource`](crate::http::HeaderSource) can expect more
-    /// (`HeaderSourceBuilder::xfcc_elements`). Keys must come in Envoy's order, so that a
+    /// must hold exactly one element (Envoy's `SANITIZE_SET`); an `http::HeaderSource` can
+    /// expect more (`HeaderSourceBuilder::xfcc_elements`). Keys must come in Envoy's order, so that a
     /// client's unquoted `URI` or `DNS` SAN can never add a certificate.
     Xfcc,
     /// nginx `$ssl_client_escaped_cert`: URL-encoded PEM (also Kubernetes ingress-nginx
