@@ -130,7 +130,7 @@ fn xfcc() {
             Chain(&[LEAF_EC, INTERMEDIATE]),
             "spec §3: Cert + Chain + Hash",
         ),
-        // No Cert/Chain in the last element: nothing to authenticate with.
+        // No Cert/Chain in the element: nothing to authenticate with.
         (
             "envoy-xfcc-ec-by-hash-only.txt",
             HeaderFormat::Xfcc,
@@ -196,10 +196,10 @@ fn xfcc_client_supplied_elements_are_refused() {
 
 /// Regression: Envoy writes the client certificate's URI and DNS SANs unquoted, so a
 /// client whose certificate (valid, from the trusted CA) carries the URI SAN
-/// `https://evil.example/,Cert="<escaped PEM of another client's certificate>"` made
-/// Envoy forward a value whose last element was that other certificate, and with Envoy
-/// set not to send `Cert`, `;Cert=...` in the SAN added it to Envoy's own element. Both
-/// are refused; the other client's certificate is never decoded.
+/// `https://evil.example/,Cert="<escaped PEM of another client's certificate>"` makes
+/// Envoy forward a value with one more element, holding that other certificate; and
+/// with Envoy set not to send `Cert`, `;Cert=...` in the SAN adds it to Envoy's own
+/// element. Both are refused; the other client's certificate is never decoded.
 #[cfg(feature = "testkit")]
 #[test]
 fn xfcc_a_san_cannot_smuggle_another_clients_certificate() {

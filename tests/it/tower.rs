@@ -376,9 +376,8 @@ async fn proxy_verification_signal() {
     );
 }
 
-/// Regression: a request carrying one header line took a path that decoded the value
-/// with the authenticator's limits, so a header source's stricter limits were ignored.
-/// The header source's limits apply to its header, whatever the authenticator's are.
+/// Regression: the header source's limits apply to its header on every path through the
+/// layer (one header line included), whatever the authenticator's limits are.
 #[tokio::test]
 async fn header_source_limits_always_apply() {
     let (f, auth) = fixture();
@@ -428,9 +427,9 @@ async fn header_source_limits_always_apply() {
 }
 
 /// Regression: a proxy trusted by its address that presents its own TLS certificate to
-/// the service forwards a request from a client without a certificate with no header;
-/// that request was authenticated with the proxy's certificate. It has no client
-/// certificate unless the source opts in to direct clients at proxy addresses.
+/// the service forwards a request from a client without a certificate with no header.
+/// That request has no client certificate (it must not be authenticated with the
+/// proxy's), unless the source opts in to direct clients at proxy addresses.
 #[tokio::test]
 async fn a_proxy_trusted_by_address_is_never_authenticated_as_a_client() {
     let (f, auth) = fixture();
@@ -514,9 +513,9 @@ mod trace {
     }
 }
 
-/// Regression: with a `ProxyIdentity` configured, every request on a client's TLS
-/// connection ran the proxy verifier on the client's chain again (uncached, since it
-/// fails). Whether a connection is a proxy's is decided once per connection.
+/// Regression: with a `ProxyIdentity` configured, whether a connection is a proxy's is
+/// decided once per connection. The proxy verifier runs once on a client's chain (it
+/// fails, so no verification cache helps), not once per request.
 #[tokio::test]
 async fn a_proxy_identity_is_decided_once_per_connection() {
     let (f, auth) = fixture();
