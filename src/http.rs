@@ -25,18 +25,21 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+use crate::authenticator::TRACING_TARGET;
 use crate::error::{ConfigError, Error, ErrorKind, Result};
 use crate::input::{
-    HeaderFormat, Limits, PresentedChain, decode_client_cert_and_chain, decode_header_lines,
+    Expect, HeaderFormat, Limits, MAX_XFCC_ELEMENTS, PresentedChain, decode_client_cert_and_chain,
+    decode_header_lines_with,
 };
 use crate::time::Timestamp;
 
 mod peer;
 
-pub use peer::{Peer, ProxyIdentity};
+pub use peer::{ConnectionMemo, Peer, ProxyIdentity};
 
 /// One IP network: an address and a prefix length.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -156,6 +159,44 @@ impl TrustedProxies {
     pub fn len(&self) -> usize {
         self.networks.len()
     }
+
+    /// The address family every one of whose addresses the set contains (`0.0.0.0/0`,
+    /// `::/0`, or ranges that add up to it), if any.
+    fn covers_a_whole_family(&self) -> Option<&'static str> {
+        let ranges = |v4: bool| -> Vec<(u128, u128)> {
+            self.networks
+                .iter()
+                .filter(|n| n.addr.is_ipv4() == v4)
+                .map(|n| {
+                    let first = bits(n.addr) & mask(n.prefix);
+                    let last = first | !mask(n.prefix);
+                    // IPv4 networks sit in the top 32 bits: count in IPv4 addresses.
+                    if v4 { (first >> 96, last >> 96) } else { (first, last) }
+                })
+                .collect()
+        };
+        let covers = |mut ranges: Vec<(u128, u128)>, max: u128| {
+            ranges.sort_unstable();
+            let mut next = 0u128; // the lowest address not yet covered
+            for (first, last) in ranges {
+                if first > next {
+                    return false;
+                }
+                if last >= max {
+                    return true;
+                }
+                next = next.max(last + 1);
+            }
+            false
+        };
+        if covers(ranges(true), u128::from(u32::MAX)) {
+            Some("IPv4")
+        } else if covers(ranges(false), u128::MAX) {
+            Some("IPv6")
+        } else {
+            None
+        }
+    }
 }
 
 impl fmt::Debug for TrustedProxies {
@@ -170,6 +211,8 @@ impl fmt::Debug for TrustedProxies {
 /// [`HeaderSource::builder`].
 #[derive(Clone, Debug)]
 pub struct HeaderSource {
+    /// Tells this source's decisions in a [`ConnectionMemo`] from another source's.
+    id: u64,
     header: HeaderName,
     chain_header: Option<HeaderName>,
     format: HeaderFormat,
@@ -177,6 +220,8 @@ pub struct HeaderSource {
     identities: Vec<ProxyIdentity>,
     verification: Option<VerificationSignal>,
     limits: Limits,
+    expect: Expect,
+    direct_clients_at_proxy_addresses: bool,
 }
 
 /// A header the trusted proxy sets to its own verdict on the client certificate.
@@ -197,7 +242,10 @@ pub struct HeaderSourceBuilder {
     identities: Vec<ProxyIdentity>,
     verification: Option<(String, String)>,
     limits: Limits,
+    xfcc_elements: Option<usize>,
     allow_auto: bool,
+    direct_clients_at_proxy_addresses: bool,
+    every_address: bool,
 }
 
 impl HeaderSource {
@@ -211,7 +259,10 @@ impl HeaderSource {
             identities: Vec::new(),
             verification: None,
             limits: Limits::default(),
+            xfcc_elements: None,
             allow_auto: false,
+            direct_clients_at_proxy_addresses: false,
+            every_address: false,
         }
     }
 
@@ -223,6 +274,17 @@ impl HeaderSource {
     /// The configured format.
     pub fn format(&self) -> HeaderFormat {
         self.format
+    }
+
+    /// The input bounds the header is decoded with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The number of XFCC elements every value must hold (1 unless
+    /// [`HeaderSourceBuilder::xfcc_elements`] says otherwise).
+    pub fn xfcc_elements(&self) -> usize {
+        self.expect.xfcc_elements
     }
 
     /// The proxies allowed to send the header, by address.
@@ -313,12 +375,43 @@ impl HeaderSource {
         Ok(())
     }
 
-    /// True if `peer` presented a TLS certificate that one of the
-    /// [`ProxyIdentity`]s accepts at `now`: the connection is a proxy's, and its certificate
-    /// must never be taken for a client's, even on a request without a forwarded header.
+    /// True if `peer` presented a TLS certificate and is a trusted proxy: by a certificate
+    /// one of the [`ProxyIdentity`]s accepts at `now`, or by its address (unless
+    /// [`HeaderSourceBuilder::allow_direct_clients_at_proxy_addresses`]). The connection is
+    /// then a proxy's, and its certificate must never be taken for a client's, even on a
+    /// request without a forwarded header.
     pub fn is_proxy_connection(&self, peer: &Peer<'_>, now: Timestamp) -> bool {
-        peer.tls_certificates
-            .is_some_and(|certs| self.identities.iter().any(|p| p.check(certs, now).is_ok()))
+        peer.tls_certificates.is_some()
+            && ((self.proxies.contains(peer.addr) && !self.direct_clients_at_proxy_addresses)
+                || self.proxy_identity(peer, now).is_ok())
+    }
+
+    /// Whether one of the [`ProxyIdentity`]s accepts the peer's TLS certificates at `now`;
+    /// if not, the last one's reason (`None`: no certificates or no identities). Decided
+    /// once per connection when the peer carries its connection's memo.
+    fn proxy_identity(&self, peer: &Peer<'_>, now: Timestamp) -> Result<(), Option<ErrorKind>> {
+        let Some(certs) = peer.tls_certificates else { return Err(None) };
+        if self.identities.is_empty() {
+            return Err(None);
+        }
+        let decide = || {
+            let mut last = None;
+            for proxy in &self.identities {
+                match proxy.check(certs, now) {
+                    Ok(identity) => return Ok(identity.chain().expires()),
+                    Err(e) => last = Some(e.kind()),
+                }
+            }
+            Err(last)
+        };
+        match peer.memo() {
+            Some(memo) => {
+                let generations: Vec<u64> =
+                    self.identities.iter().map(ProxyIdentity::generation).collect();
+                memo.decide(self.id, certs, &generations, now, decide)
+            }
+            None => decide().map(drop),
+        }
     }
 
     fn check_trusted(&self, headers: &HeaderMap, peer: &Peer<'_>, now: Timestamp) -> Result<()> {
@@ -330,20 +423,10 @@ impl HeaderSource {
         } else {
             self.chain_header.as_ref().map_or("", HeaderName::as_str)
         };
-        let why = match peer.tls_certificates {
-            Some(certs) if !self.identities.is_empty() => {
-                let mut last = None;
-                for proxy in &self.identities {
-                    match proxy.check(certs, now) {
-                        Ok(_) => return Ok(()),
-                        Err(e) => last = Some(e.kind()),
-                    }
-                }
-                last.map_or_else(String::new, |kind| {
-                    format!(" and its certificate is no trusted proxy's ({kind})")
-                })
-            }
-            _ => String::new(),
+        let why = match self.proxy_identity(peer, now) {
+            Ok(()) => return Ok(()),
+            Err(Some(kind)) => format!(" and its certificate is no trusted proxy's ({kind})"),
+            Err(None) => String::new(),
         };
         Err(Error::new(
             ErrorKind::UntrustedSource,
@@ -351,7 +434,9 @@ impl HeaderSource {
         ))
     }
 
-    fn decode(&self, headers: &HeaderMap) -> Result<PresentedChain> {
+    /// Decodes the header (and chain header) with this source's format, limits and XFCC
+    /// element count, without checking who sent it.
+    pub(crate) fn decode(&self, headers: &HeaderMap) -> Result<PresentedChain> {
         let lines: Vec<&[u8]> =
             headers.get_all(&self.header).iter().map(|v| v.as_bytes()).collect();
         match &self.chain_header {
@@ -365,7 +450,13 @@ impl HeaderSource {
                     &self.limits,
                 )
             }
-            None => decode_header_lines(&lines, self.format, self.header.as_str(), &self.limits),
+            None => decode_header_lines_with(
+                &lines,
+                self.format,
+                self.header.as_str(),
+                &self.limits,
+                self.expect,
+            ),
         }
     }
 }
@@ -419,17 +510,149 @@ impl HeaderSourceBuilder {
         self
     }
 
-    /// Sets the input bounds (default [`Limits::default`]).
+    /// Sets the bounds the header is decoded with: its length, and the certificates in it
+    /// ([`Limits::max_header_value`], [`Limits::max_chain_len`]). They apply wherever this
+    /// source reads the header, the tower layer included, whatever the authenticator's
+    /// own limits are. Default [`Limits::default`] (16 KiB, 16 certificates).
+    ///
+    /// ```
+    /// use certauth::http::{HeaderSource, TrustedProxies};
+    /// use certauth::{HeaderFormat, Limits};
+    /// // nginx forwards the leaf only: a few KiB and one certificate are plenty.
+    /// let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::NginxEscaped)
+    ///     .trusted_proxies(TrustedProxies::parse(["10.0.0.1"])?)
+    ///     .limits(Limits::default().with_max_header_value(4096).with_max_chain_len(1))
+    ///     .build()?;
+    /// assert_eq!(source.limits().max_chain_len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The number of elements every `x-forwarded-client-cert` value must hold: one per
+    /// Envoy between the client and this service that sets or appends the header. Only
+    /// for [`HeaderFormat::Xfcc`].
+    ///
+    /// The certificate is read from the **first** element, which the outermost proxy
+    /// wrote about the client; each later element is a proxy further in describing the
+    /// proxy before it, and is only checked to be well formed. A value with any other
+    /// number of elements is refused with `malformed_input`.
+    ///
+    /// Default: 1, what Envoy's `forward_client_cert_details: SANITIZE_SET` sends.
+    /// At most 32.
+    ///
+    /// Why a stated number: Envoy writes the client certificate's `URI` and `DNS` SANs
+    /// unquoted, so a SAN such as `https://x/,Cert="..."` makes one more element. With the
+    /// count fixed, such a value is refused instead of read from the wrong element; with
+    /// `APPEND_FORWARD` the count also refuses elements a client sent itself. State the
+    /// count the deployment has: for a client, then an edge Envoy with `SANITIZE_SET`,
+    /// then a sidecar Envoy with `APPEND_FORWARD`, then this service, it is 2.
+    ///
+    /// ```
+    /// use certauth::http::{HeaderSource, TrustedProxies};
+    /// use certauth::HeaderFormat;
+    /// let source = HeaderSource::builder("x-forwarded-client-cert", HeaderFormat::Xfcc)
+    ///     .trusted_proxies(TrustedProxies::parse(["10.0.0.0/8"])?)
+    ///     .xfcc_elements(2) // edge Envoy (SANITIZE_SET), then a sidecar (APPEND_FORWARD)
+    ///     .build()?;
+    /// assert_eq!(source.xfcc_elements(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn xfcc_elements(mut self, elements: usize) -> Self {
+        self.xfcc_elements = Some(elements);
         self
     }
 
     /// Also reads an RFC 9440 `Client-Cert-Chain` header (e.g. `client-cert-chain`, or the
     /// header carrying GCP's `{client_cert_chain}`) and appends its certificates to the
     /// leaf. Only for the formats [`HeaderFormat::Rfc9440`] and [`HeaderFormat::Gcp`].
+    ///
+    /// Default: not read; the leaf alone is verified, with intermediates from the trust
+    /// store's pool.
+    ///
+    /// **The proxy must set or delete this header on every request**, as it does the
+    /// certificate header. A proxy that forwards the leaf but passes a client's own
+    /// `Client-Cert-Chain` through unchanged lets the client choose the intermediates
+    /// path building starts from (certificates named like the real issuer, for example),
+    /// which can turn a valid certificate's request into a slow failure. If the proxy
+    /// cannot guarantee that, do not configure a chain header and put the intermediates
+    /// into the trust store instead.
+    ///
+    /// Why read it at all: with proxies that forward the chain the client sent (Cloudflare,
+    /// Google Cloud load balancers), intermediates need not be configured on the service.
+    ///
+    /// ```
+    /// use certauth::http::{HeaderSource, TrustedProxies};
+    /// use certauth::HeaderFormat;
+    /// // The proxy sets both headers on every request, replacing any a client sent.
+    /// let source = HeaderSource::builder("client-cert", HeaderFormat::Rfc9440)
+    ///     .chain_header("client-cert-chain")
+    ///     .trusted_proxies(TrustedProxies::parse(["10.0.0.5"])?)
+    ///     .build()?;
+    /// assert!(source.has_chain_header());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn chain_header(mut self, header_name: &str) -> Self {
         self.chain_header = Some(header_name.to_owned());
+        self
+    }
+
+    /// Allows trusted proxies that cover every IPv4 or every IPv6 address (`0.0.0.0/0`,
+    /// `::/0`, or ranges that add up to one of them), and logs a warning (target
+    /// `certauth::auth`) when the source is built.
+    ///
+    /// Default: off; `build` refuses such a set with a [`ConfigError::Setting`].
+    ///
+    /// Why: every peer could then send the forwarded header and be read as any client it
+    /// names. Safe only where the network itself guarantees that nothing but the proxy
+    /// reaches this service (a sidecar on the loopback interface, a network policy), and
+    /// then a narrower range says so just as well.
+    ///
+    /// ```
+    /// use certauth::http::{HeaderSource, TrustedProxies};
+    /// use certauth::HeaderFormat;
+    /// let everyone = TrustedProxies::parse(["0.0.0.0/0"])?;
+    /// let source = HeaderSource::builder("x-forwarded-client-cert", HeaderFormat::Xfcc)
+    ///     .trusted_proxies(everyone.clone());
+    /// assert!(source.clone().build().is_err());
+    /// // Only the proxy can reach this service (enforced by the network):
+    /// assert!(source.allow_every_address_as_trusted_proxy().build().is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn allow_every_address_as_trusted_proxy(mut self) -> Self {
+        self.every_address = true;
+        self
+    }
+
+    /// Authenticates a TLS client certificate presented from a trusted proxy *address*
+    /// on a request without a forwarded header, as a direct client's.
+    ///
+    /// Default: off. A TLS connection from a trusted proxy address is the proxy's: a
+    /// request on it without the header has no client certificate (`no_certificate`, or
+    /// no client on an optional layer), whatever certificate the connection presented. A
+    /// certificate a [`ProxyIdentity`] accepts is a proxy's with or without this.
+    ///
+    /// Why off: a proxy that presents its own certificate to this service (proxy-to-backend
+    /// mTLS) forwards a request from a client without a certificate with no header at all.
+    /// Authenticating the proxy's certificate then would give every such client the
+    /// proxy's identity, if the registry knows it or unregistered certificates are
+    /// accepted. Turn it on only when direct mTLS clients share the trusted address range
+    /// and no proxy there presents a certificate this service accepts for clients.
+    ///
+    /// ```
+    /// use certauth::http::{HeaderSource, TrustedProxies};
+    /// use certauth::HeaderFormat;
+    /// // 10.1.0.0/16 holds the proxies and, behind no proxy, batch jobs with certificates.
+    /// let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::NginxEscaped)
+    ///     .trusted_proxies(TrustedProxies::parse(["10.1.0.0/16"])?)
+    ///     .allow_direct_clients_at_proxy_addresses()
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn allow_direct_clients_at_proxy_addresses(mut self) -> Self {
+        self.direct_clients_at_proxy_addresses = true;
         self
     }
 
@@ -442,12 +665,32 @@ impl HeaderSourceBuilder {
     }
 
     /// Builds the source. Refuses: no trusted proxy by address or identity
-    /// ([`ConfigError::NoTrustedProxies`]), an invalid header name or verification value,
+    /// ([`ConfigError::NoTrustedProxies`]), trusted proxies that include every IPv4 or
+    /// IPv6 address without
+    /// [`allow_every_address_as_trusted_proxy`](Self::allow_every_address_as_trusted_proxy),
+    /// an invalid header name or verification value,
     /// [`HeaderFormat::Auto`] without [`allow_auto_detection`](Self::allow_auto_detection),
-    /// and a chain header for a format other than `rfc9440` / `gcp`.
+    /// a chain header for a format other than `rfc9440` / `gcp`, and an XFCC element
+    /// count for a format other than `xfcc` or outside 1 to 32.
     pub fn build(self) -> Result<HeaderSource, ConfigError> {
         if self.proxies.is_empty() && self.identities.is_empty() {
             return Err(ConfigError::NoTrustedProxies);
+        }
+        if let Some(family) = self.proxies.covers_a_whole_family() {
+            if !self.every_address {
+                return Err(ConfigError::Setting(format!(
+                    "trusted proxies {:?} include every {family} address, so any client could \
+                     send the header; list the proxies, or opt in with \
+                     allow_every_address_as_trusted_proxy()",
+                    self.proxies
+                )));
+            }
+            tracing::warn!(
+                target: TRACING_TARGET,
+                header = self.header.as_str(),
+                proxies = ?self.proxies,
+                "trusted proxies include every {family} address: any peer may send the forwarded certificate header"
+            );
         }
         if self.format == HeaderFormat::Auto && !self.allow_auto {
             return Err(ConfigError::Setting(
@@ -469,6 +712,21 @@ impl HeaderSourceBuilder {
             }
             Some(c) => Some(name(c)?),
         };
+        let xfcc_elements = match self.xfcc_elements {
+            None => Expect::DEFAULT.xfcc_elements,
+            Some(_) if self.format != HeaderFormat::Xfcc => {
+                return Err(ConfigError::Setting(format!(
+                    "an xfcc element count needs format xfcc, not {}",
+                    self.format
+                )));
+            }
+            Some(n) if n == 0 || n > MAX_XFCC_ELEMENTS => {
+                return Err(ConfigError::Setting(format!(
+                    "xfcc element count {n}: must be 1 to {MAX_XFCC_ELEMENTS}"
+                )));
+            }
+            Some(n) => n,
+        };
         let verification = match &self.verification {
             None => None,
             Some((header, value)) => Some(VerificationSignal {
@@ -478,7 +736,9 @@ impl HeaderSourceBuilder {
                 })?,
             }),
         };
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Ok(HeaderSource {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             header: name(&self.header)?,
             chain_header,
             format: self.format,
@@ -486,6 +746,8 @@ impl HeaderSourceBuilder {
             identities: self.identities,
             verification,
             limits: self.limits,
+            expect: Expect { xfcc_elements },
+            direct_clients_at_proxy_addresses: self.direct_clients_at_proxy_addresses,
         })
     }
 }
@@ -553,6 +815,27 @@ mod tests {
         assert!(!p.contains("127.0.0.1".parse().unwrap()));
         for bad in ["10.0.0.0/33", "::/129", "10.0.0.1/8", "nope", "10.0.0.0/", "10.0.0.0/-1"] {
             assert!(TrustedProxies::parse([bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sets_covering_a_whole_family() {
+        let covers =
+            |entries: &[&str]| TrustedProxies::parse(entries).unwrap().covers_a_whole_family();
+        assert_eq!(covers(&["0.0.0.0/0"]), Some("IPv4"));
+        assert_eq!(covers(&["::/0"]), Some("IPv6"));
+        assert_eq!(covers(&["10.0.0.0/8", "128.0.0.0/1", "0.0.0.0/1"]), Some("IPv4"));
+        assert_eq!(covers(&["::/1", "8000::/1"]), Some("IPv6"));
+        assert_eq!(covers(&["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"]), Some("IPv4"));
+        for partial in [
+            &["0.0.0.0/1"][..],
+            &["0.0.0.0/1", "192.0.0.0/2"],
+            &["128.0.0.0/1", "::/1"],
+            &["255.255.255.255", "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4"],
+            &["8000::/1", "::/2"],
+            &[],
+        ] {
+            assert_eq!(covers(partial), None, "{partial:?}");
         }
     }
 

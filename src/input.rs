@@ -24,8 +24,12 @@ mod rfc9440;
 mod traefik;
 mod xfcc;
 
+#[cfg(feature = "http")]
+pub(crate) use header::{Expect, decode_header_lines_with};
 pub use header::{HeaderFormat, decode_client_cert_and_chain, decode_header, decode_header_lines};
 pub use limits::Limits;
+#[cfg(feature = "http")]
+pub(crate) use xfcc::MAX_ELEMENTS as MAX_XFCC_ELEMENTS;
 
 /// Where a presented chain came from. Carried along so that logs, decision traces and
 /// identity rules can tell a TLS peer from a forwarded header.

@@ -12,8 +12,14 @@
 //! [`ProxyIdentity`](crate::http::ProxyIdentity)) it is the client's certificate, and the
 //! connection's own certificate is the proxy's; from anyone else it is refused with
 //! `untrusted_source`, even if the connection also carries a valid client certificate.
-//! A connection whose certificate a `ProxyIdentity` accepts is a proxy's: without a
-//! forwarded header its request has no client certificate.
+//! A TLS connection from a trusted proxy (by its certificate, or by its address unless
+//! [`allow_direct_clients_at_proxy_addresses`](crate::http::HeaderSourceBuilder::allow_direct_clients_at_proxy_addresses))
+//! is a proxy's: without a forwarded header its request has no client certificate, and
+//! the proxy's own certificate is never authenticated as a client's.
+//!
+//! A forwarded header is decoded by its [`HeaderSource`], with the source's
+//! [`Limits`](crate::Limits) and XFCC element count; the authenticator's limits apply to
+//! the connection's own certificates.
 //!
 //! Rejections: 400 (malformed header, untrusted source), 401 (no or unverifiable
 //! certificate; RFC 8705 binding failures add `WWW-Authenticate: Bearer
@@ -38,17 +44,57 @@ use crate::authenticator::{
     AuthRequest, AuthenticatedClient, Authenticator, Credential, TRACING_TARGET,
 };
 use crate::error::{Error, ErrorKind};
-use crate::http::{HeaderSource, Peer, status_for};
+use crate::http::{ConnectionMemo, HeaderSource, Peer, status_for};
 use crate::time::Timestamp;
 
-/// What the server knows about the connection a request arrived on. Insert it into each
-/// request's extensions (hyper: per connection, in the service closure).
+/// What the server knows about the connection a request arrived on. Make one per
+/// connection when it is accepted and insert a clone into each of its requests'
+/// extensions (hyper: in the service closure): the clones share the connection's
+/// [`ConnectionMemo`], so whether its peer is a trusted proxy is decided once per
+/// connection.
+///
+/// ```
+/// use certauth::tower::ConnectionInfo;
+/// # let certificates: Vec<certauth::pki_types::CertificateDer<'static>> = Vec::new();
+/// let info = ConnectionInfo::new("10.0.0.7:50000".parse()?).with_tls_certificates(certificates);
+/// // for each request: request.extensions_mut().insert(info.clone());
+/// assert_eq!(info.peer.port(), 50000);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ConnectionInfo {
     /// The TCP peer (the proxy, behind a proxy).
     pub peer: SocketAddr,
     /// The client certificates of the TLS connection this process terminated, leaf first.
     pub tls_certificates: Option<Arc<[CertificateDer<'static>]>>,
+    memo: Arc<ConnectionMemo>,
+}
+
+impl ConnectionInfo {
+    /// A connection from `peer`, without TLS client certificates.
+    pub fn new(peer: SocketAddr) -> Self {
+        Self { peer, tls_certificates: None, memo: Arc::default() }
+    }
+
+    /// The same connection, on which the peer presented `certificates` (leaf first).
+    #[must_use]
+    pub fn with_tls_certificates(
+        mut self,
+        certificates: impl Into<Arc<[CertificateDer<'static>]>>,
+    ) -> Self {
+        self.tls_certificates = Some(certificates.into());
+        self
+    }
+
+    /// The connection's peer, with its certificates and memo, for
+    /// [`HeaderSource`].
+    pub fn as_peer(&self) -> Peer<'_> {
+        let peer = Peer::new(self.peer.ip()).with_memo(&self.memo);
+        match &self.tls_certificates {
+            Some(certs) => peer.with_tls_certificates(certs),
+            None => peer,
+        }
+    }
 }
 
 /// Extracts a token's `cnf.x5t#S256` from a request: `None` when the request has no
@@ -260,33 +306,18 @@ async fn authenticate(
                 "forwarded header without connection info",
             ));
         };
-        let mut peer = Peer::new(connection.peer.ip());
-        if let Some(certs) = &connection.tls_certificates {
-            peer = peer.with_tls_certificates(certs);
-        }
-        source.admit(headers, &peer, now)?;
-        let mut lines = headers.get_all(source.header_name()).iter();
-        if let (Some(value), None, false) = (lines.next(), lines.next(), source.has_chain_header())
-        {
-            // One value: the fast path, keyed on the raw bytes.
-            let credential = Credential::Header {
-                name: source.header_name(),
-                value: value.as_bytes(),
-                format: source.format(),
-            };
-            let req = finish(AuthRequest::new(credential, now), client_id, &token);
-            return config.authenticator.authenticate(&req).await.map(Some);
-        }
-        if let Some(chain) = source.extract_from(headers, &peer, now)? {
-            let req = finish(AuthRequest::new(Credential::Chain(&chain), now), client_id, &token);
-            return config.authenticator.authenticate(&req).await.map(Some);
-        }
+        source.admit(headers, &connection.as_peer(), now)?;
+        // Decoded by the source, with its limits and expectations, never the
+        // authenticator's: the verified result is cached by the decoded chain.
+        let chain = source.decode(headers)?;
+        let req = finish(AuthRequest::new(Credential::Chain(&chain), now), client_id, &token);
+        return config.authenticator.authenticate(&req).await.map(Some);
     }
     if let Some(connection) = connection
         && let Some(certs) = &connection.tls_certificates
     {
         // A trusted proxy's own certificate, on a request it forwarded without one.
-        let peer = Peer::new(connection.peer.ip()).with_tls_certificates(certs);
+        let peer = connection.as_peer();
         if config.headers.as_ref().is_some_and(|s| s.is_proxy_connection(&peer, now)) {
             return missing(config);
         }

@@ -48,11 +48,14 @@ pub(crate) async fn serve(
                     let Ok(tls) = acceptor.accept(stream).await else { return };
                     let certs: Option<Arc<[CertificateDer<'static>]>> =
                         tls.get_ref().1.peer_certificates().map(|c| c.to_vec().into());
-                    let info = ConnectionInfo { peer, tls_certificates: certs };
+                    let info = match certs {
+                        Some(certs) => ConnectionInfo::new(peer).with_tls_certificates(certs),
+                        None => ConnectionInfo::new(peer),
+                    };
                     serve_connection(TokioIo::new(tls), router, info).await;
                 }
                 None => {
-                    let info = ConnectionInfo { peer, tls_certificates: None };
+                    let info = ConnectionInfo::new(peer);
                     serve_connection(TokioIo::new(stream), router, info).await;
                 }
             }

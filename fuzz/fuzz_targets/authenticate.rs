@@ -56,10 +56,7 @@ fuzz_target!(|data: &[u8]| {
         request.headers_mut().append(name, value);
     }
     let peer = if trusted { Ipv4Addr::new(10, 0, 0, 1) } else { Ipv4Addr::new(10, 0, 0, 2) };
-    request.extensions_mut().insert(ConnectionInfo {
-        peer: SocketAddr::new(IpAddr::V4(peer), 443),
-        tls_certificates: None,
-    });
+    request.extensions_mut().insert(ConnectionInfo::new(SocketAddr::new(IpAddr::V4(peer), 443)));
     let layer = CertAuthLayer::new(AUTH.clone())
         .forwarded(source)
         .optional()

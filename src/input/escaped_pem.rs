@@ -89,7 +89,7 @@ fn bad_escape(input: &[u8], tail: &[u8], base: usize) -> Error {
 /// `private_key_supplied`; anything else that is not a certificate block is malformed.
 pub(crate) fn parse_compact(norm: &[u8], limits: &Limits) -> Result<Vec<CertificateDer<'static>>> {
     if norm.is_empty() {
-        return Err(Error::no_certificate("header value is empty"));
+        return Err(Error::no_certificate("empty value"));
     }
     let mut certs = Vec::new();
     let mut rest = norm;

@@ -9,7 +9,8 @@
 //!    `rfc9440`, `rfc9440-chain`, `gcp` and `xfcc`) one pair of surrounding `"` is removed
 //!    (old HAProxy `+Q`);
 //! 4. "no certificate" sentinels give `no_certificate`: the empty value, `""`, `(null)`
-//!    (Apache), `::` (an empty RFC 8941 byte sequence, HAProxy's recipe), the empty
+//!    (Apache), `-` (what nginx logs and some setups forward for an empty variable), `::`
+//!    (an empty RFC 8941 byte sequence, HAProxy's recipe), the empty
 //!    one-line PEM `-----BEGIN CERTIFICATE----------END CERTIFICATE-----` (HAProxy) and
 //!    an unreplaced Caddy placeholder `{http.request.tls.client.…}`.
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
@@ -51,8 +52,11 @@ pub enum HeaderFormat {
     /// it yields the listed certificates; see [`decode_client_cert_and_chain`] to combine
     /// it with `Client-Cert`.
     Rfc9440Chain,
-    /// Envoy / Istio `x-forwarded-client-cert`: the certificate (or `Chain`) of the last
-    /// element, with its `Hash` checked. Several field lines are joined with `,`.
+    /// Envoy / Istio `x-forwarded-client-cert`: the certificate (or `Chain`) of the first
+    /// element, with its `Hash` checked. Several field lines are joined with `,`. The value
+    /// must hold exactly one element (Envoy's `SANITIZE_SET`); an `http::HeaderSource` can
+    /// expect more (`HeaderSourceBuilder::xfcc_elements`). Keys must come in Envoy's order, so that a
+    /// client's unquoted `URI` or `DNS` SAN can never add a certificate.
     Xfcc,
     /// nginx `$ssl_client_escaped_cert`: URL-encoded PEM (also Kubernetes ingress-nginx
     /// `ssl-client-cert`, Kong, Azure Application Gateway `{var_client_certificate}`).
@@ -247,8 +251,30 @@ pub fn decode_header(
     header_name: &str,
     limits: &Limits,
 ) -> Result<PresentedChain> {
+    decode_header_with(value, format, header_name, limits, Expect::DEFAULT)
+}
+
+/// What a configuration expects of a value beyond its format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Expect {
+    /// The number of XFCC elements (proxy hops that set or append the header).
+    pub(crate) xfcc_elements: usize,
+}
+
+impl Expect {
+    /// What [`decode_header`] expects: one XFCC element.
+    pub(crate) const DEFAULT: Self = Self { xfcc_elements: 1 };
+}
+
+fn decode_header_with(
+    value: &[u8],
+    format: HeaderFormat,
+    header_name: &str,
+    limits: &Limits,
+    expect: Expect,
+) -> Result<PresentedChain> {
     let (certs, detected) =
-        decode_value(value, format, limits).map_err(|e| in_header(e, header_name))?;
+        decode_value(value, format, limits, expect).map_err(|e| in_header(e, header_name))?;
     finish(certs, detected, header_name, limits)
 }
 
@@ -272,15 +298,26 @@ pub fn decode_header_lines(
     header_name: &str,
     limits: &Limits,
 ) -> Result<PresentedChain> {
+    decode_header_lines_with(lines, format, header_name, limits, Expect::DEFAULT)
+}
+
+/// [`decode_header_lines`] with what a configuration expects beyond the format.
+pub(crate) fn decode_header_lines_with(
+    lines: &[&[u8]],
+    format: HeaderFormat,
+    header_name: &str,
+    limits: &Limits,
+    expect: Expect,
+) -> Result<PresentedChain> {
     match lines {
-        [] => Err(in_header(Error::no_certificate("header is absent"), header_name)),
-        [one] => decode_header(one, format, header_name, limits),
+        [] => Err(Error::no_certificate(format!("header {header_name} is absent"))),
+        [one] => decode_header_with(one, format, header_name, limits, expect),
         _ if !format.allows_multiple_lines() => Err(duplicate(lines.len(), header_name)),
         _ => {
             let total = lines.iter().map(|l| l.len()).sum::<usize>() + lines.len() - 1;
-            limits.check_header(total).map_err(|e| in_header(e, header_name))?;
+            check_length(total, limits).map_err(|e| in_header(e, header_name))?;
             let joined = lines.join(&b","[..]);
-            decode_header(&joined, format, header_name, limits)
+            decode_header_with(&joined, format, header_name, limits, expect)
         }
     }
 }
@@ -290,6 +327,10 @@ pub fn decode_header_lines(
 /// then the listed certificates. A chain that repeats the leaf first is tolerated (the
 /// copy is dropped). Each header is bounded by [`Limits::max_header_value`]; the whole
 /// chain by [`Limits::max_chain_len`]. Tagged with the `Client-Cert` header name.
+///
+/// Only read `Client-Cert-Chain` from a proxy that sets or deletes it on every request:
+/// passed through from a client, it lets the client choose the intermediates that path
+/// building starts from.
 ///
 /// ```
 /// use certauth::input::{decode_client_cert_and_chain, Limits};
@@ -339,8 +380,22 @@ fn finish(
         .map_err(|e| in_header(e, header_name))
 }
 
+/// `e` with the header's name in front (`header x-ssl-client-cert: ...`; `header: ...`
+/// for an empty name).
 fn in_header(e: Error, header_name: &str) -> Error {
-    Error::new(e.kind(), format!("header {header_name}: {}", e.message()))
+    let message = if header_name.is_empty() {
+        format!("header: {}", e.message())
+    } else {
+        format!("header {header_name}: {}", e.message())
+    };
+    Error::new(e.kind(), message)
+}
+
+/// [`Limits::max_header_value`], in words that read well after [`in_header`].
+fn check_length(len: usize, limits: &Limits) -> Result<()> {
+    limits
+        .check_header(len)
+        .map_err(|_| Error::too_large("value length", len, limits.max_header_value()))
 }
 
 fn duplicate(lines: usize, header_name: &str) -> Error {
@@ -356,8 +411,9 @@ pub(crate) fn decode_value(
     value: &[u8],
     format: HeaderFormat,
     limits: &Limits,
+    expect: Expect,
 ) -> Result<(Vec<CertificateDer<'static>>, HeaderFormat)> {
-    limits.check_header(value.len())?;
+    check_length(value.len(), limits)?;
     check_controls(value, format == HeaderFormat::NginxFolded)?;
     let mut v = value.trim_ascii();
     if let (true, [b'"', inner @ .., b'"']) = (format.strips_quotes(), v) {
@@ -369,7 +425,7 @@ pub(crate) fn decode_value(
     let certs = match format {
         HeaderFormat::Rfc9440 | HeaderFormat::Gcp => vec![rfc9440::decode_item(v)?],
         HeaderFormat::Rfc9440Chain => rfc9440::decode_list(v, limits)?,
-        HeaderFormat::Xfcc => xfcc::decode(v, limits)?,
+        HeaderFormat::Xfcc => xfcc::decode(v, limits, expect.xfcc_elements)?,
         HeaderFormat::NginxEscaped | HeaderFormat::AwsAlb | HeaderFormat::Cloudfront => {
             escaped_pem::decode_escaped(v, limits)?
         }
@@ -397,7 +453,7 @@ fn detect(v: &[u8], limits: &Limits) -> Result<(Vec<CertificateDer<'static>>, He
         return Ok((certs, f));
     }
     if looks_like_xfcc(v) {
-        return Ok((xfcc::decode(v, limits)?, HeaderFormat::Xfcc));
+        return Ok((xfcc::decode(v, limits, Expect::DEFAULT.xfcc_elements)?, HeaderFormat::Xfcc));
     }
     if contains(v, b"-----BEGIN%") {
         return Ok((escaped_pem::decode_escaped(v, limits)?, HeaderFormat::NginxEscaped));
@@ -437,7 +493,7 @@ fn check_controls(value: &[u8], folded: bool) -> Result<()> {
                 Some(b'\n') => "line feed",
                 _ => "nul byte",
             };
-            return Err(Error::malformed(format!("{what} in the header value at offset {at}")));
+            return Err(Error::malformed(format!("{what} in the value at offset {at}")));
         }
     }
     Ok(())
@@ -448,11 +504,12 @@ fn sentinel(v: &[u8]) -> Option<&'static str> {
     const EMPTY_PEM: &[u8] = b"-----BEGINCERTIFICATE----------ENDCERTIFICATE-----";
     const CADDY: &[u8] = b"{http.request.tls.client.";
     match v {
-        b"" | b"\"\"" => Some("header value is empty"),
-        b"(null)" => Some("header value is (null): no certificate"),
-        b"::" => Some("header value is an empty byte sequence: no certificate"),
+        b"" | b"\"\"" => Some("empty value"),
+        b"(null)" => Some("value (null): no certificate"),
+        b"-" => Some("value -: no certificate"),
+        b"::" => Some("empty byte sequence: no certificate"),
         _ if v.starts_with(CADDY) && v.ends_with(b"}") => {
-            Some("header value is an unreplaced caddy placeholder: no certificate")
+            Some("unreplaced caddy placeholder: no certificate")
         }
         _ if v.len() < 2 * EMPTY_PEM.len()
             && v.iter()
@@ -460,7 +517,7 @@ fn sentinel(v: &[u8]) -> Option<&'static str> {
                 .filter(|c| !c.is_ascii_whitespace())
                 .eq(EMPTY_PEM.iter().copied()) =>
         {
-            Some("header value is an empty pem block: no certificate")
+            Some("empty pem block: no certificate")
         }
         _ => None,
     }
@@ -498,9 +555,11 @@ mod tests {
             b"-----BEGIN CERTIFICATE----------END CERTIFICATE-----",
             b"-----BEGIN CERTIFICATE----- -----END CERTIFICATE-----",
             b"{http.request.tls.client.certificate_der_base64}",
+            b"-",
+            b" - ",
         ] {
             for f in HeaderFormat::ALL {
-                let e = decode_value(v, *f, &l).unwrap_err();
+                let e = decode_value(v, *f, &l, Expect::DEFAULT).unwrap_err();
                 assert_eq!(
                     e.kind(),
                     ErrorKind::NoCertificate,
@@ -516,9 +575,9 @@ mod tests {
         let l = Limits::default();
         for v in [&b"MII\r\nB"[..], b"MII\nB", b"MII\0B", b"MII\n"] {
             for f in HeaderFormat::ALL {
-                let e = decode_value(v, *f, &l).unwrap_err();
+                let e = decode_value(v, *f, &l, Expect::DEFAULT).unwrap_err();
                 assert_eq!(e.kind(), ErrorKind::MalformedInput, "{f}");
-                assert!(e.message().contains("in the header value at offset 3"), "{e}");
+                assert!(e.message().contains("in the value at offset 3"), "{e}");
             }
         }
         assert!(check_controls(b"a\n\tb\n c", true).is_ok());
@@ -526,10 +585,42 @@ mod tests {
         assert!(check_controls(b"a\r\n\tb", true).is_err());
     }
 
+    /// Messages name the header once: `header x: ...`, never `header x: header ...`.
+    #[test]
+    fn messages_name_the_header_once() {
+        let l = Limits::default().with_max_header_value(10);
+        let cases: [(&[&[u8]], HeaderFormat); 6] = [
+            (&[b""], HeaderFormat::Apache),
+            (&[b"-"], HeaderFormat::NginxEscaped),
+            (&[b"(null)"], HeaderFormat::Apache),
+            (&[b"MII\nB"], HeaderFormat::Base64Der),
+            (&[b"MIIMIIMIIMII"], HeaderFormat::Base64Der),
+            (&[b"MIIMII", b"MIIMII"], HeaderFormat::Xfcc),
+        ];
+        for (lines, format) in cases {
+            for name in ["x-ssl-client-cert", "header"] {
+                let e = decode_header_lines(lines, format, name, &l).unwrap_err();
+                let message = e.message();
+                assert!(message.starts_with(&format!("header {name}: ")), "{message}");
+                assert!(!message.contains("header header") || name == "header", "{message}");
+                assert_eq!(message.matches("header").count(), 1 + usize::from(name == "header"));
+            }
+        }
+        let e = decode_header_lines(&[], HeaderFormat::Apache, "x-ssl-cert", &l).unwrap_err();
+        assert_eq!(e.message(), "header x-ssl-cert is absent");
+        let e = decode_header(b"-", HeaderFormat::NginxEscaped, "", &l).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.message()),
+            (ErrorKind::NoCertificate, "header: value -: no certificate")
+        );
+        let e = decode_header(b"MIIMIIMIIMII", HeaderFormat::Base64Der, "x", &l).unwrap_err();
+        assert_eq!(e.message(), "header x: value length is 12, more than the limit of 10");
+    }
+
     #[test]
     fn size_is_checked_first() {
         let l = Limits::default().with_max_header_value(10);
-        let e = decode_value(&[0u8; 11], HeaderFormat::Base64Der, &l).unwrap_err();
+        let e = decode_value(&[0u8; 11], HeaderFormat::Base64Der, &l, Expect::DEFAULT).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InputTooLarge);
         let e =
             decode_header_lines(&[b"aaaaa", b"aaaaa"], HeaderFormat::Xfcc, "x", &l).unwrap_err();
@@ -540,8 +631,8 @@ mod tests {
     fn quotes_are_stripped_for_text_formats_only() {
         let l = Limits::default();
         let quoted = [&b"\""[..], LEAF_B64, b"\""].concat();
-        assert!(decode_value(&quoted, HeaderFormat::HaproxyDer, &l).is_ok());
-        let e = decode_value(&quoted, HeaderFormat::Rfc9440, &l).unwrap_err();
+        assert!(decode_value(&quoted, HeaderFormat::HaproxyDer, &l, Expect::DEFAULT).is_ok());
+        let e = decode_value(&quoted, HeaderFormat::Rfc9440, &l, Expect::DEFAULT).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::MalformedInput);
     }
 }

@@ -188,7 +188,7 @@ fn decode_member(m: Member<'_>, n: usize) -> Result<CertificateDer<'static>> {
 /// certificate) is `no_certificate`; a list is malformed (the field is a singleton).
 pub(crate) fn decode_item(value: &[u8]) -> Result<CertificateDer<'static>> {
     if value.is_empty() {
-        return Err(Error::no_certificate("header value is empty"));
+        return Err(Error::no_certificate("empty value"));
     }
     let mut cur = Cursor { input: value, pos: 0 };
     let member = cur.member()?;
@@ -206,7 +206,7 @@ pub(crate) fn decode_item(value: &[u8]) -> Result<CertificateDer<'static>> {
 pub(crate) fn decode_list(value: &[u8], limits: &Limits) -> Result<Vec<CertificateDer<'static>>> {
     let members = parse_list(value, limits)?;
     if members.is_empty() {
-        return Err(Error::no_certificate("header value is empty"));
+        return Err(Error::no_certificate("empty value"));
     }
     let mut certs = Vec::with_capacity(members.len());
     for (i, m) in members.into_iter().enumerate() {

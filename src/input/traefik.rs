@@ -13,7 +13,7 @@ use crate::input::{Limits, base64, der, escaped_pem};
 /// Decodes a `,`-separated list of base64 DER certificates (optionally URL-escaped).
 pub(crate) fn decode(value: &[u8], limits: &Limits) -> Result<Vec<CertificateDer<'static>>> {
     if value.is_empty() {
-        return Err(Error::no_certificate("header value is empty"));
+        return Err(Error::no_certificate("empty value"));
     }
     let mut certs = Vec::new();
     let mut offset = 0;

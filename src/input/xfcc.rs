@@ -1,25 +1,39 @@
 //! Envoy / Istio `x-forwarded-client-cert` (XFCC).
 //!
-//! Grammar (Envoy docs, `conn_manager_utility.cc`): elements separated by `,`, one per
-//! proxy hop, appended at the end; an element is `key=value` pairs separated by `;`;
-//! keys (`By`, `Hash`, `Cert`, `Chain`, `Subject`, `URI`, `DNS`) are case-insensitive;
-//! a value containing `,`, `;` or `=` is double-quoted, with `"` escaped as `\"`.
-//! `Cert` and `Chain` hold URL-encoded PEM (`Chain`: leaf and intermediates concatenated).
+//! What Envoy writes (`mutateXfccRequestHeader` in `conn_manager_utility.cc`, with the
+//! detail order fixed by the connection manager's configuration): one element per proxy
+//! that sets or appends the header, elements separated by `,`; an element is `key=value`
+//! pairs separated by `;`, always in this order: `By` (once per URI SAN of the proxy's own
+//! certificate), `Hash` (hex SHA-256 of the client's leaf), then the configured details
+//! `Cert` and `Chain` (quoted, URL-encoded PEM), `Subject` (quoted, RFC 2253 with `"` and
+//! `\` backslash-escaped), `URI` (once per URI SAN, **unquoted and unescaped**) and `DNS`
+//! (once per DNS SAN, unquoted and unescaped).
 //!
-//! Rules applied here:
-//! - Only the **last** element is used: it is the one the nearest (trusted) proxy appended;
-//!   earlier ones came from upstream hops or from the client. Every element must still
-//!   parse, so that the split into elements is unambiguous.
+//! Since `URI` and `DNS` are the client certificate's SANs written raw, a client chooses
+//! text that lands in the value after its own `Subject`: a SAN such as
+//! `https://x/,Cert="<PEM of another client>"` adds an element, and `https://x/;Cert=..`
+//! adds a pair. The rules below make sure such text can never change which certificate
+//! is decoded:
+//!
+//! - The number of elements is configured, not inferred: exactly `elements` (one by
+//!   default: Envoy's `SANITIZE_SET`), else `malformed_input`.
+//! - The certificate comes from the **first** element, written by the outermost proxy
+//!   about the client; any later ones describe the proxies in between (each proxy
+//!   describes its own downstream peer). Every element must still parse, so that the
+//!   split into elements is unambiguous.
+//! - Keys come in Envoy's order (`By`, `Hash`, `Cert`, `Chain`, `Subject`, `URI`, `DNS`,
+//!   then unknown keys such as the legacy `SAN`), and only `By`, `URI`, `DNS` and unknown
+//!   keys repeat: so `Hash`, `Cert` and `Chain` always come before the first byte the
+//!   client chose, and one after a `Subject`, `URI` or `DNS` is refused. Keys are
+//!   case-insensitive.
 //! - A pair without `=`, text after a closing quote, an unterminated quote, an empty
-//!   element or pair, or a repeated `Cert`, `Chain` or `Hash` key is an error, never a guess.
-//!   Unknown keys (e.g. the legacy `SAN`) are ignored.
-//! - At most [`MAX_ELEMENTS`] elements and [`MAX_PAIRS`] pairs per element.
-//! - `Cert` and `Chain` must be quoted, as Envoy writes them: Envoy writes `By`, `URI` and
-//!   `DNS` unquoted, so a URI SAN such as `https://x/,Cert=...` would otherwise smuggle a
-//!   certificate into a new last element.
-//! - `Hash`, when present, must be the hex SHA-256 of the leaf: `digest_mismatch` otherwise.
-//! - `Cert` and `Chain` both present: the chain must start with the `Cert` certificate.
-//!   An element without either is `no_certificate`.
+//!   element or pair, or a misplaced quote is an error, never a guess.
+//! - `Cert` and `Chain` must be quoted, as Envoy writes them, and hold certificates only.
+//! - `Hash`, when present, must be the hex SHA-256 of the leaf: `digest_mismatch`
+//!   otherwise. `Cert` and `Chain` both present: the chain must start with the `Cert`
+//!   certificate. An element without either is `no_certificate`.
+//! - At most [`MAX_PAIRS`] pairs per element and [`MAX_ELEMENTS`] elements
+//!   (`input_too_large`); the configured element count is at most [`MAX_ELEMENTS`].
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use rustls_pki_types::CertificateDer;
@@ -29,7 +43,7 @@ use subtle::ConstantTimeEq as _;
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{Limits, escaped_pem};
 
-/// Most elements (proxy hops) accepted in one XFCC value.
+/// Most elements (proxy hops) a configuration may expect in one XFCC value.
 pub(crate) const MAX_ELEMENTS: usize = 32;
 /// Most `key=value` pairs accepted in one element.
 pub(crate) const MAX_PAIRS: usize = 64;
@@ -107,6 +121,55 @@ struct Value<'a> {
     quoted: bool,
 }
 
+/// The keys of an element, in the order Envoy writes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    By,
+    Hash,
+    Cert,
+    Chain,
+    Subject,
+    Uri,
+    Dns,
+    /// Any other key (the legacy `SAN`, or a key a newer Envoy might add): ignored,
+    /// accepted only after every known one.
+    Other,
+}
+
+impl Key {
+    fn of(key: &[u8]) -> Self {
+        const KNOWN: [(&[u8], Key); 7] = [
+            (b"by", Key::By),
+            (b"hash", Key::Hash),
+            (b"cert", Key::Cert),
+            (b"chain", Key::Chain),
+            (b"subject", Key::Subject),
+            (b"uri", Key::Uri),
+            (b"dns", Key::Dns),
+        ];
+        KNOWN.iter().find(|(name, _)| key.eq_ignore_ascii_case(name)).map_or(Key::Other, |k| k.1)
+    }
+
+    const fn name(self) -> &'static str {
+        match self {
+            Self::By => "By",
+            Self::Hash => "Hash",
+            Self::Cert => "Cert",
+            Self::Chain => "Chain",
+            Self::Subject => "Subject",
+            Self::Uri => "URI",
+            Self::Dns => "DNS",
+            Self::Other => "an unknown key",
+        }
+    }
+
+    /// Envoy writes `By` once per URI SAN of its own certificate, `URI` and `DNS` once per
+    /// SAN of the client's; every other known key at most once.
+    const fn repeats(self) -> bool {
+        matches!(self, Self::By | Self::Uri | Self::Dns | Self::Other)
+    }
+}
+
 /// The fields of one element that decoding uses.
 #[derive(Default)]
 struct Fields<'a> {
@@ -120,6 +183,7 @@ fn parse_element(element: &[u8], base: usize) -> Result<Fields<'_>> {
         return Err(Error::malformed(format!("xfcc: empty element at offset {base}")));
     }
     let mut fields = Fields::default();
+    let mut previous: Option<Key> = None;
     for (n, (at, pair)) in split_quoted(element, b';').enumerate() {
         let offset = base + at;
         if n >= MAX_PAIRS {
@@ -135,6 +199,23 @@ fn parse_element(element: &[u8], base: usize) -> Result<Fields<'_>> {
         {
             return Err(Error::malformed(format!("xfcc: invalid key at offset {offset}")));
         }
+        let key = Key::of(key);
+        match previous {
+            Some(before) if key < before => {
+                return Err(Error::malformed(format!(
+                    "xfcc: {} after {} at offset {offset}, out of envoy's order",
+                    key.name(),
+                    before.name()
+                )));
+            }
+            Some(before) if key == before && !key.repeats() => {
+                return Err(Error::malformed(format!(
+                    "xfcc: repeated {} at offset {offset} makes the element ambiguous",
+                    key.name()
+                )));
+            }
+            _ => previous = Some(key),
+        }
         let value_offset = offset + eq + 1;
         let value = match raw {
             [b'"', inner @ .., b'"']
@@ -149,19 +230,11 @@ fn parse_element(element: &[u8], base: usize) -> Result<Fields<'_>> {
             }
             _ => Value { text: raw, offset: value_offset, quoted: false },
         };
-        let slot = if key.eq_ignore_ascii_case(b"cert") {
-            &mut fields.cert
-        } else if key.eq_ignore_ascii_case(b"chain") {
-            &mut fields.chain
-        } else if key.eq_ignore_ascii_case(b"hash") {
-            &mut fields.hash
-        } else {
-            continue;
-        };
-        if slot.replace(value).is_some() {
-            return Err(Error::malformed(format!(
-                "xfcc: repeated key at offset {offset} makes the element ambiguous"
-            )));
+        match key {
+            Key::Cert => fields.cert = Some(value),
+            Key::Chain => fields.chain = Some(value),
+            Key::Hash => fields.hash = Some(value),
+            _ => {}
         }
     }
     Ok(fields)
@@ -174,8 +247,7 @@ fn closes_at_end(raw: &[u8]) -> bool {
 }
 
 fn decode_pem_value(v: Value<'_>, limits: &Limits) -> Result<Vec<CertificateDer<'static>>> {
-    // Envoy always quotes Cert and Chain. An unquoted one could come from an unquoted URI
-    // or DNS value that contains `,Cert=` (Envoy does not quote those): refuse it.
+    // Envoy always quotes Cert and Chain: an unquoted one is not what Envoy wrote.
     if !v.quoted {
         return Err(Error::malformed(format!(
             "xfcc: unquoted certificate value at offset {}",
@@ -228,24 +300,41 @@ fn check_hash(hash: Value<'_>, leaf: &[u8]) -> Result<()> {
     }
 }
 
-/// Decodes the certificate (chain) of the last element of an XFCC value.
-pub(crate) fn decode(value: &[u8], limits: &Limits) -> Result<Vec<CertificateDer<'static>>> {
+/// Decodes the certificate (chain) of the first element of an XFCC value that must hold
+/// exactly `elements` elements.
+pub(crate) fn decode(
+    value: &[u8],
+    limits: &Limits,
+    elements: usize,
+) -> Result<Vec<CertificateDer<'static>>> {
     if value.is_empty() {
-        return Err(Error::no_certificate("header value is empty"));
+        return Err(Error::no_certificate("empty value"));
     }
     if !quotes_balanced(value) {
         return Err(Error::malformed("xfcc: unterminated quoted value"));
     }
-    let mut last = Fields::default();
+    let mut first = None;
+    let mut count = 0;
     for (n, (at, element)) in split_quoted(value, b',').enumerate() {
         if n >= MAX_ELEMENTS {
             return Err(Error::too_large("xfcc elements", n + 1, MAX_ELEMENTS));
         }
-        last = parse_element(element, at)?;
+        count = n + 1;
+        if n >= elements {
+            continue; // counted for the message; the value is refused below
+        }
+        let fields = parse_element(element, at)?;
+        if n == 0 {
+            first = Some(fields);
+        }
     }
-    let certs = match (last.cert, last.chain) {
+    let first = match first {
+        Some(first) if count == elements => first,
+        _ => return Err(element_count(count, elements)),
+    };
+    let certs = match (first.cert, first.chain) {
         (None, None) => {
-            return Err(Error::no_certificate("xfcc: the last element has no Cert or Chain"));
+            return Err(Error::no_certificate("xfcc: the first element has no Cert or Chain"));
         }
         (Some(cert), None) => {
             let certs = decode_pem_value(cert, limits)?;
@@ -271,10 +360,17 @@ pub(crate) fn decode(value: &[u8], limits: &Limits) -> Result<Vec<CertificateDer
             certs
         }
     };
-    if let (Some(hash), Some(leaf)) = (last.hash, certs.first()) {
+    if let (Some(hash), Some(leaf)) = (first.hash, certs.first()) {
         check_hash(hash, leaf)?;
     }
     Ok(certs)
+}
+
+/// The value holds `found` elements, not the `expected` the configuration states.
+fn element_count(found: usize, expected: usize) -> Error {
+    Error::malformed(format!(
+        "xfcc: {found} elements, {expected} configured (one per proxy that sets or appends it)"
+    ))
 }
 
 #[cfg(test)]
@@ -284,45 +380,48 @@ mod tests {
 
     const LEAF_PEM: &str = include_str!("../../tests/data/pki/leaf-ec.pem");
     const LEAF_DER: &[u8] = include_bytes!("../../tests/data/pki/leaf-ec.der");
+    const RSA_PEM: &str = include_str!("../../tests/data/pki/leaf-rsa.pem");
+    const RSA_DER: &[u8] = include_bytes!("../../tests/data/pki/leaf-rsa.der");
 
-    fn escaped() -> String {
-        LEAF_PEM
-            .replace('\n', "%0A")
+    fn escape(pem: &str) -> String {
+        pem.replace('\n', "%0A")
             .replace(' ', "%20")
             .replace('+', "%2B")
             .replace('/', "%2F")
             .replace('=', "%3D")
     }
 
-    fn hash() -> String {
-        sha2::Sha256::digest(LEAF_DER).iter().map(|b| format!("{b:02x}")).collect()
+    fn hex(der: &[u8]) -> String {
+        sha2::Sha256::digest(der).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn one(v: &str) -> Result<Vec<CertificateDer<'static>>> {
+        decode(v.as_bytes(), &Limits::default(), 1)
     }
 
     #[test]
-    fn last_element_wins_and_hash_is_checked() {
-        let l = Limits::default();
+    fn envoy_element_decodes_and_hash_is_checked() {
         let v = format!(
             "By=spiffe://a;Hash={};Cert=\"{}\";Subject=\"CN=x\\\"y\\, z\";URI=",
-            hash(),
-            escaped()
+            hex(LEAF_DER),
+            escape(LEAF_PEM)
         );
-        assert_eq!(decode(v.as_bytes(), &l).unwrap()[0].as_ref(), LEAF_DER);
-        let upper = v.replace("Cert=", "cERT=").replace(&hash(), &hash().to_uppercase());
-        assert_eq!(decode(upper.as_bytes(), &l).unwrap()[0].as_ref(), LEAF_DER);
-        // A client-supplied first element is ignored; the last has no certificate.
-        let two = format!("Cert=\"{}\",By=spiffe://proxy;Hash={}", escaped(), hash());
-        assert_eq!(decode(two.as_bytes(), &l).unwrap_err().kind(), ErrorKind::NoCertificate);
-        let wrong = v.replace(&hash(), &"0".repeat(64));
-        assert_eq!(decode(wrong.as_bytes(), &l).unwrap_err().kind(), ErrorKind::DigestMismatch);
+        assert_eq!(one(&v).unwrap()[0].as_ref(), LEAF_DER);
+        let upper =
+            v.replace("Cert=", "cERT=").replace(&hex(LEAF_DER), &hex(LEAF_DER).to_uppercase());
+        assert_eq!(one(&upper).unwrap()[0].as_ref(), LEAF_DER);
+        let wrong = v.replace(&hex(LEAF_DER), &"0".repeat(64));
+        assert_eq!(one(&wrong).unwrap_err().kind(), ErrorKind::DigestMismatch);
+        let bare = format!("By=spiffe://proxy;Hash={}", hex(LEAF_DER));
+        assert_eq!(one(&bare).unwrap_err().kind(), ErrorKind::NoCertificate);
     }
 
     #[test]
     fn ambiguous_values_are_refused() {
-        let l = Limits::default();
-        let cert = format!("Cert=\"{}\"", escaped());
+        let cert = format!("Cert=\"{}\"", escape(LEAF_PEM));
         for bad in [
             format!("{cert};URI=https://x/?a;b"),
-            format!("{cert};Cert=\"{}\"", escaped()),
+            format!("{cert};Cert=\"{}\"", escape(LEAF_PEM)),
             format!("{cert},"),
             format!("{cert};;DNS=a"),
             format!("{cert};Subject=\"a\"b"),
@@ -330,28 +429,108 @@ mod tests {
             format!("{cert};Subject=a\"b\""),
             format!("{cert};=x"),
             format!("{cert};Hash=abc"),
+            format!("Cert={}", escape(LEAF_PEM)),
+            format!("{cert};Subject=\"a\";Subject=\"b\""),
         ] {
-            let e = decode(bad.as_bytes(), &l).unwrap_err();
+            let e = one(&bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::MalformedInput, "{bad}");
             assert!(!e.message().contains("MII"), "{e}");
         }
-        let many = vec!["By=x"; MAX_ELEMENTS + 1].join(",");
-        assert_eq!(decode(many.as_bytes(), &l).unwrap_err().kind(), ErrorKind::InputTooLarge);
+    }
+
+    /// Keys in any order but Envoy's are refused, so that nothing after the client's
+    /// `Subject`, `URI` or `DNS` (text the client chose) can be a certificate or hash.
+    #[test]
+    fn keys_must_come_in_envoys_order() {
+        let cert = format!("Cert=\"{}\"", escape(LEAF_PEM));
+        let hash = format!("Hash={}", hex(LEAF_DER));
+        let good = [
+            format!(
+                "By=a;By=b;{hash};{cert};Chain=\"{}\";Subject=\"\";URI=x;URI=y;DNS=d;DNS=e;SAN=z",
+                escape(LEAF_PEM)
+            ),
+            format!("{cert};DNS=d"),
+            format!("{hash};{cert}"),
+        ];
+        for v in &good {
+            assert_eq!(one(v).unwrap()[0].as_ref(), LEAF_DER, "{v}");
+        }
+        for (bad, what) in [
+            (format!("{cert};{hash}"), "Hash after Cert"),
+            (format!("Subject=\"\";{cert}"), "Cert after Subject"),
+            (format!("URI=x;{cert}"), "Cert after URI"),
+            (format!("DNS=x;{cert}"), "Cert after DNS"),
+            (format!("{cert};URI=x;{hash}"), "Hash after URI"),
+            (format!("{cert};DNS=x;URI=y"), "URI after DNS"),
+            (format!("{cert};SAN=x;URI=y"), "URI after an unknown key"),
+            (format!("{hash};By=x;{cert}"), "By after Hash"),
+            (format!("{hash};{hash};{cert}"), "repeated Hash"),
+        ] {
+            let e = one(&bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MalformedInput, "{bad}");
+            assert!(e.message().contains(what.split(' ').next().unwrap()), "{what}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_element_count_is_configured_not_inferred() {
+        let l = Limits::default();
+        let element = |pem: &str, der: &[u8]| {
+            format!("By=spiffe://p;Hash={};Cert=\"{}\";Subject=\"\";URI=", hex(der), escape(pem))
+        };
+        let client = element(LEAF_PEM, LEAF_DER);
+        let proxy = element(RSA_PEM, RSA_DER);
+        let two = format!("{client},{proxy}");
+        // Two elements: refused unless two are configured; then the first one counts.
+        assert_eq!(decode(two.as_bytes(), &l, 1).unwrap_err().kind(), ErrorKind::MalformedInput);
+        assert_eq!(decode(two.as_bytes(), &l, 2).unwrap()[0].as_ref(), LEAF_DER);
+        let e = decode(client.as_bytes(), &l, 2).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::MalformedInput);
+        assert_eq!(
+            e.message(),
+            "xfcc: 1 elements, 2 configured (one per proxy that sets or appends it)"
+        );
+        let e = decode(two.as_bytes(), &l, 1).unwrap_err();
+        assert!(e.message().starts_with("xfcc: 2 elements, 1 configured"), "{e}");
+        // Every element must parse, the later ones too.
+        let broken = format!("{client},{proxy};Hash=00");
+        assert_eq!(decode(broken.as_bytes(), &l, 2).unwrap_err().kind(), ErrorKind::MalformedInput);
+        // At the most elements a configuration may state.
+        let many = vec![client.as_str(); MAX_ELEMENTS].join(",");
+        assert_eq!(decode(many.as_bytes(), &l, MAX_ELEMENTS).unwrap()[0].as_ref(), LEAF_DER);
+        let many = vec![client.as_str(); MAX_ELEMENTS + 1].join(",");
+        let e = decode(many.as_bytes(), &l, 1).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InputTooLarge);
+        let many = vec!["By=x"; MAX_PAIRS + 1].join(";");
+        assert_eq!(decode(many.as_bytes(), &l, 1).unwrap_err().kind(), ErrorKind::InputTooLarge);
     }
 
     /// Regression: Envoy writes URI SANs unquoted, so a client certificate whose URI SAN is
-    /// `https://x/,Cert=<escaped pem>` would split into a new last element carrying a
-    /// certificate of the attacker's choice (public, e.g. another client's). Unquoted
-    /// certificate values are refused.
+    /// `https://x/,Cert="<escaped pem>"` splits the value into a new element carrying a
+    /// certificate of the client's choice (public, e.g. another client's), and
+    /// `https://x/;Cert="<escaped pem>"` adds a pair to Envoy's element.
     #[test]
-    fn uri_san_cannot_smuggle_an_unquoted_cert_element() {
-        let l = Limits::default();
-        let v = format!("By=spiffe://gw;Hash={};URI=https://x/,Cert={}", "0".repeat(64), escaped());
-        let e = decode(v.as_bytes(), &l).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::MalformedInput);
-        assert!(e.message().contains("unquoted certificate value"), "{e}");
-        // At the bound, the elements parse (and carry no certificate).
-        let many = vec!["By=x"; MAX_ELEMENTS].join(",");
-        assert_eq!(decode(many.as_bytes(), &l).unwrap_err().kind(), ErrorKind::NoCertificate);
+    fn a_uri_san_cannot_smuggle_a_certificate() {
+        let victim = format!("Cert=\"{}\"", escape(RSA_PEM));
+        // Envoy configured with Hash and URI only: no certificate of its own to decode.
+        for san in [format!("https://x/,{victim}"), format!("https://x/;{victim}")] {
+            let v = format!("By=spiffe://gw;Hash={};URI={san}", hex(LEAF_DER));
+            let e = one(&v).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MalformedInput, "{san}");
+        }
+        // Envoy configured with Cert too: the smuggled one follows the genuine one.
+        for san in [
+            format!("https://x/,By=spiffe://gw;{victim}"),
+            format!("https://x/;{victim}"),
+            format!("https://x/,{victim},By=y"),
+        ] {
+            let v = format!(
+                "Hash={};Cert=\"{}\";Subject=\"CN=client\";URI={san}",
+                hex(LEAF_DER),
+                escape(LEAF_PEM)
+            );
+            let e = one(&v).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MalformedInput, "{san}");
+        }
     }
 }

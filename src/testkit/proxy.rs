@@ -124,25 +124,97 @@ proxy!(
     }
 );
 
-/// Envoy's `x-forwarded-client-cert` element as the shared body of [`Envoy`] and
-/// [`EnvoyBy`].
-fn xfcc(by: Option<&str>, chain: &[CertificateDer<'_>]) -> String {
-    let Some(leaf) = leaf_of(chain) else { return String::new() };
-    let mut parts = Vec::new();
-    if let Some(by) = by {
-        parts.push(format!("By={by}"));
-    }
-    parts.push(format!("Hash={}", Thumbprint::of(leaf).to_hex()));
-    parts.push(format!("Cert=\"{}\"", nginx_escape(&pem("CERTIFICATE", leaf))));
-    let all: String = chain.iter().map(|c| pem("CERTIFICATE", c)).collect();
-    parts.push(format!("Chain=\"{}\"", nginx_escape(&all)));
-    if let Ok(cert) = Certificate::from_der(leaf) {
-        parts.push(format!("Subject=\"{}\"", cert.subject().to_rfc4514()));
-        if cert.sans().uri().is_empty() {
-            parts.push("URI=".to_owned());
+/// One detail Envoy can add to its `x-forwarded-client-cert` element
+/// (`set_current_client_cert_details`). Whatever order they are listed in, Envoy writes
+/// them in the order of this enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum EnvoyDetail {
+    /// `Cert="<URL-encoded PEM of the leaf>"`.
+    Cert,
+    /// `Chain="<URL-encoded PEMs of the whole chain, leaf first>"`.
+    Chain,
+    /// `Subject="<RFC 2253 subject>"`, present (and empty) even for an empty subject.
+    Subject,
+    /// `URI=<SAN>` once per URI SAN, raw; `URI=` without one.
+    Uri,
+    /// `DNS=<SAN>` once per DNS SAN, raw; nothing without one.
+    Dns,
+}
+
+impl EnvoyDetail {
+    /// Every detail, in Envoy's order.
+    pub const ALL: [EnvoyDetail; 5] =
+        [Self::Cert, Self::Chain, Self::Subject, Self::Uri, Self::Dns];
+}
+
+/// A leaf's subject as BoringSSL's `X509_NAME_print_ex(.., XN_FLAG_RFC2253)` prints it for
+/// Envoy's `Subject`: RDNs last first, joined by `,` (attributes of one RDN by `+`), short
+/// names, and in values `\` before `\`, `"`, `,`, `+`, `<`, `>`, `;`, a leading space or
+/// `#` and a trailing space, and `\XX` (uppercase hex) for control bytes and every byte of
+/// a non-ASCII character.
+fn rfc2253(cert: &Certificate) -> String {
+    let mut out = String::new();
+    for (i, rdn) in cert.subject().rdns().iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
-        parts.extend(cert.sans().uri().iter().map(|u| format!("URI={u}")));
-        parts.extend(cert.sans().dns().iter().map(|d| format!("DNS={d}")));
+        for (j, attribute) in rdn.attributes().iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            out.push_str(attribute.short_name().unwrap_or(attribute.oid()));
+            out.push('=');
+            let value = attribute.value().as_bytes();
+            let last = value.len().saturating_sub(1);
+            for (k, &b) in value.iter().enumerate() {
+                match b {
+                    0x80..=0xff | 0x00..=0x1f | 0x7f => out.push_str(&format!("\\{b:02X}")),
+                    b'\\' | b'"' | b',' | b'+' | b'<' | b'>' | b';' => {
+                        out.push('\\');
+                        out.push(char::from(b));
+                    }
+                    b' ' | b'#' if k == 0 => {
+                        out.push('\\');
+                        out.push(char::from(b));
+                    }
+                    b' ' if k == last => out.push_str("\\ "),
+                    _ => out.push(char::from(b)),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Envoy's `x-forwarded-client-cert` element for `chain`, as `mutateXfccRequestHeader`
+/// builds it: `By` per URI of the proxy's own certificate, `Hash`, then the details.
+fn xfcc_element(by: &[String], details: &[EnvoyDetail], chain: &[CertificateDer<'_>]) -> String {
+    let Some(leaf) = leaf_of(chain) else { return String::new() };
+    let mut parts: Vec<String> = by.iter().map(|uri| format!("By={uri}")).collect();
+    parts.push(format!("Hash={}", Thumbprint::of(leaf).to_hex()));
+    let cert = Certificate::from_der(leaf).ok();
+    for detail in EnvoyDetail::ALL.into_iter().filter(|d| details.contains(d)) {
+        match (detail, &cert) {
+            (EnvoyDetail::Cert, _) => {
+                parts.push(format!("Cert=\"{}\"", nginx_escape(&pem("CERTIFICATE", leaf))));
+            }
+            (EnvoyDetail::Chain, _) => {
+                let all: String = chain.iter().map(|c| pem("CERTIFICATE", c)).collect();
+                parts.push(format!("Chain=\"{}\"", nginx_escape(&all)));
+            }
+            (EnvoyDetail::Subject, Some(cert)) => {
+                parts.push(format!("Subject=\"{}\"", rfc2253(cert)))
+            }
+            (EnvoyDetail::Uri, Some(cert)) if !cert.sans().uri().is_empty() => {
+                parts.extend(cert.sans().uri().iter().map(|u| format!("URI={u}")));
+            }
+            (EnvoyDetail::Uri, _) => parts.push("URI=".to_owned()),
+            (EnvoyDetail::Dns, Some(cert)) => {
+                parts.extend(cert.sans().dns().iter().map(|d| format!("DNS={d}")));
+            }
+            (EnvoyDetail::Subject | EnvoyDetail::Dns, None) => {}
+        }
     }
     parts.join(";")
 }
@@ -151,16 +223,19 @@ proxy!(
     /// Envoy / Istio `x-forwarded-client-cert` (XFCC) with every detail Envoy can add,
     /// in Envoy's order: `Hash` (lowercase hex SHA-256 of the leaf), `Cert` (quoted,
     /// URL-encoded PEM of the leaf), `Chain` (quoted, URL-encoded PEMs of the whole chain,
-    /// leaf included), `Subject` (quoted RFC 4514), one `URI` per URI SAN (a single empty
-    /// `URI=` without one), one `DNS` per DNS SAN. No `By`: see [`Envoy::by`].
+    /// leaf included), `Subject` (quoted RFC 2253, escaped as BoringSSL prints it), one
+    /// `URI` per URI SAN (a single empty `URI=` without one), one `DNS` per DNS SAN; URI
+    /// and DNS SANs exactly as the certificate holds them, unquoted and unescaped, as
+    /// Envoy writes them. No `By`: see [`Envoy::by`]; other details: [`Envoy::details`];
+    /// several hops: [`EnvoyXfcc::append_to`].
     Envoy,
     "x-forwarded-client-cert",
-    |chain| xfcc(None, chain)
+    |chain| xfcc_element(&[], &EnvoyDetail::ALL, chain)
 );
 
 impl Envoy {
-    /// The same element with `By=<uri>` first, as Envoy adds it (one per URI SAN of its
-    /// own certificate) in `APPEND_FORWARD` and `SANITIZE_SET` modes.
+    /// Envoy with `By=<uri>` first, as Envoy adds it (one per URI SAN of its own
+    /// certificate) in `APPEND_FORWARD` and `SANITIZE_SET` modes, and every detail.
     ///
     /// ```
     /// use certauth::testkit::{pki::Ca, proxy::{Envoy, Proxy as _}};
@@ -168,24 +243,80 @@ impl Envoy {
     /// let (_, value) = Envoy::by("spiffe://cluster.local/ns/default/sa/ingress").forward(&leaf);
     /// assert!(value.starts_with("By=spiffe://cluster.local/ns/default/sa/ingress;Hash="));
     /// ```
-    pub fn by(uri: &str) -> EnvoyBy {
-        EnvoyBy { by: uri.to_owned() }
+    pub fn by(uri: &str) -> EnvoyXfcc {
+        EnvoyXfcc::default().by(uri)
+    }
+
+    /// Envoy with only these details (`set_current_client_cert_details`), no `By`.
+    ///
+    /// ```
+    /// use certauth::testkit::{pki::Ca, proxy::{Envoy, EnvoyDetail, Proxy as _}};
+    /// let leaf = Ca::root("Root").leaf("client-1").uri("https://client.example").build();
+    /// let (_, value) = Envoy::details(&[EnvoyDetail::Uri]).forward(&leaf);
+    /// assert_eq!(value, format!("Hash={};URI=https://client.example", leaf.thumbprint().to_hex()));
+    /// ```
+    pub fn details(details: &[EnvoyDetail]) -> EnvoyXfcc {
+        EnvoyXfcc { details: details.to_vec(), ..EnvoyXfcc::default() }
     }
 }
 
-/// [`Envoy`] with a `By=` key, from [`Envoy::by`].
+/// A configured Envoy: `By` URIs, details, and for `APPEND_FORWARD` the value it received.
+/// From [`Envoy::by`] or [`Envoy::details`]; without either, the same as [`Envoy`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct EnvoyBy {
-    by: String,
+pub struct EnvoyXfcc {
+    by: Vec<String>,
+    details: Vec<EnvoyDetail>,
+    received: Option<String>,
 }
 
-impl Proxy for EnvoyBy {
+impl Default for EnvoyXfcc {
+    fn default() -> Self {
+        Self { by: Vec::new(), details: EnvoyDetail::ALL.to_vec(), received: None }
+    }
+}
+
+impl EnvoyXfcc {
+    /// Adds a `By=<uri>` (Envoy writes one per URI SAN of its own certificate).
+    #[must_use]
+    pub fn by(mut self, uri: &str) -> Self {
+        self.by.push(uri.to_owned());
+        self
+    }
+
+    /// `APPEND_FORWARD`: the value this Envoy received (from the client or a proxy before
+    /// it); its own element is appended after a `,`. An empty value is replaced, and
+    /// without a client certificate the value is empty (Envoy removes the header then).
+    ///
+    /// ```
+    /// use certauth::testkit::{pki::Ca, proxy::{Envoy, Proxy as _}};
+    /// let root = Ca::root("Root");
+    /// let client = root.leaf("client").build();
+    /// let edge = root.leaf("edge-proxy").build();
+    /// let (_, first) = Envoy::by("spiffe://edge").forward(&client);
+    /// let (_, both) = Envoy::by("spiffe://sidecar").append_to(&first).forward(&edge);
+    /// assert!(both.starts_with(&format!("{first},By=spiffe://sidecar;Hash=")));
+    /// ```
+    #[must_use]
+    pub fn append_to(mut self, received: &str) -> Self {
+        self.received = Some(received.to_owned());
+        self
+    }
+}
+
+impl Proxy for EnvoyXfcc {
     fn header_name(&self) -> &'static str {
         "x-forwarded-client-cert"
     }
 
     fn encode(&self, chain: &[CertificateDer<'_>]) -> String {
-        xfcc(Some(&self.by), chain)
+        let element = xfcc_element(&self.by, &self.details, chain);
+        match self.received.as_deref() {
+            // Without a client certificate Envoy removes the header, whatever it received.
+            Some(received) if !received.is_empty() && !element.is_empty() => {
+                format!("{received},{element}")
+            }
+            _ => element,
+        }
     }
 }
 
@@ -466,6 +597,48 @@ mod tests {
 
         let bare = root.leaf("no-sans").build();
         assert!(Envoy.forward(&bare).1.ends_with(";Subject=\"CN=no-sans\";URI="));
+    }
+
+    #[test]
+    fn envoy_details_by_and_append_forward() {
+        let root = Ca::root("Root");
+        let leaf = root.leaf("client-1").uri("https://a/,x").dns("d;1").dns("d2").build();
+        let hash = leaf.thumbprint().to_hex();
+        let (_, v) = Envoy::details(&[EnvoyDetail::Dns, EnvoyDetail::Uri]).forward(&leaf);
+        assert_eq!(v, format!("Hash={hash};URI=https://a/,x;DNS=d;1;DNS=d2"));
+        let (_, v) = Envoy::details(&[EnvoyDetail::Subject])
+            .by("spiffe://p")
+            .by("spiffe://q")
+            .forward(&leaf);
+        assert_eq!(v, format!("By=spiffe://p;By=spiffe://q;Hash={hash};Subject=\"CN=client-1\""));
+        let bare = root.leaf("bare").build();
+        let (_, v) = Envoy::details(&[EnvoyDetail::Uri, EnvoyDetail::Dns]).forward(&bare);
+        assert_eq!(v, format!("Hash={};URI=", bare.thumbprint().to_hex()));
+        // APPEND_FORWARD: after what was received; an empty value or no certificate as Envoy.
+        let element = Envoy.encode(&leaf.chain());
+        assert_eq!(
+            EnvoyXfcc::default().append_to("By=x").encode(&leaf.chain()),
+            format!("By=x,{element}")
+        );
+        assert_eq!(EnvoyXfcc::default().append_to("").encode(&leaf.chain()), element);
+        assert_eq!(EnvoyXfcc::default().append_to("By=x").encode(&[]), "");
+        assert_eq!(EnvoyXfcc::default().encode(&leaf.chain()), element);
+    }
+
+    /// `Subject` as BoringSSL's RFC 2253 printing escapes it: never a raw `"` or `\`.
+    #[test]
+    fn envoy_subject_escaping() {
+        let root = Ca::root("Root");
+        for (cn, want) in [
+            ("plain", "CN=plain"),
+            (" #a,b+c\"d\\e<f>g;h ", "CN=\\ #a\\,b\\+c\\\"d\\\\e\\<f\\>g\\;h\\ "),
+            ("#x=y", "CN=\\#x=y"),
+            ("caf\u{e9}\t", "CN=caf\\C3\\A9\\09"),
+        ] {
+            let leaf = root.leaf(cn).build();
+            let (_, v) = Envoy::details(&[EnvoyDetail::Subject]).forward(&leaf);
+            assert_eq!(v.split_once(";Subject=").unwrap().1, format!("\"{want}\""), "{cn:?}");
+        }
     }
 
     #[test]

@@ -130,7 +130,7 @@ fn xfcc() {
             Chain(&[LEAF_EC, INTERMEDIATE]),
             "spec §3: Cert + Chain + Hash",
         ),
-        // No Cert/Chain in the last element: nothing to authenticate with.
+        // No Cert/Chain in the element: nothing to authenticate with.
         (
             "envoy-xfcc-ec-by-hash-only.txt",
             HeaderFormat::Xfcc,
@@ -143,10 +143,12 @@ fn xfcc() {
             Error(ErrorKind::NoCertificate),
             "spec §3: quoted Subject with \\\" and \\, parses",
         ),
+        // Two elements where `decode_header` expects one (spec §3: APPEND_FORWARD); a
+        // `HeaderSource` states the count (`http_source::xfcc_append_forward_hops`).
         (
             "envoy-xfcc-append-forward-two-elements.txt",
             HeaderFormat::Xfcc,
-            Error(ErrorKind::NoCertificate),
+            Error(ErrorKind::MalformedInput),
             "spec §3: APPEND_FORWARD",
         ),
     ]);
@@ -164,40 +166,72 @@ fn xfcc() {
     check(san.as_bytes(), HeaderFormat::Xfcc, &Chain(&[LEAF_EC, INTERMEDIATE]), "legacy SAN");
 }
 
+/// Elements a client supplied (Envoy `APPEND_FORWARD`, `FORWARD_ONLY`) make more
+/// elements than configured: refused, whichever element holds which certificate.
 #[test]
-fn xfcc_only_the_last_element_counts() {
+fn xfcc_client_supplied_elements_are_refused() {
     let all = text("headers/envoy-xfcc-ec-all-details.txt");
-    let rsa_cert = text("pki/leaf-rsa.pem")
-        .replace('\n', "%0A")
-        .replace(' ', "%20")
-        .replace('+', "%2B")
-        .replace('/', "%2F")
-        .replace('=', "%3D");
-    // A client-supplied first element (FORWARD_ONLY / APPEND_FORWARD) with another
-    // certificate: the proxy's element, appended last, wins.
-    let forged = format!("Cert=\"{rsa_cert}\",{all}");
-    check(forged.as_bytes(), HeaderFormat::Xfcc, &Chain(&[LEAF_EC, INTERMEDIATE]), "forged first");
+    let rsa_cert = encode::escape(&text("pki/leaf-rsa.pem"));
+    let forged = format!("Cert=\"{rsa_cert}\"");
+    let refused = Error(ErrorKind::MalformedInput);
+    for value in [
+        format!("{forged},{all}"),
+        format!("{all},{forged}"),
+        format!("{forged},By=spiffe://proxy;Hash={}", "0".repeat(64)),
+        // An unterminated quote in a forged element makes the whole value ambiguous.
+        format!("Cert=\"{rsa_cert},{all}"),
+    ] {
+        check(value.as_bytes(), HeaderFormat::Xfcc, &refused, &value[..20]);
+    }
     // The same as a separate field line before the proxy's.
-    let forged_line = format!("Cert=\"{rsa_cert}\"");
-    let c = decode_header_lines(
-        &[forged_line.as_bytes(), all.as_bytes()],
+    let e = decode_header_lines(
+        &[forged.as_bytes(), all.as_bytes()],
         HeaderFormat::Xfcc,
         "x-forwarded-client-cert",
         &Limits::default(),
     )
-    .unwrap();
-    assert_eq!(c.leaf().as_ref(), data(LEAF_EC).as_slice());
-    // An unterminated quote in a forged element makes the whole value ambiguous.
-    let open_quote = format!("Cert=\"{rsa_cert},{all}");
-    check(
-        open_quote.as_bytes(),
-        HeaderFormat::Xfcc,
-        &Error(ErrorKind::MalformedInput),
-        "open quote",
-    );
-    // A proxy element that does not carry the client's cert: no certificate, not the forged one.
-    let by_only = format!("Cert=\"{rsa_cert}\",By=spiffe://proxy;Hash={}", "0".repeat(64));
-    check(by_only.as_bytes(), HeaderFormat::Xfcc, &Error(ErrorKind::NoCertificate), "by only");
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::MalformedInput);
+}
+
+/// Regression: Envoy writes the client certificate's URI and DNS SANs unquoted, so a
+/// client whose certificate (valid, from the trusted CA) carries the URI SAN
+/// `https://evil.example/,Cert="<escaped PEM of another client's certificate>"` makes
+/// Envoy forward a value with one more element, holding that other certificate; and
+/// with Envoy set not to send `Cert`, `;Cert=...` in the SAN adds it to Envoy's own
+/// element. Both are refused; the other client's certificate is never decoded.
+#[cfg(feature = "testkit")]
+#[test]
+fn xfcc_a_san_cannot_smuggle_another_clients_certificate() {
+    use certauth::testkit::pki::Ca;
+    use certauth::testkit::proxy::{Envoy, EnvoyDetail, Proxy as _};
+    let root = Ca::root("Smuggle Root");
+    let victim = root.leaf("victim").build();
+    let smuggled = format!("Cert=\"{}\"", encode::escape(&victim.pem()));
+    let comma = root.leaf("attacker").uri(&format!("https://evil.example/,{smuggled}")).build();
+    let semicolon = root.leaf("attacker").uri(&format!("https://evil.example/;{smuggled}")).build();
+    let dns = root.leaf("attacker").dns(&format!("evil.example,By=x;{smuggled}")).build();
+    let envoys = [
+        Envoy::by("spiffe://edge"),
+        Envoy::details(&[EnvoyDetail::Subject, EnvoyDetail::Uri, EnvoyDetail::Dns]),
+        Envoy::details(&[EnvoyDetail::Uri]).by("spiffe://edge"),
+        Envoy::details(&[EnvoyDetail::Dns]),
+    ];
+    let mut forwarded = 0;
+    for envoy in &envoys {
+        for attacker in [&comma, &semicolon, &dns] {
+            let (name, value) = envoy.forward(attacker);
+            if !value.contains(&smuggled) {
+                continue; // this Envoy does not forward that kind of SAN
+            }
+            forwarded += 1;
+            match decode_header(value.as_bytes(), HeaderFormat::Xfcc, name, &Limits::default()) {
+                Ok(chain) => panic!("{envoy:?} decoded {:?}", chain.leaf() == victim.der()),
+                Err(e) => assert_eq!(e.kind(), ErrorKind::MalformedInput, "{envoy:?}: {e}"),
+            }
+        }
+    }
+    assert_eq!(forwarded, 9);
 }
 
 #[test]
@@ -431,7 +465,7 @@ fn auto_detects_every_certificate_vector() {
 }
 
 /// Encoders written from the spec, independent of the decoders.
-mod encode {
+pub(crate) mod encode {
     use base64::Engine as _;
 
     pub(super) fn b64(der: &[u8]) -> String {
@@ -446,7 +480,7 @@ mod encode {
     }
 
     /// nginx `ngx_escape_uri(NGX_ESCAPE_URI_COMPONENT)` / Envoy's replacement set on PEM.
-    pub(super) fn escape(pem: &str) -> String {
+    pub(crate) fn escape(pem: &str) -> String {
         pem.replace('\n', "%0A")
             .replace(' ', "%20")
             .replace('+', "%2B")
@@ -534,7 +568,8 @@ fn refusals_apply_to_every_format() {
             assert_eq!(e.kind(), ErrorKind::MalformedInput, "{format} {bad:?}");
         }
         // Sentinels.
-        for s in ["", "(null)", "::", "-----BEGIN CERTIFICATE----------END CERTIFICATE-----"] {
+        // `-`: nginx's rendering of an empty variable, forwarded by some setups.
+        for s in ["", "(null)", "::", "-", "-----BEGIN CERTIFICATE----------END CERTIFICATE-----"] {
             let e = decode_header(s.as_bytes(), *format, "x", &l).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::NoCertificate, "{format} {s:?}");
         }
@@ -642,19 +677,58 @@ mod http_source {
     }
 
     #[test]
-    fn xfcc_with_a_client_supplied_first_element_uses_the_last() {
+    fn xfcc_with_a_client_supplied_element_is_refused() {
         let s = source("x-forwarded-client-cert", HeaderFormat::Xfcc);
         let proxy = text("headers/envoy-xfcc-ec-all-details.txt");
-        let rsa = text("pki/leaf-rsa.pem").replace('\n', "%0A").replace(' ', "%20");
+        let rsa = crate::headers::encode::escape(&text("pki/leaf-rsa.pem"));
         // As one combined value and as two field lines.
         let combined = format!("Cert=\"{rsa}\",{proxy}");
         for h in [
             headers("x-forwarded-client-cert", &[&combined]),
             headers("x-forwarded-client-cert", &[&format!("Cert=\"{rsa}\""), &proxy]),
         ] {
-            let chain = s.extract(&h, ip(PROXY)).unwrap().unwrap();
-            assert_eq!(chain.leaf().as_ref(), data("pki/leaf-ec.der").as_slice());
+            let e = s.extract(&h, ip(PROXY)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MalformedInput);
+            assert!(e.message().contains("2 elements, 1 configured"), "{e}");
         }
+        assert!(s.extract(&headers("x-forwarded-client-cert", &[&proxy]), ip(PROXY)).is_ok());
+    }
+
+    /// `APPEND_FORWARD` behind an edge proxy: the stated number of elements, the
+    /// certificate from the first (the edge proxy's view of the client).
+    #[cfg(feature = "testkit")]
+    #[test]
+    fn xfcc_append_forward_hops() {
+        use certauth::testkit::pki::Ca;
+        use certauth::testkit::proxy::{Envoy, Proxy as _};
+        let root = Ca::root("Hops Root");
+        let client = root.leaf("client").build();
+        let edge = root.leaf("edge").spiffe("spiffe://example.test/edge").build();
+        let (name, first) = Envoy::by("spiffe://example.test/edge").forward(&client);
+        let (_, both) = Envoy::by("spiffe://example.test/sidecar").append_to(&first).forward(&edge);
+        let two = HeaderSource::builder(name, HeaderFormat::Xfcc)
+            .trusted_proxies(TrustedProxies::parse([PROXY]).unwrap())
+            .xfcc_elements(2)
+            .build()
+            .unwrap();
+        assert_eq!(two.xfcc_elements(), 2);
+        let chain = two.extract(&headers(name, &[&both]), ip(PROXY)).unwrap().unwrap();
+        assert_eq!(chain.leaf(), client.der());
+        // One element, or three (a client-supplied one in front): refused.
+        let three = format!("By=x;Hash={},{both}", "0".repeat(64));
+        for v in [&first, &three] {
+            let e = two.extract(&headers(name, &[v]), ip(PROXY)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MalformedInput, "{e}");
+        }
+        // The default source refuses two.
+        let one = source(name, HeaderFormat::Xfcc);
+        assert_eq!(one.xfcc_elements(), 1);
+        let e = one.extract(&headers(name, &[&both]), ip(PROXY)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::MalformedInput);
+        // The constructed APPEND_FORWARD vector: its first element carries no certificate.
+        let v = text("headers/envoy-xfcc-append-forward-two-elements.txt");
+        let e = two.extract(&headers(name, &[&v]), ip(PROXY)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NoCertificate);
     }
 
     #[test]
@@ -714,7 +788,48 @@ mod http_source {
         assert!(bad_name.build().is_err());
         let chain_on_xfcc = HeaderSource::builder("x-forwarded-client-cert", HeaderFormat::Xfcc)
             .chain_header("client-cert-chain")
-            .trusted_proxies(proxies);
+            .trusted_proxies(proxies.clone());
         assert!(chain_on_xfcc.build().is_err());
+        let xfcc = HeaderSource::builder("x-forwarded-client-cert", HeaderFormat::Xfcc)
+            .trusted_proxies(proxies.clone());
+        for n in [0, 33] {
+            assert!(matches!(xfcc.clone().xfcc_elements(n).build(), Err(ConfigError::Setting(_))));
+        }
+        assert!(xfcc.xfcc_elements(32).build().is_ok());
+        let not_xfcc = HeaderSource::builder("client-cert", HeaderFormat::Rfc9440)
+            .trusted_proxies(proxies)
+            .xfcc_elements(1);
+        assert!(matches!(not_xfcc.build(), Err(ConfigError::Setting(_))));
+    }
+
+    /// Trusted proxies that include every address make every peer a proxy: refused unless
+    /// the source opts in (which logs a warning).
+    #[test]
+    fn every_address_as_a_trusted_proxy_needs_an_opt_in() {
+        use certauth::ConfigError;
+        for everyone in [
+            &["0.0.0.0/0"][..],
+            &["::/0"],
+            &["10.0.0.0/8", "::/0"],
+            &["0.0.0.0/1", "128.0.0.0/1"],
+            &["::1", "::/1", "8000::/1"],
+        ] {
+            let b = HeaderSource::builder("x-client-cert", HeaderFormat::Base64Der)
+                .trusted_proxies(TrustedProxies::parse(everyone).unwrap());
+            match b.clone().build() {
+                Err(ConfigError::Setting(why)) => {
+                    assert!(why.contains("allow_every_address_as_trusted_proxy"), "{why}")
+                }
+                other => panic!("{everyone:?}: {other:?}"),
+            }
+            let s = b.allow_every_address_as_trusted_proxy().build().unwrap();
+            let p = s.trusted_proxies();
+            assert!(p.contains(ip("192.0.2.7")) || p.contains(ip("2001:db8::7")));
+        }
+        for fine in [&["0.0.0.0/1"][..], &["10.0.0.0/8", "fd00::/8"], &["128.0.0.0/1", "::/1"]] {
+            let b = HeaderSource::builder("x-client-cert", HeaderFormat::Base64Der)
+                .trusted_proxies(TrustedProxies::parse(fine).unwrap());
+            assert!(b.build().is_ok(), "{fine:?}");
+        }
     }
 }

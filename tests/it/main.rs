@@ -6,6 +6,8 @@ mod authenticator;
 mod cli;
 mod common;
 mod differential;
+#[cfg(all(feature = "testkit", feature = "http"))]
+mod header_properties;
 mod headers;
 #[cfg(all(feature = "ring", feature = "pkcs12"))]
 mod hostile;

@@ -10,10 +10,12 @@ use certauth::http::{HeaderSource, ProxyIdentity, TrustedProxies};
 use certauth::identity::{IdentityRule, SpiffeMatch};
 use certauth::registry::{MemoryRegistry, RegisteredClient};
 use certauth::testkit::pki::Ca;
-use certauth::testkit::proxy::{Haproxy, Proxy as _};
+use certauth::testkit::proxy::{Haproxy, Proxy as _, Traefik};
 use certauth::tower::{CertAuthLayer, ConnectionInfo};
 use certauth::verify::RING_ALGORITHMS;
-use certauth::{AuthenticatedClient, Authenticator, HeaderFormat, Timestamp, TrustStore, Verifier};
+use certauth::{
+    AuthenticatedClient, Authenticator, HeaderFormat, Limits, Timestamp, TrustStore, Verifier,
+};
 use http::{Request, Response, StatusCode};
 use rustls_pki_types::CertificateDer;
 use tower::{Layer as _, ServiceExt as _};
@@ -21,22 +23,29 @@ use tower::{Layer as _, ServiceExt as _};
 struct Fixture {
     issuing: Ca,
     registry: Arc<MemoryRegistry>,
+    /// The root and the issuing CA, PEM.
+    trust: String,
+}
+
+impl Fixture {
+    /// Another authenticator on the same trust store and registry.
+    fn authenticator(&self, limits: Limits) -> Authenticator {
+        let store = TrustStore::builder().add_pem(self.trust.as_bytes()).unwrap().build().unwrap();
+        Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build().unwrap())
+            .registry(self.registry.clone())
+            .limits(limits)
+            .build()
+            .unwrap()
+    }
 }
 
 fn fixture() -> (Fixture, Authenticator) {
     let root = Ca::root("Tower Root");
     let issuing = root.intermediate("Tower Issuing");
-    let store = TrustStore::builder()
-        .add_pem(format!("{}{}", root.pem(), issuing.pem()).as_bytes())
-        .unwrap()
-        .build()
-        .unwrap();
-    let registry = Arc::new(MemoryRegistry::new());
-    let auth = Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build().unwrap())
-        .registry(registry.clone())
-        .build()
-        .unwrap();
-    (Fixture { issuing, registry }, auth)
+    let trust = format!("{}{}", root.pem(), issuing.pem());
+    let f = Fixture { issuing, registry: Arc::new(MemoryRegistry::new()), trust };
+    let auth = f.authenticator(Limits::default());
+    (f, auth)
 }
 
 fn source() -> HeaderSource {
@@ -62,6 +71,20 @@ async fn call_tls(
     tls_certificates: Option<Vec<CertificateDer<'static>>>,
     headers: &[(&str, String)],
 ) -> (StatusCode, String, http::HeaderMap) {
+    let peer: SocketAddr = format!("{peer}:5555").parse().unwrap();
+    let info = match tls_certificates {
+        Some(certs) => ConnectionInfo::new(peer).with_tls_certificates(certs),
+        None => ConnectionInfo::new(peer),
+    };
+    call_on(layer, &info, headers).await
+}
+
+/// [`call`] as one more request on the connection `info`.
+async fn call_on(
+    layer: CertAuthLayer,
+    info: &ConnectionInfo,
+    headers: &[(&str, String)],
+) -> (StatusCode, String, http::HeaderMap) {
     let inner = tower::service_fn(|req: Request<Body>| async move {
         let id = req
             .extensions()
@@ -74,9 +97,7 @@ async fn call_tls(
         req.headers_mut()
             .insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
     }
-    let peer: SocketAddr = format!("{peer}:5555").parse().unwrap();
-    let tls_certificates = tls_certificates.map(Arc::from);
-    req.extensions_mut().insert(ConnectionInfo { peer, tls_certificates });
+    req.extensions_mut().insert(info.clone());
     let res = layer.layer(inner).oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -111,6 +132,12 @@ async fn statuses_and_bodies() {
     );
     assert_eq!(headers["content-type"], "application/json");
     let (status, body, _) = call(layer.clone(), "10.0.0.1", &[]).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#)
+    );
+    // A proxy that forwards `-` for "no certificate" (nginx's empty variable).
+    let (status, body, _) = call(layer.clone(), "10.0.0.1", &h("-".into())).await;
     assert_eq!(
         (status, body.as_str()),
         (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#)
@@ -347,4 +374,228 @@ async fn proxy_verification_signal() {
         (got.0, got.1.as_str()),
         (StatusCode::BAD_REQUEST, r#"{"error":"untrusted_source"}"#)
     );
+}
+
+/// Regression: the header source's limits apply to its header on every path through the
+/// layer (one header line included), whatever the authenticator's limits are.
+#[tokio::test]
+async fn header_source_limits_always_apply() {
+    let (f, auth) = fixture();
+    let client = f.issuing.leaf("client").build();
+    f.registry.add_client(RegisteredClient::new("client", "Client")).unwrap();
+    f.registry
+        .register_certificate("client", &client.certificate(), Timestamp::now(), None)
+        .unwrap();
+    let strict = |limits: Limits, name: &str, format: HeaderFormat| {
+        HeaderSource::builder(name, format)
+            .trusted_proxies(TrustedProxies::parse(["10.0.0.1/32"]).unwrap())
+            .limits(limits)
+            .build()
+            .unwrap()
+    };
+    let too_large = (StatusCode::BAD_REQUEST, r#"{"error":"input_too_large"}"#.to_owned());
+    // The leaf alone, as one line, longer than the source allows.
+    let (name, value) = Haproxy.forward(&client);
+    let short = Limits::default().with_max_header_value(value.len() - 1);
+    let short = strict(short, name, HeaderFormat::HaproxyDer);
+    let layer = CertAuthLayer::new(auth.clone()).forwarded(short);
+    for _ in 0..2 {
+        let got = call(layer.clone(), "10.0.0.1", &[(name, value.clone())]).await;
+        assert_eq!((got.0, got.1), too_large);
+    }
+    // Leaf and intermediate, more certificates than the source allows.
+    let (name, value) = Traefik.forward(&client);
+    let one = strict(Limits::default().with_max_chain_len(1), name, HeaderFormat::Traefik);
+    let got =
+        call(CertAuthLayer::new(auth.clone()).forwarded(one), "10.0.0.1", &[(name, value.clone())])
+            .await;
+    assert_eq!((got.0, got.1), too_large);
+    // The same headers with the source's default limits pass, first and cached.
+    let default = strict(Limits::default(), name, HeaderFormat::Traefik);
+    let layer = CertAuthLayer::new(auth.clone()).forwarded(default);
+    for _ in 0..2 {
+        let got = call(layer.clone(), "10.0.0.1", &[(name, value.clone())]).await;
+        assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "client"));
+    }
+    // The authenticator's own (stricter) limits are for the connection's certificates;
+    // the header is the source's to bound.
+    let tight = f.authenticator(Limits::default().with_max_header_value(100).with_max_chain_len(1));
+    let layer =
+        CertAuthLayer::new(tight).forwarded(strict(Limits::default(), name, HeaderFormat::Traefik));
+    let got = call(layer, "10.0.0.1", &[(name, value)]).await;
+    assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "client"));
+}
+
+/// Regression: a proxy trusted by its address that presents its own TLS certificate to
+/// the service forwards a request from a client without a certificate with no header.
+/// That request has no client certificate (it must not be authenticated with the
+/// proxy's), unless the source opts in to direct clients at proxy addresses.
+#[tokio::test]
+async fn a_proxy_trusted_by_address_is_never_authenticated_as_a_client() {
+    let (f, auth) = fixture();
+    // The proxy's certificate is one this service would accept from a client.
+    let proxy_cert = f.issuing.leaf("nginx-proxy").build();
+    f.registry.add_client(RegisteredClient::new("proxy", "Proxy")).unwrap();
+    f.registry
+        .register_certificate("proxy", &proxy_cert.certificate(), Timestamp::now(), None)
+        .unwrap();
+    let layer = CertAuthLayer::new(auth.clone()).forwarded(source());
+    let none = (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#.to_owned());
+    let got = call_tls(layer.clone(), "10.0.0.1", Some(proxy_cert.chain()), &[]).await;
+    assert_eq!((got.0, got.1), none);
+    assert_eq!(
+        call_tls(layer.optional(), "10.0.0.1", Some(proxy_cert.chain()), &[]).await.1,
+        "anonymous"
+    );
+    // The same certificate from any other address is a direct client.
+    let got = call_tls(layer_for(&auth, source()), "10.0.0.2", Some(proxy_cert.chain()), &[]).await;
+    assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "proxy"));
+    // Opted in: a direct client at a proxy address.
+    let direct = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)
+        .trusted_proxies(TrustedProxies::parse(["10.0.0.1/32"]).unwrap())
+        .allow_direct_clients_at_proxy_addresses()
+        .build()
+        .unwrap();
+    let got = call_tls(layer_for(&auth, direct), "10.0.0.1", Some(proxy_cert.chain()), &[]).await;
+    assert_eq!((got.0, got.1.as_str()), (StatusCode::OK, "proxy"));
+}
+
+fn layer_for(auth: &Authenticator, source: HeaderSource) -> CertAuthLayer {
+    CertAuthLayer::new(auth.clone()).forwarded(source)
+}
+
+/// Counts, per thread, the `tracing` events of certauth that carry a given field.
+mod trace {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, Once};
+    use std::thread::{self, ThreadId};
+
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::subscriber::Interest;
+    use tracing::{Event, Metadata, Subscriber};
+
+    static COUNTS: Mutex<Option<HashMap<(ThreadId, &'static str), usize>>> = Mutex::new(None);
+
+    struct Counter;
+
+    impl Subscriber for Counter {
+        fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+            if self.enabled(metadata) { Interest::always() } else { Interest::never() }
+        }
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            metadata.target().starts_with("certauth")
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut counts = COUNTS.lock().unwrap();
+            let counts = counts.get_or_insert_with(HashMap::new);
+            for field in event.metadata().fields() {
+                *counts.entry((thread::current().id(), field.name())).or_default() += 1;
+            }
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    /// How many certauth events with the field `field` this thread has emitted.
+    pub(super) fn count(field: &'static str) -> usize {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            tracing::dispatcher::set_global_default(tracing::Dispatch::new(Counter))
+                .expect("no other global subscriber in the test binary");
+        });
+        let counts = COUNTS.lock().unwrap();
+        counts.as_ref().and_then(|c| c.get(&(thread::current().id(), field))).copied().unwrap_or(0)
+    }
+}
+
+/// Regression: with a `ProxyIdentity` configured, whether a connection is a proxy's is
+/// decided once per connection. The proxy verifier runs once on a client's chain (it
+/// fails, so no verification cache helps), not once per request.
+#[tokio::test]
+async fn a_proxy_identity_is_decided_once_per_connection() {
+    let (f, auth) = fixture();
+    let client = f.issuing.leaf("client").build();
+    f.registry.add_client(RegisteredClient::new("client", "Client")).unwrap();
+    f.registry
+        .register_certificate("client", &client.certificate(), Timestamp::now(), None)
+        .unwrap();
+    let mesh = Ca::root("Memo Mesh Root");
+    let envoy = mesh.leaf("envoy").spiffe("spiffe://mesh.test/envoy").build();
+    let mesh_store = TrustStore::builder().add_pem(mesh.pem().as_bytes()).unwrap().build().unwrap();
+    let proxy = ProxyIdentity::new(
+        Verifier::builder(mesh_store, RING_ALGORITHMS).build().unwrap(),
+        IdentityRule::Spiffe(SpiffeMatch::Exact("spiffe://mesh.test/envoy".into())),
+    )
+    .unwrap();
+    let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)
+        .trusted_proxy_identity(proxy)
+        .build()
+        .unwrap();
+    let layer = CertAuthLayer::new(auth).forwarded(source.clone());
+    let checks = || trace::count("proxy_identity");
+    let ok = (StatusCode::OK, "client");
+
+    // A client's own connection: its chain is no proxy's, decided on the first request.
+    let direct = ConnectionInfo::new("192.0.2.9:40000".parse().unwrap())
+        .with_tls_certificates(client.chain());
+    let before = checks();
+    for _ in 0..5 {
+        let got = call_on(layer.clone(), &direct, &[]).await;
+        assert_eq!((got.0, got.1.as_str()), ok);
+    }
+    assert_eq!(checks() - before, 1, "one proxy verification for five requests");
+
+    // The proxy's connection, forwarding the client's certificate: also once.
+    let via_proxy =
+        ConnectionInfo::new("10.9.9.9:40000".parse().unwrap()).with_tls_certificates(envoy.chain());
+    let forwarded = vec![Haproxy.forward(&client)];
+    let before = checks();
+    for _ in 0..5 {
+        let got = call_on(layer.clone(), &via_proxy, &forwarded).await;
+        assert_eq!((got.0, got.1.as_str()), ok);
+    }
+    let got = call_on(layer.clone(), &via_proxy, &[]).await;
+    assert_eq!(got.0, StatusCode::UNAUTHORIZED, "the proxy's own certificate is no client's");
+    assert_eq!(checks() - before, 1);
+
+    // A new connection is decided anew; so is one whose certificates were swapped.
+    let before = checks();
+    let again = ConnectionInfo::new("192.0.2.9:40001".parse().unwrap())
+        .with_tls_certificates(client.chain());
+    assert_eq!(call_on(layer.clone(), &again, &[]).await.0, StatusCode::OK);
+    let mut swapped = again.clone();
+    swapped.tls_certificates = Some(envoy.chain().into());
+    assert_eq!(call_on(layer.clone(), &swapped, &forwarded).await.0, StatusCode::OK);
+    assert_eq!(checks() - before, 2);
+
+    // Without a connection's memo, `HeaderSource` checks on every call.
+    let before = checks();
+    let peer = certauth::http::Peer::new("192.0.2.9".parse().unwrap());
+    let certs = client.chain();
+    for _ in 0..3 {
+        assert!(!source.is_proxy_connection(&peer.with_tls_certificates(&certs), Timestamp::now()));
+    }
+    assert_eq!(checks() - before, 3);
+}
+
+/// Trusted proxies that include every address: refused at build (see
+/// `headers::http_source`), and with the opt-in, built with a warning.
+#[test]
+fn every_address_as_a_trusted_proxy_is_logged() {
+    let before = trace::count("proxies");
+    let everyone = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)
+        .trusted_proxies(TrustedProxies::parse(["::/0"]).unwrap())
+        .allow_every_address_as_trusted_proxy()
+        .build()
+        .unwrap();
+    assert_eq!(trace::count("proxies") - before, 1);
+    assert!(everyone.trusted_proxies().contains("2001:db8::1".parse().unwrap()));
+    let before = trace::count("proxies");
+    let _ = source();
+    assert_eq!(trace::count("proxies") - before, 0);
 }
