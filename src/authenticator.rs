@@ -52,6 +52,18 @@ pub enum Credential<'a> {
         /// Its format.
         format: HeaderFormat,
     },
+    /// One forwarded header value exactly as received, decoded as its
+    /// [`HeaderSource`](crate::http::HeaderSource) decodes (its limits and XFCC element
+    /// count), from a peer the source already admitted. What the tower layer passes: a
+    /// repeat value is a cache hit without decoding.
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+    Forwarded {
+        /// The source that admitted the request.
+        source: &'a crate::http::HeaderSource,
+        /// The raw value.
+        value: &'a [u8],
+    },
     /// Encoded bytes (PEM, DER, base64 DER) handed over by the application.
     Encoded {
         /// The bytes.
@@ -605,6 +617,10 @@ impl Authenticator {
             Credential::Header { name, value, format } => {
                 self.verify_keyed(value, header_tag(name, format), credential, now)
             }
+            #[cfg(feature = "http")]
+            Credential::Forwarded { source, value } => {
+                self.verify_keyed(value, forwarded_tag(source.id()), credential, now)
+            }
         }
     }
 
@@ -663,6 +679,8 @@ impl Authenticator {
             Credential::Header { name, value, format } => {
                 input::decode_header(value, format, name, limits)
             }
+            #[cfg(feature = "http")]
+            Credential::Forwarded { source, value } => source.decode_value(value),
         }
     }
 
@@ -735,7 +753,17 @@ fn credential_source(credential: &Credential<'_>) -> Source {
         Credential::Chain(chain) => chain.source().clone(),
         Credential::Encoded { .. } => Source::Bytes,
         Credential::Header { name, .. } => Source::Header(name.to_ascii_lowercase()),
+        #[cfg(feature = "http")]
+        Credential::Forwarded { source, .. } => Source::Header(source.header_name().to_owned()),
     }
+}
+
+/// The cache tag of a header value decoded by the header source `id`: entries decoded
+/// under one source's limits and expectations never answer for another's.
+#[cfg(feature = "http")]
+fn forwarded_tag(id: u64) -> u64 {
+    use std::hash::BuildHasher as _;
+    foldhash::fast::FixedState::with_seed(0x6677_6464).hash_one(id) | (3 << 62)
 }
 
 /// The cache tag of a decoded chain: where it came from, so a chain forwarded in a header

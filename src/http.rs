@@ -436,6 +436,35 @@ impl HeaderSource {
 
     /// Decodes the header (and chain header) with this source's format, limits and XFCC
     /// element count, without checking who sent it.
+    /// The one value of the header when that value alone is the credential (one line,
+    /// no chain header): the authenticator can then cache by the raw value.
+    pub(crate) fn single_value<'h>(&self, headers: &'h HeaderMap) -> Option<&'h [u8]> {
+        if self.chain_header.is_some() {
+            return None;
+        }
+        let mut values = headers.get_all(&self.header).iter();
+        match (values.next(), values.next()) {
+            (Some(one), None) => Some(one.as_bytes()),
+            _ => None,
+        }
+    }
+
+    /// Decodes one raw value of the header as [`decode`](Self::decode) would.
+    pub(crate) fn decode_value(&self, value: &[u8]) -> Result<PresentedChain> {
+        decode_header_lines_with(
+            &[value],
+            self.format,
+            self.header.as_str(),
+            &self.limits,
+            self.expect,
+        )
+    }
+
+    /// Tells this source from every other one built in this process.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     pub(crate) fn decode(&self, headers: &HeaderMap) -> Result<PresentedChain> {
         let lines: Vec<&[u8]> =
             headers.get_all(&self.header).iter().map(|v| v.as_bytes()).collect();

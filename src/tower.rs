@@ -307,8 +307,14 @@ async fn authenticate(
             ));
         };
         source.admit(headers, &connection.as_peer(), now)?;
-        // Decoded by the source, with its limits and expectations, never the
-        // authenticator's: the verified result is cached by the decoded chain.
+        // Decoded as the source decodes, with its limits and expectations, never the
+        // authenticator's. One value is cached by its raw bytes (a repeat skips decoding);
+        // several lines or a chain header are decoded first.
+        if let Some(value) = source.single_value(headers) {
+            let credential = Credential::Forwarded { source, value };
+            let req = finish(AuthRequest::new(credential, now), client_id, &token);
+            return config.authenticator.authenticate(&req).await.map(Some);
+        }
         let chain = source.decode(headers)?;
         let req = finish(AuthRequest::new(Credential::Chain(&chain), now), client_id, &token);
         return config.authenticator.authenticate(&req).await.map(Some);

@@ -427,3 +427,131 @@ async fn tls_chains_are_cached_under_every_certificate() {
     );
     assert_eq!(w.auth.cached(), 1);
 }
+
+// --- Cache soundness and bounded work: each a regression test of a fixed weakness. ---
+
+fn plain(root: &Ca) -> Authenticator {
+    Authenticator::builder(verifier(root)).build().unwrap()
+}
+
+#[tokio::test]
+async fn a_cached_identity_reports_where_this_requests_chain_came_from() {
+    let root = Ca::root("Auth Root");
+    let leaf = root.intermediate("Auth Issuing CA").leaf("client").build();
+    let a = plain(&root);
+    let chain = leaf.chain();
+    let tls = a.authenticate(&AuthRequest::new(Credential::Tls(&chain), at())).await.unwrap();
+    assert_eq!(tls.identity().chain().source(), &certauth::Source::Tls);
+    let forwarded = certauth::PresentedChain::new(
+        chain.clone(),
+        certauth::Source::Header("client-cert".into()),
+        certauth::Format::Der,
+        &certauth::Limits::default(),
+    )
+    .unwrap();
+    let header =
+        a.authenticate(&AuthRequest::new(Credential::Chain(&forwarded), at())).await.unwrap();
+    assert_eq!(header.identity().chain().source(), &certauth::Source::Header("client-cert".into()));
+}
+
+#[tokio::test]
+async fn a_client_id_without_a_registry_is_never_passed_unchecked() {
+    let root = Ca::root("Auth Root");
+    let leaf = root.leaf("client").build();
+    let a = plain(&root);
+    let chain = leaf.chain();
+    let e = a
+        .authenticate(&AuthRequest::new(Credential::Tls(&chain), at()).client_id("admin"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownClient);
+    assert!(a.authenticate(&AuthRequest::new(Credential::Tls(&chain), at())).await.is_ok());
+}
+
+#[tokio::test]
+async fn junk_appended_to_one_leaf_takes_one_cache_entry_and_no_new_verification() {
+    let root = Ca::root("Auth Root");
+    let inter = root.intermediate("Auth Issuing CA");
+    let leaf = inter.leaf("client").build();
+    let other = inter.leaf("other client").build();
+    let a = plain(&root);
+    let other_chain = other.chain();
+    a.authenticate(&AuthRequest::new(Credential::Tls(&other_chain), at())).await.unwrap();
+    for i in 0..20 {
+        let mut chain = leaf.chain();
+        chain.push(Ca::root(&format!("junk {i}")).der().clone());
+        let (r, trace) =
+            a.authenticate_traced(&AuthRequest::new(Credential::Tls(&chain), at())).await;
+        r.unwrap();
+        assert_eq!(a.cached(), 2, "presentation {i}: one entry per leaf");
+        let verified = trace.steps.iter().any(|s| s.check == "verify");
+        assert_eq!(verified, i == 0, "presentation {i}: only the first one verifies");
+    }
+    // The other client's entry survived.
+    let (_, trace) =
+        a.authenticate_traced(&AuthRequest::new(Credential::Tls(&other_chain), at())).await;
+    assert!(!trace.steps.iter().any(|s| s.check == "verify"));
+}
+
+#[tokio::test]
+async fn a_presentation_without_the_verified_path_is_verified_again() {
+    let root = Ca::root("Auth Root");
+    let inter = root.intermediate("Auth Issuing CA");
+    let leaf = inter.leaf("client").build();
+    let a = plain(&root);
+    let full = leaf.chain();
+    a.authenticate(&AuthRequest::new(Credential::Tls(&full), at())).await.unwrap();
+    // The leaf alone: the intermediate the cached path used is no longer presented.
+    let alone = vec![leaf.der().clone()];
+    let e = a.authenticate(&AuthRequest::new(Credential::Tls(&alone), at())).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownIssuer);
+}
+
+#[tokio::test]
+async fn a_cache_hit_never_outlives_the_crls_maximum_age_nor_precedes_the_chains_validity() {
+    use certauth::verify::{RevocationDepth, RevocationPolicy, UnknownStatus};
+    let root = Ca::root("Auth Root");
+    let inter = root.intermediate("Auth Issuing CA");
+    let leaf = inter.leaf("client").valid(at().plus_secs(-3600), later(365)).build();
+    let crl = inter.crl().this_update(at().plus_secs(-60)).next_update(later(30)).number(1).build();
+    let store = TrustStore::builder()
+        .add_pem(root.pem().as_bytes())
+        .unwrap()
+        .add_crl(crl.pem().as_bytes())
+        .unwrap()
+        .add_pem(inter.pem().as_bytes())
+        .unwrap()
+        .check_at(at())
+        .build()
+        .unwrap();
+    let policy =
+        RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny).with_max_age_secs(3600);
+    let v = Verifier::builder(store, RING_ALGORITHMS).revocation(policy).build().unwrap();
+    let cached = Authenticator::builder(v.clone()).build().unwrap();
+    let chain = leaf.chain();
+    let req = |t| AuthRequest::new(Credential::Tls(&chain), t);
+    cached.authenticate(&req(at())).await.unwrap();
+    // Two hours later the CRL is older than its maximum age: a full verification refuses,
+    // and so must the cache.
+    let e = cached.authenticate(&req(at().plus_secs(7200))).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RevocationStale);
+    // Before the leaf's notBefore, a cached success must not answer either.
+    let e = cached.authenticate(&req(at().plus_secs(-7200))).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotYetValid);
+}
+
+#[tokio::test]
+async fn a_refused_chain_sent_again_is_answered_without_verifying() {
+    let root = Ca::root("Auth Root");
+    let stranger = Ca::root("Stranger").leaf("intruder").build();
+    let a = plain(&root);
+    let chain = stranger.chain();
+    let (r, trace) = a.authenticate_traced(&AuthRequest::new(Credential::Tls(&chain), at())).await;
+    assert_eq!(r.unwrap_err().kind(), ErrorKind::UnknownIssuer);
+    assert!(trace.steps.iter().any(|s| s.check == "verify"));
+    for _ in 0..3 {
+        let e = a.authenticate(&AuthRequest::new(Credential::Tls(&chain), at())).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnknownIssuer);
+    }
+    assert_eq!(a.cached(), 0, "failures never take a verified entry's place");
+}
