@@ -31,8 +31,8 @@ use crate::input::{
 /// ([`HeaderFormat::Auto`]) is for the operator tool and an explicit opt-in, never a
 /// server default, because a header name the proxy does not overwrite lets the client
 /// choose what is read. The names ([`HeaderFormat::name`]) are stable and are the values
-/// of the operator tool's `--format`; see `header-formats.md` in the repository for the
-/// sources of every encoding.
+/// of the operator tool's `--format`; `docs/header-formats.md` in the repository gives
+/// the sources of every encoding.
 ///
 /// ```
 /// use certauth::input::HeaderFormat;
@@ -97,7 +97,7 @@ pub enum HeaderFormat {
     Caddy,
     /// Base64 of one DER certificate or several concatenated (F5 iRules and anything else).
     Base64Der,
-    /// Detect the encoding (the order of the cheat-sheet in `header-formats.md`): RFC 9440
+    /// Detect the encoding (in the order of `docs/header-formats.md` §13): RFC 9440
     /// byte sequences, XFCC, PEM (escaped or not), Traefik lists, base64 DER. For the
     /// operator tool and an explicit opt-in only.
     Auto,
@@ -445,7 +445,8 @@ pub(crate) fn decode_value(
     Ok((certs, format))
 }
 
-/// The cheat-sheet's order, on a trimmed value that is not a sentinel.
+/// The detection order of `docs/header-formats.md` §13, on a trimmed value that is not a
+/// sentinel.
 fn detect(v: &[u8], limits: &Limits) -> Result<(Vec<CertificateDer<'static>>, HeaderFormat)> {
     if v.first() == Some(&b':') {
         let certs = rfc9440::decode_list(v, limits)?;

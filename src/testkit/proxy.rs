@@ -2,9 +2,9 @@
 //!
 //! One unit struct per format, each implementing [`Proxy`]: a default header name
 //! (lowercase, as HTTP/2 sends it and as `http::HeaderName::from_static` wants it) and a
-//! pure string encoder. The encodings follow the project's header-format notes (what
-//! each proxy's source or a capture shows); the values are what the backend receives
-//! after HTTP parsing (optional whitespace at the ends removed).
+//! pure string encoder. The encodings follow `docs/header-formats.md` in the repository
+//! (what each proxy's source or a capture shows); the values are what the backend
+//! receives after HTTP parsing (optional whitespace at the ends removed).
 //!
 //! ```
 //! use certauth::testkit::{pki::Ca, proxy::{self, Proxy as _}};
@@ -511,7 +511,7 @@ mod tests {
     fn escaping_tables() {
         assert_eq!(nginx_escape("a+b/c=d e\nf-g_h.i~j"), "a%2Bb%2Fc%3Dd%20e%0Af-g_h.i~j");
         assert_eq!(percent_encode("a+b/c=d e\n", b"-._~+=/"), "a+b/c=d%20e%0A");
-        // Lengths the header notes give for the test PKI's EC leaf.
+        // Lengths for the test PKI's EC leaf (docs/header-formats.md §2, §4, §5, §6).
         let chain = fixed_chain();
         assert_eq!(Nginx.encode(&chain).len(), 956);
         assert_eq!(Haproxy.encode(&chain).len(), 840);

@@ -2,8 +2,8 @@
 //! vector in `tests/data/headers/`, round trips from the test PKI in every format, and the
 //! refusals (sentinels, controls, sizes, duplicates, spoofed XFCC elements).
 //!
-//! "spec §N" cites a section of `header-formats.md` (the project's header research notes);
-//! a file name cites `tests/data/headers/` (constructed from that spec).
+//! "spec §N" cites a section of `docs/header-formats.md`; a file name cites
+//! `tests/data/headers/` (values constructed as that document describes).
 
 use base64::Engine as _;
 use certauth::ErrorKind;
