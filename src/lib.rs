@@ -1,4 +1,210 @@
-#![doc = include_str!("../README.md")]
+//! Client-certificate (X.509, mutual TLS) authentication for HTTP services.
+//!
+//! certauth turns the certificate a client presents into a verified identity and the
+//! application it is registered to, whether the service terminates mTLS itself (rustls,
+//! hyper, axum) or sits behind a TLS-terminating proxy that forwards the certificate in a
+//! header (nginx, Envoy, HAProxy, Apache, Traefik, cloud load balancers).
+//!
+//! # The pipeline
+//!
+//! ```text
+//! bytes, PEM file, HTTP header, rustls peer certificates
+//!   └─ input::parse / input::decode_header / http::HeaderSource ─► PresentedChain   untrusted
+//!        └─ Verifier::verify(&chain, now)  ─► VerifiedChain     proof that verification ran
+//!             └─ ClientIdentity::new       ─► ClientIdentity    subject, SANs, SPIFFE ID, x5t#S256
+//!                  └─ Registry             ─► RegisteredClient  client id, status, metadata
+//!                       = AuthenticatedClient                   what a handler receives
+//! ```
+//!
+//! - [`PresentedChain`]: the leaf and intermediates exactly as presented, and where they
+//!   came from ([`Source`]). Nothing about it is trusted yet. Made by [`input::parse`]
+//!   (files and bytes, by [`Format`]) and [`input::decode_header`] (forwarded headers, by
+//!   [`HeaderFormat`]), always within [`Limits`].
+//! - [`Verifier::verify`] builds a path to a [`TrustStore`] anchor with rustls-webpki and
+//!   adds what webpki leaves to its caller (the leaf's EKU, key strength, chain depth, CRL
+//!   freshness; see [`verify`]). Only a successful verification makes a
+//!   [`VerifiedChain`], so anything that takes one knows the check ran.
+//! - [`ClientIdentity`] reads who the client is from a [`VerifiedChain`];
+//!   [`identity::IdentityRule`]s decide who may come in.
+//! - A [`registry::Registry`] maps the identity to a [`registry::RegisteredClient`]
+//!   ([`registry::MemoryRegistry`] is the embedded one).
+//! - [`Authenticator`] runs all of it, with a verification cache in front, and returns an
+//!   [`AuthenticatedClient`] or an [`Error`] whose [`ErrorKind`] says what went wrong.
+//!
+//! Time is an argument ([`Timestamp`]): verification, the cache and the registry decide
+//! at the time they are given, so a test pins a fixed time and a server passes
+//! [`Timestamp::now`] (the tower layer and the rustls verifier do that for you). The
+//! integrations are thin adapters around the [`Authenticator`]: [`rustls`] (a client
+//! certificate verifier for the handshake), [`http`] (forwarded headers from trusted
+//! proxies only, and the status code of each error kind), [`tower`] (a layer for every
+//! request) and [`axum`] (the extractor).
+//!
+//! # Examples
+//!
+//! Verify a client chain against a trust store, then read who the client is:
+//!
+//! ```
+//! # #[cfg(feature = "ring")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use certauth::input::{self, Format, Limits};
+//! use certauth::verify::RING_ALGORITHMS;
+//! use certauth::{ClientIdentity, ErrorKind, Timestamp, TrustStore, Verifier};
+//!
+//! // A fixed time keeps the example reproducible; a server passes `Timestamp::now()`.
+//! let now = Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?;
+//! let store = TrustStore::builder()
+//!     .add_pem(&std::fs::read("tests/data/pki/root.pem")?)?
+//!     .check_at(now)
+//!     .build()?;
+//! let verifier = Verifier::builder(store, RING_ALGORITHMS).build()?;
+//!
+//! let pem = std::fs::read("tests/data/pki/leaf-ec-chain.pem")?;
+//! let chain = input::parse(&pem, Format::Pem, &Limits::default())?;
+//! let client = ClientIdentity::new(verifier.verify(&chain, now)?)?;
+//! assert_eq!(client.subject().common_name(), Some("client.example.test"));
+//! println!("x5t#S256 = {}", client.thumbprint());
+//!
+//! // The same chain after it expired: a typed error with a stable kind.
+//! let later = Timestamp::parse_rfc3339("2040-01-01T00:00:00Z")?;
+//! let err = verifier.verify(&chain, later).unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Expired);
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "ring"))]
+//! # fn main() {}
+//! ```
+//!
+//! Behind a proxy: an axum service whose requests are authenticated by the certificate
+//! nginx forwards, read only when the request comes from nginx's address (features
+//! `axum` and `ring`):
+//!
+//! ```no_run
+//! # #[cfg(all(feature = "axum", feature = "ring"))]
+//! # mod example {
+//! use std::net::SocketAddr;
+//! use std::sync::Arc;
+//!
+//! use axum::extract::{ConnectInfo, Request};
+//! use axum::{Router, middleware, routing::get};
+//! use certauth::http::{HeaderSource, TrustedProxies};
+//! use certauth::registry::MemoryRegistry;
+//! use certauth::tower::{CertAuthLayer, ConnectionInfo};
+//! use certauth::verify::RING_ALGORITHMS;
+//! use certauth::{AuthenticatedClient, Authenticator, HeaderFormat, Timestamp, TrustStore, Verifier};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let store = TrustStore::builder().add_file("/etc/certauth/client-ca.pem")?.build()?;
+//!     let verifier = Verifier::builder(store, RING_ALGORITHMS).build()?;
+//!     let registry = Arc::new(MemoryRegistry::new());
+//!     registry.load_file("/etc/certauth/clients.json", Timestamp::now())?;
+//!     let auth = Authenticator::builder(verifier).registry(registry).build()?;
+//!
+//!     // nginx sends `proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;`.
+//!     let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::NginxEscaped)
+//!         .trusted_proxies(TrustedProxies::parse(["10.0.0.5/32"])?)
+//!         .build()?;
+//!
+//!     let app = Router::new()
+//!         .route("/whoami", get(whoami))
+//!         .layer(CertAuthLayer::new(auth).forwarded(source))
+//!         // The layer needs the TCP peer of each request: without it, no forwarded
+//!         // header is trusted.
+//!         .layer(middleware::map_request(with_peer));
+//!     let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+//!     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//!     Ok(())
+//! }
+//!
+//! async fn with_peer(ConnectInfo(peer): ConnectInfo<SocketAddr>, mut request: Request) -> Request {
+//!     request.extensions_mut().insert(ConnectionInfo::new(peer));
+//!     request
+//! }
+//!
+//! async fn whoami(client: AuthenticatedClient) -> String {
+//!     format!("{} ({:?})", client.identity().subject(), client.client_id())
+//! }
+//! # }
+//! # fn main() {}
+//! ```
+//!
+//! A request from anyone but `10.0.0.5` that carries the header is refused with 400
+//! `untrusted_source`; one without a certificate gets 401 `no_certificate`. A
+//! [`ConnectionInfo`](crate::tower::ConnectionInfo) made per request is enough for
+//! proxies trusted by address; a proxy trusted by the certificate it presents on its own
+//! mTLS connection ([`http::ProxyIdentity`]) needs one per connection, so that its
+//! certificate is verified once per connection: see `examples/axum_behind_proxy.rs`. A
+//! service that terminates mTLS itself uses the [`rustls`] verifier instead:
+//! `examples/axum_mtls.rs`. The README has tested configurations for nginx, HAProxy,
+//! Apache and Envoy, and `docs/header-formats.md` describes every supported header.
+//!
+//! # Features
+//!
+//! No feature is on by default. Features only add API; they never change behaviour and
+//! are never mutually exclusive.
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `ring`, `aws-lc-rs` | [`verify::RING_ALGORITHMS`], [`verify::AWS_LC_RS_ALGORITHMS`]: the signature algorithms of that crypto provider (without either, pass your provider's) |
+//! | `rustls` | [`rustls`]: a rustls client certificate verifier applying certauth's policy in the handshake (rustls without a provider; bring yours) |
+//! | `http` | [`http`]: [`http::HeaderSource`], [`http::TrustedProxies`], [`http::ProxyIdentity`], [`http::status_for`] |
+//! | `tower` | [`tower`]: [`tower::CertAuthLayer`] (implies `http`) |
+//! | `axum` | [`AuthenticatedClient`] and `Option<AuthenticatedClient>` as axum extractors (implies `tower`; depends on `axum-core` only) |
+//! | `pkcs12` | [`trust::TrustStoreBuilder::add_pkcs12`]: PKCS#12 trust bundles |
+//! | `testkit` | [`testkit`]: a throwaway PKI and proxy header encoders for your tests |
+//! | `cli` | the `certauth` operator tool (inspect, thumbprint, verify) |
+//!
+//! # Untrusted input
+//!
+//! Every byte of a certificate, bundle, CRL, registry file or header is untrusted.
+//!
+//! **Never panics.** These calls return a value or a typed [`Error`] whose [`ErrorKind`]
+//! is stable (`malformed_input`, `input_too_large`, `no_certificate`,
+//! `private_key_supplied`, ...), whatever the input: [`input::parse`],
+//! [`input::der::split_concatenated`], [`input::pem::parse_strict`],
+//! [`input::pem::parse_lenient`], [`input::decode_header`],
+//! [`input::decode_header_lines`], [`input::decode_client_cert_and_chain`],
+//! [`Certificate::from_der`], [`Thumbprint::parse`], [`verify::Crl::parse_any`],
+//! [`Verifier::verify`], [`binding::check_token_binding`],
+//! [`registry::file::RegistryFile::from_json`], [`Authenticator::authenticate`], and with
+//! feature `http` [`http::HeaderSource::extract`], [`http::HeaderSource::extract_from`],
+//! [`http::HeaderSource::admit`] and [`http::ProxyIdentity::check`] on a peer's
+//! certificates. Each is fuzzed (`fuzz/README.md` in the repository).
+//!
+//! **Bounds** ([`Limits`] and the builders; exceeding one gives `input_too_large`):
+//!
+//! | input | default bound |
+//! |---|---|
+//! | a file or bundle (PEM, DER, base64), and the DER bytes of any presented chain, TLS included | 64 KiB |
+//! | one forwarded-header value (all its field lines together) | 16 KiB |
+//! | certificates in one chain | 16 |
+//! | XFCC elements | the configured count (1 by default, at most 32) |
+//! | a registry file | 64 MiB |
+//! | a trust-store file | 16 MiB and 4,096 certificates |
+//!
+//! Every file a path names is read up to its bound and no further.
+//!
+//! **Bounded work.** Decoding is linear in the input. Before rustls-webpki builds a
+//! path, certauth offers it only the presented certificates on the four shortest name
+//! paths from the leaf to an anchor (a search over names, no signatures): duplicates,
+//! certificates named like an anchor, rings of names and crowds of same-name certificates
+//! never reach it, so a crafted chain costs a small multiple of a genuine one on every
+//! entry point, TLS handshakes included. A refused chain sent again within 10 seconds is
+//! refused from a bounded memory without verifying
+//! ([`cache::CacheConfig::failure_ttl_secs`]).
+//!
+//! **The cache cannot be poisoned.** It holds at most 10,000 entries and 64 MiB by default
+//! ([`cache::CacheConfig`]), only successes, one entry per leaf and source, keyed by the
+//! exact presented bytes; a hit is accepted only when a full verification at that time
+//! would accept. A flood of distinct garbage cannot fill it.
+//!
+//! **Nothing secret is echoed.** A private key in the input is refused
+//! (`private_key_supplied`) and never repeated. Error messages carry offsets, labels,
+//! sizes, times and names, never a whole certificate, key or header value, so they are
+//! safe to log. Security decisions use SHA-256 only, and thumbprints compare in constant
+//! time.
+//!
+//! `SECURITY.md` in the repository lists each promise with the tests that hold it.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
@@ -41,3 +247,8 @@ pub use verify::{VerifiedChain, Verifier};
 
 /// The `rustls-pki-types` crate, whose certificate and time types appear in certauth's API.
 pub use rustls_pki_types as pki_types;
+
+/// The README's code examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
