@@ -11,9 +11,9 @@
 //! - `memory_registry_bulk`: the same registry loaded at once by `replace_all` (a registry
 //!   file load), what `benches/authenticate.rs` measures as live heap;
 //! - `clients_in_a_vec`: the `RegisteredClient` values alone, no index;
-//! - `client_map_only`: an id to `RegisteredClient` papaya map alone (an earlier design,
-//!   for comparison);
-//! - `thumbprint_map_only`: a thumbprint to `Arc<str>` papaya map alone (an earlier
+//! - `client_map_only`: an id to `RegisteredClient` papaya map alone (an alternative
+//!   design, for comparison);
+//! - `thumbprint_map_only`: a thumbprint to `Arc<str>` papaya map alone (an alternative
 //!   design, foldhash);
 //! - `std_thumbprint_map`: a thumbprint to `Arc<str>` `std::collections::HashMap`
 //!   (foldhash), for comparison.

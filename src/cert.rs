@@ -924,9 +924,9 @@ mod tests {
         assert!(c.is_self_issued());
     }
 
-    /// Found by the `cert_model` fuzz target (a mutated test root): an unknown key
-    /// algorithm OID and a NUL in the subject. Not a bug: the model reports the key as
-    /// `Other` and escapes the NUL; it was x509-parser that refused it.
+    /// A mutated test root from the `cert_model` fuzz corpus: an unknown key algorithm
+    /// OID and a NUL in the subject. The model reports the key as `Other` and escapes the
+    /// NUL (x509-parser refuses this certificate).
     #[test]
     fn unknown_key_algorithm_and_nul_in_name() {
         let c =

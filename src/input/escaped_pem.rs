@@ -98,7 +98,8 @@ pub(crate) fn parse_compact(norm: &[u8], limits: &Limits) -> Result<Vec<Certific
         let Some(body_and_rest) = rest.strip_prefix(BEGIN_CERT) else {
             return Err(not_a_certificate_block(rest, n));
         };
-        // memchr: this scan was 28 % of an nginx-escaped decode (callgrind, BENCHMARKS.md).
+        // memchr: the body is scanned in full, so a byte-at-a-time search costs a large
+        // share of an nginx-escaped decode (BENCHMARKS.md).
         let end = memchr::memchr(b'-', body_and_rest)
             .ok_or_else(|| Error::malformed(format!("pem certificate {n} has no end line")))?;
         let (body, after) = body_and_rest.split_at_checked(end).unwrap_or((body_and_rest, &[]));

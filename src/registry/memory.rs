@@ -12,10 +12,8 @@
 //! publishes them; a reload builds everything fresh and swaps it at once.
 //!
 //! Each client is one shared allocation ([`RegisteredClient`]), which both indexes point
-//! to. At a million clients with one certificate each (id `client-N`), the registry holds
-//! 161 bytes of live heap per client, 81 in the client and 79 in the indexes, and grows
-//! resident memory by 177-180 bytes per client; a look-up by thumbprint takes 0.1-0.2 µs
-//! (`benches/authenticate.rs`, `benches/registry_memory.rs`).
+//! to. Memory per client and look-up times at a million clients are measured by
+//! `benches/authenticate.rs` and `benches/registry_memory.rs` (figures in BENCHMARKS.md).
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end tests with real components (issue 6). Run by tests/run; needs openssl, curl,
+# End-to-end tests with real components. Run by tests/run; needs openssl, curl,
 # python3, nginx, haproxy and apache2 (Debian packages; tests/run installs them).
 #
 #   tests/e2e/run.sh            # builds the examples, then runs every case

@@ -428,7 +428,7 @@ async fn tls_chains_are_cached_under_every_certificate() {
     assert_eq!(w.auth.cached(), 1);
 }
 
-// --- Cache soundness and bounded work: each a regression test of a fixed weakness. ---
+// --- Cache soundness and bounded work: each test names the weakness it rules out. ---
 
 fn plain(root: &Ca) -> Authenticator {
     Authenticator::builder(verifier(root)).build().unwrap()

@@ -45,7 +45,7 @@
 //!
 //! Scenarios are generated deterministically (fixed names, validity, serials and a seeded
 //! choice of variants); only key material is fresh on every run, which no verdict depends
-//! on. The divergence list was made against OpenSSL 3.0. Without an `openssl` binary
+//! on. The divergence list is for OpenSSL 3.0. Without an `openssl` binary
 //! (`$CERTAUTH_OPENSSL` or `openssl` on the `PATH`) the test is skipped with a message,
 //! unless `CI` is set, where that is a failure.
 

@@ -645,8 +645,8 @@ fn expired_root_renewed_with_the_same_key_in_either_order() {
 
 /// A root renewed with a new key under the same name: only signatures decide. A chain
 /// signed by the expired root's key is refused even when the renewed root is listed
-/// first (once it was accepted by the renewed root's validity); a chain signed by the
-/// new key is accepted in either order.
+/// first (the renewed root's validity must not carry over to the expired root's key); a
+/// chain signed by the new key is accepted in either order.
 #[test]
 fn expired_root_renewed_with_a_new_key_in_either_order() {
     let old = pki::root_with("Test Root", expired_in_2025);
