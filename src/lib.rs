@@ -135,8 +135,9 @@
 //! mTLS connection ([`http::ProxyIdentity`]) needs one per connection, so that its
 //! certificate is verified once per connection: see `examples/axum_behind_proxy.rs`. A
 //! service that terminates mTLS itself uses the [`rustls`] verifier instead:
-//! `examples/axum_mtls.rs`. The README has tested configurations for nginx, HAProxy,
-//! Apache and Envoy, and `docs/header-formats.md` describes every supported header.
+//! `examples/axum_mtls.rs`. The README has proxy configurations (nginx, HAProxy and Apache
+//! tested end to end; Envoy), and `docs/header-formats.md` in the repository describes
+//! every supported header.
 //!
 //! # Features
 //!
