@@ -13,12 +13,18 @@
 //!   may not issue certificates (RFC 5280 6.1.4 (n)). An intermediate without a key usage
 //!   extension may. The anchor's key usage is not checked: it is trusted as configured.
 //! - **DNS name constraints on the subject common name.** webpki applies name constraints
-//!   to subject alternative names only. When the leaf has no dNSName subject alternative
-//!   name, each of its subject common names that looks like a DNS name ([`host_like`])
-//!   must lie within the DNS name constraints of the anchor and of every intermediate of
-//!   the path, as OpenSSL requires: identity rules can match on the common name, so a CA
-//!   constrained to `example.org` must not vouch for `CN=admin.other.com`. A common name
-//!   with a NUL character is refused under DNS constraints.
+//!   to subject alternative names only. When the leaf names no host among its subject
+//!   alternative names (no dNSName, no iPAddress), each of its subject common names that
+//!   looks like a DNS name ([`host_like`]) must lie within the DNS name constraints of the
+//!   anchor and of every intermediate of the path: identity rules can match on the common
+//!   name, so a CA constrained to `example.org` must not vouch for `CN=admin.other.com`.
+//!   A common name with a NUL character is refused under DNS constraints. OpenSSL checks
+//!   the common name whenever there is no dNSName; a leaf with an iPAddress names its host
+//!   there, and its common name is not taken for a host name (as web clients do, and as
+//!   x509-limbo's BetterTLS cases expect). This guards against a constrained CA's
+//!   mistakes, not its malice: a CA that wants to vouch for another common name can add
+//!   a dNSName inside its constraints, which makes the common name no host name here
+//!   (nor in OpenSSL).
 
 use webpki::VerifiedPath;
 
@@ -133,8 +139,9 @@ pub(crate) fn host_like(cn: &str) -> Option<&str> {
     (name.contains('.') && name.bytes().all(allowed)).then_some(name)
 }
 
-/// Holds a leaf without a dNSName subject alternative name to the DNS name constraints
-/// of the anchor and the intermediates, through its host-like subject common names.
+/// Holds a leaf without a dNSName or iPAddress subject alternative name to the DNS name
+/// constraints of the anchor and the intermediates, through its host-like subject common
+/// names.
 fn check_subject_cn(path: &VerifiedPath<'_>, anchor: &AnchorMeta) -> Result<(), Refusal> {
     let mut of_intermediates = Vec::new();
     for c in path.intermediate_certificates() {
@@ -160,7 +167,7 @@ fn check_subject_cn(path: &VerifiedPath<'_>, anchor: &AnchorMeta) -> Result<(), 
             "the leaf's names cannot be read to check them against name constraints",
         )
     })?;
-    if !leaf.sans().dns().is_empty() {
+    if !leaf.sans().dns().is_empty() || !leaf.sans().ip().is_empty() {
         return Ok(());
     }
     let constraints = anchor
@@ -184,8 +191,8 @@ fn check_subject_cn(path: &VerifiedPath<'_>, anchor: &AnchorMeta) -> Result<(), 
                 webpki::Error::NameConstraintViolation,
                 ErrorKind::NameConstraintViolation,
                 format!(
-                    "the leaf has no dns name and its host-like subject common name is \
-                     outside the dns name constraints of {role}"
+                    "the leaf's subject common name is outside the dns name constraints of \
+                     {role} (the leaf has no dns or ip name)"
                 ),
             ));
         }
