@@ -114,15 +114,17 @@ fn anchor_admitting<'a>(
             webpki::Error::PathLenConstraintViolated,
             ErrorKind::InvalidCertificate,
             format!(
-                "the trust anchor's path length constraint is exceeded ({below} intermediates \
-                 below it, at most {})",
+                "the trust anchor's path length constraint is exceeded (path length {below}, \
+                 at most {})",
                 m.path_len.unwrap_or_default()
             ),
         )),
+        // Not reached: webpki is offered only the usable anchors. Worded as webpki's
+        // own unknown issuer, which it stands for.
         (None, None) => Err(Refusal::new(
             webpki::Error::UnknownIssuer,
             ErrorKind::UnknownIssuer,
-            "path ends at an anchor the store does not hold",
+            "no path to a trust anchor",
         )),
     }
 }
