@@ -17,6 +17,7 @@ use crate::thumbprint::Thumbprint;
 use crate::time::Timestamp;
 
 mod name;
+pub(crate) mod name_constraints;
 mod spiffe;
 
 pub use name::{Attribute, DistinguishedName, RelativeDistinguishedName};
@@ -643,6 +644,29 @@ pub(crate) fn extension_of<'a>(cert_der: &'a [u8], oid: &[u8]) -> Result<Option<
     Ok(None)
 }
 
+/// DER content bytes of id-ce-keyUsage (2.5.29.15).
+const KEY_USAGE_OID: &[u8] = &[0x55, 0x1d, 0x0f];
+
+/// The key usage extension of a DER certificate, read without parsing the rest:
+/// `Ok(None)` when the certificate has none, `Err` when it or the TBS structure cannot
+/// be read.
+pub(crate) fn key_usage_of(cert_der: &[u8]) -> Result<Option<KeyUsage>, ()> {
+    let Some(value) = extension_of(cert_der, KEY_USAGE_OID)? else { return Ok(None) };
+    let (tag, whole, rest) = split_tlv(value).ok_or(())?;
+    if tag != 0x03 || !rest.is_empty() {
+        return Err(());
+    }
+    let (&unused, bytes) = tlv(whole, 0x03).ok_or(())?.split_first().ok_or(())?;
+    if unused > 7 || (bytes.is_empty() && unused != 0) {
+        return Err(());
+    }
+    // Bit 0 (digitalSignature) is the most significant bit of the first byte.
+    let bits = (0..9u16)
+        .filter(|i| bytes.get(usize::from(i / 8)).is_some_and(|b| b & (0x80 >> (i % 8)) != 0))
+        .fold(0u16, |acc, i| acc | (1 << i));
+    Ok(Some(KeyUsage(bits)))
+}
+
 /// Whether a DER `SEQUENCE OF OBJECT IDENTIFIER` (an EKU extension value) lists `oid`.
 pub(crate) fn oid_list_contains(seq: &[u8], oid: &[u8]) -> Result<bool, ()> {
     let mut items = tlv(seq, 0x30).ok_or(())?;
@@ -792,6 +816,17 @@ mod tests {
         let full = Certificate::from_der(LEAF_RSA).unwrap();
         assert_eq!(validity_of(LEAF_RSA), Some((full.not_before(), full.not_after())));
         assert_eq!(checked_validity_of(LEAF_RSA), Ok((full.not_before(), full.not_after())));
+    }
+
+    #[test]
+    fn key_usage_walk_matches_full_parse() {
+        for der in [LEAF_EC, LEAF_RSA, INTERMEDIATE, ROOT] {
+            let full = Certificate::from_der(der).unwrap();
+            assert_eq!(key_usage_of(der), Ok(full.key_usage()));
+        }
+        assert!(key_usage_of(INTERMEDIATE).unwrap().unwrap().key_cert_sign());
+        assert!(!key_usage_of(LEAF_EC).unwrap().unwrap().key_cert_sign());
+        assert_eq!(key_usage_of(&LEAF_EC[..40]), Err(()));
     }
 
     /// A certificate whose validity cannot be read has no notAfter to bound anything

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 
 use crate::cert::Certificate;
+use crate::cert::name_constraints::DnsConstraints;
 use crate::error::{ConfigError, Error, ErrorKind};
 use crate::input::{self, Format, Limits};
 use crate::thumbprint::Thumbprint;
@@ -126,6 +127,12 @@ pub(crate) struct AnchorMeta {
     pub(crate) not_before: Timestamp,
     pub(crate) not_after: Timestamp,
     pub(crate) key: crate::cert::PublicKeyInfo,
+    /// The basicConstraints pathLenConstraint: how many intermediates, not counting
+    /// self-issued ones, may follow the anchor.
+    pub(crate) path_len: Option<u8>,
+    /// The dNSName subtrees of its name constraints (webpki applies them to subject
+    /// alternative names; certauth to a host-like subject common name as well).
+    pub(crate) dns_constraints: Option<DnsConstraints>,
 }
 
 impl AnchorMeta {
@@ -166,19 +173,21 @@ impl<'a> UsableAnchors<'a> {
         }
     }
 
-    /// The facts of the anchor a path ends at, found by identity (subject, key and name
-    /// constraints), among the usable anchors only. Anchors equal in all three are one
-    /// anchor to webpki: the path holds through any of them, so the one valid longest
-    /// is reported.
-    pub(crate) fn meta_of(&self, used: &TrustAnchor<'_>) -> Option<&'a AnchorMeta> {
+    /// The facts of the anchor certificates a path may end at, found by identity
+    /// (subject, key and name constraints), among the usable anchors only. Anchors equal
+    /// in all three are one anchor to webpki: the path holds through any of them whose
+    /// own facts (such as a path length constraint) admit it.
+    pub(crate) fn metas_of<'u>(
+        &'u self,
+        used: &'u TrustAnchor<'_>,
+    ) -> impl Iterator<Item = &'a AnchorMeta> + 'u {
         let store = self.store;
         store
             .anchors
             .iter()
             .zip(&store.anchor_meta)
-            .filter(|(a, m)| m.valid_at(self.now, self.skew) && same_anchor(a, used))
+            .filter(move |(a, m)| m.valid_at(self.now, self.skew) && same_anchor(a, used))
             .map(|(_, m)| m)
-            .max_by_key(|m| m.not_after)
     }
 
     /// Adds to an `unknown_issuer` or `bad_signature` error (what path building reports
@@ -630,12 +639,20 @@ impl TrustStoreBuilder {
                     )
                 })?
                 .to_owned();
+            let dns_constraints = DnsConstraints::of(cert.der()).map_err(|()| {
+                invalid(
+                    format!("anchor {subject}"),
+                    Error::new(ErrorKind::InvalidCertificate, "malformed name constraints"),
+                )
+            })?;
             anchors.push(anchor);
             anchor_meta.push(AnchorMeta {
                 subject,
                 not_before: cert.not_before(),
                 not_after: cert.not_after(),
                 key: cert.key().clone(),
+                path_len: cert.path_len_constraint(),
+                dns_constraints,
             });
         }
         let mut intermediates = Vec::new();

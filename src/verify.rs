@@ -2,11 +2,15 @@
 //! [`Error`] out.
 //!
 //! Path building and signatures are rustls-webpki's; certauth adds what webpki leaves to
-//! its caller: the leaf's own EKU, the leaf's key strength, a chain-depth bound, a
-//! symmetric clock-skew allowance, CRL freshness, pinned self-signed certificates, and
-//! atomic trust-store rotation. The order is cheapest first: the leaf checks run before
-//! any signature is verified.
+//! its caller: the leaf's own EKU, the leaf's key strength, a chain-depth bound, the
+//! anchor's path length constraint, keyCertSign in the issuers' key usage, DNS name
+//! constraints on a host-like subject common name, a symmetric clock-skew allowance, CRL
+//! freshness, pinned self-signed certificates, and atomic trust-store rotation. The order
+//! is cheapest first: the leaf checks run before any signature is verified, and the path
+//! rules on each candidate path that webpki builds, so a candidate they refuse leaves
+//! webpki free to find another.
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -21,6 +25,7 @@ use crate::time::Timestamp;
 use crate::trust::TrustStore;
 
 mod candidates;
+mod path;
 pub mod policy;
 pub mod revocation;
 
@@ -213,13 +218,32 @@ impl Verifier {
             None => Vec::new(),
         };
         let max = inner.max_intermediates;
-        let depth = |path: &webpki::VerifiedPath<'_>| {
+        // Candidates refused by certauth's own path rules, with the webpki error each
+        // stands for while webpki ranks the failures of all candidates.
+        let refusals: RefCell<Vec<path::Refusal>> = RefCell::new(Vec::new());
+        // The facts of the anchor certificate the accepted path holds through.
+        let accepted = Cell::new(None);
+        let path_rules = |path: &webpki::VerifiedPath<'_>| {
             // Self-issued intermediates (key rollover) do not count (RFC 5280 6.1.4 (l)).
-            let counted =
-                path.intermediate_certificates().filter(|c| c.subject() != c.issuer()).count();
-            if counted > max { Err(webpki::Error::MaximumPathDepthExceeded) } else { Ok(()) }
+            if path::counted_intermediates(path) > max {
+                return Err(webpki::Error::MaximumPathDepthExceeded);
+            }
+            match path::check(path, &anchors) {
+                Ok(anchor) => {
+                    // webpki returns the first candidate that passes: this one.
+                    accepted.set(Some(anchor));
+                    Ok(())
+                }
+                Err(refusal) => {
+                    let ranked_as = refusal.ranked_as.clone();
+                    refusals.borrow_mut().push(refusal);
+                    Err(ranked_as)
+                }
+            }
         };
         let attempt = |at: Timestamp| {
+            refusals.borrow_mut().clear();
+            accepted.set(None);
             let revocation = inner.revocation.and_then(|p| p.webpki_options(&crl_refs));
             ee.verify_for_usage(
                 inner.algorithms,
@@ -228,20 +252,29 @@ impl Verifier {
                 at.to_unix_time(),
                 policy::PathEku(inner.eku.oid()),
                 revocation,
-                Some(&depth),
+                Some(&path_rules),
             )
+        };
+        // webpki reports the most specific failure of all candidates; when one of
+        // certauth's rules stands behind it, that rule's own error is reported.
+        let reported = |e: webpki::Error| {
+            let mut refusals = refusals.borrow_mut();
+            match refusals.iter().position(|r| r.ranked_as == e) {
+                Some(i) => refusals.swap_remove(i).error,
+                None => translate(e),
+            }
         };
         let path = match attempt(now) {
             Ok(path) => path,
             // The skew allowance: retry on the side that failed, so it applies to
             // notBefore and notAfter alike.
             Err(webpki::Error::CertExpired { .. }) if inner.skew > 0 => {
-                attempt(now.plus_secs(-inner.skew)).map_err(translate)?
+                attempt(now.plus_secs(-inner.skew)).map_err(reported)?
             }
             Err(webpki::Error::CertNotValidYet { .. }) if inner.skew > 0 => {
-                attempt(now.plus_secs(inner.skew)).map_err(translate)?
+                attempt(now.plus_secs(inner.skew)).map_err(reported)?
             }
-            Err(e) => return Err(anchors.explain(translate(e))),
+            Err(e) => return Err(anchors.explain(reported(e))),
         };
 
         let mut certs = Vec::with_capacity(1 + path.intermediate_certificates().count());
@@ -252,8 +285,8 @@ impl Verifier {
             certs.push(c.der().into_owned());
         }
         // Found by identity among the anchors valid now, so a renewed anchor of the same
-        // name never vouches for an expired one.
-        let anchor = anchors.meta_of(path.anchor()).ok_or_else(|| {
+        // name never vouches for an expired one (see `path::check`).
+        let anchor = accepted.get().ok_or_else(|| {
             Error::new(ErrorKind::UnknownIssuer, "path ends at an anchor the store does not hold")
         })?;
         // webpki treats anchors as timeless; certauth does not accept an expired root.

@@ -72,9 +72,25 @@ pub(crate) fn root_with(cn: &str, edit: impl FnOnce(&mut CertificateParams)) -> 
 
 /// An intermediate CA issued by `parent`.
 pub(crate) fn intermediate(parent: &Ca, cn: &str) -> Ca {
-    let params = ca_params(cn);
+    intermediate_with(parent, cn, |_| {})
+}
+
+/// An intermediate CA issued by `parent`, after `edit` adjusts its parameters. It can
+/// issue whatever its key usage says: rcgen refuses to sign as an issuer whose key usage
+/// lacks keyCertSign, so such a CA signs as one that lists no key usage (the issuer's key
+/// usage is not part of what it signs).
+pub(crate) fn intermediate_with(
+    parent: &Ca,
+    cn: &str,
+    edit: impl FnOnce(&mut CertificateParams),
+) -> Ca {
+    let mut params = ca_params(cn);
+    edit(&mut params);
     let key = KeyPair::generate().unwrap();
     let der = params.signed_by(&key, &parent.issuer()).unwrap().der().clone();
+    if !params.key_usages.contains(&KeyUsagePurpose::KeyCertSign) {
+        params.key_usages.clear();
+    }
     Ca { params, key, der }
 }
 
