@@ -592,6 +592,9 @@ impl MemoryRegistry {
 mod tests {
     use super::*;
 
+    /// The fixed time files are loaded at.
+    const NOW: Timestamp = Timestamp::from_unix_secs(1_780_000_000);
+
     /// One rule of every kind, with every value and SPIFFE match, nested.
     fn every_rule() -> IdentityRule {
         IdentityRule::All(vec![
@@ -622,7 +625,7 @@ mod tests {
     /// between clients.
     #[test]
     fn every_identity_rule_round_trips_in_order() {
-        let now = Timestamp::from_unix_secs(1_780_000_000);
+        let now = NOW;
         let registry = MemoryRegistry::new();
         for id in ["a", "b"] {
             registry.add_client(RegisteredClient::new(id, id.to_uppercase())).unwrap();
@@ -657,9 +660,7 @@ mod tests {
           ]
         }"#;
         let registry = MemoryRegistry::new();
-        registry
-            .load(&RegistryFile::from_json(json.as_bytes()).unwrap(), Timestamp::now())
-            .unwrap();
+        registry.load(&RegistryFile::from_json(json.as_bytes()).unwrap(), NOW).unwrap();
         let mappings = registry.identity_mappings();
         assert_eq!(mappings.len(), 2);
         assert_eq!(
@@ -683,7 +684,7 @@ mod tests {
                 r#"{{"clients": [{{"id": "c"}}], "identities": [{{"client": "c", "rule": {rule}}}]}}"#
             );
             let e = registry
-                .load(&RegistryFile::from_json(json.as_bytes()).unwrap(), Timestamp::now())
+                .load(&RegistryFile::from_json(json.as_bytes()).unwrap(), NOW)
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("client \"c\"") && e.contains(why), "{rule}: {e}");
@@ -697,7 +698,7 @@ mod tests {
         }
         // A mapping to a client the file does not hold.
         let json = r#"{"identities": [{"client": "ghost", "rule": {"all": []}}]}"#;
-        let e = registry.load(&RegistryFile::from_json(json.as_bytes()).unwrap(), Timestamp::now());
+        let e = registry.load(&RegistryFile::from_json(json.as_bytes()).unwrap(), NOW);
         assert!(matches!(e, Err(RegistrationError::UnknownClient(c)) if c == "ghost"));
         // Nesting is bounded by the JSON parser's depth limit, not by the stack.
         let nested = |n: usize| {

@@ -832,4 +832,72 @@ mod http_source {
             assert!(b.build().is_ok(), "{fine:?}");
         }
     }
+
+    /// Time is an argument: a proxy's certificate is judged at the `now` the caller
+    /// gives, however far that is from the clock.
+    #[cfg(all(feature = "testkit", feature = "ring"))]
+    mod proxy_certificate_time {
+        use certauth::http::{Peer, ProxyIdentity};
+        use certauth::identity::IdentityRule;
+        use certauth::testkit::pki::Ca;
+        use certauth::testkit::proxy::{Haproxy, Proxy as _};
+        use certauth::verify::RING_ALGORITHMS;
+        use certauth::{Timestamp, TrustStore, Verifier};
+
+        use super::*;
+
+        fn at(year: i64) -> Timestamp {
+            Timestamp::from_utc(year, 6, 1, 0, 0, 0).unwrap()
+        }
+
+        #[test]
+        fn a_proxy_certificate_is_judged_at_the_given_time_not_the_clock() {
+            let mesh = Ca::builder("Mesh Root").valid(at(1990), at(2100)).build();
+            // Valid for one year, a quarter of a century before this test was written.
+            let proxy =
+                mesh.leaf("edge-proxy").dns("edge.mesh.test").valid(at(2000), at(2001)).build();
+            let store = TrustStore::builder()
+                .add_pem(mesh.pem().as_bytes())
+                .unwrap()
+                .check_at(at(2000))
+                .build()
+                .unwrap();
+            let identity = ProxyIdentity::new(
+                Verifier::builder(store, RING_ALGORITHMS).build().unwrap(),
+                IdentityRule::DnsSan(certauth::identity::ValueMatch::Exact(
+                    "edge.mesh.test".into(),
+                )),
+            )
+            .unwrap();
+            let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)
+                .trusted_proxy_identity(identity)
+                .build()
+                .unwrap();
+            let client = Ca::root("Client Root").leaf("client").build();
+            let (name, value) = Haproxy.forward(&client);
+            let h = headers(name, &[&value]);
+            let certs = proxy.chain();
+            let peer = Peer::new(ip(CLIENT)).with_tls_certificates(&certs);
+
+            // In 2000 the proxy's certificate is valid: its header is read.
+            assert!(source.is_proxy_connection(&peer, at(2000)));
+            assert_eq!(source.admit(&h, &peer, at(2000)), Ok(true));
+            let chain = source.extract_from(&h, &peer, at(2000)).unwrap().unwrap();
+            assert_eq!(chain.leaf(), client.der());
+            // In 2030 it has expired: the same peer is no trusted proxy.
+            assert!(!source.is_proxy_connection(&peer, at(2030)));
+            for e in [
+                source.admit(&h, &peer, at(2030)).unwrap_err(),
+                source.extract_from(&h, &peer, at(2030)).unwrap_err(),
+            ] {
+                assert_eq!(e.kind(), ErrorKind::UntrustedSource);
+                assert!(e.message().contains("(expired)"), "{e}");
+            }
+            // By address only, no certificate is judged and no time is needed.
+            assert_eq!(
+                source.extract(&h, ip(CLIENT)).unwrap_err().kind(),
+                ErrorKind::UntrustedSource
+            );
+        }
+    }
 }
