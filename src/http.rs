@@ -85,12 +85,13 @@ impl FromStr for Cidr {
     type Err = ConfigError;
 
     fn from_str(s: &str) -> Result<Self, ConfigError> {
-        let invalid = |why: &str| ConfigError::Setting(format!("trusted proxy {s:?}: {why}"));
         let (addr, prefix) = match s.trim().split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s.trim(), None),
         };
-        let addr: IpAddr = addr.parse().map_err(|_| invalid("not an IP address"))?;
+        let entry = || s.to_owned();
+        let addr: IpAddr =
+            addr.parse().map_err(|_| ConfigError::TrustedProxyNotAnAddress { entry: entry() })?;
         let addr = addr.to_canonical();
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
@@ -99,11 +100,11 @@ impl FromStr for Cidr {
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| invalid("invalid prefix length"))?,
+                .ok_or_else(|| ConfigError::TrustedProxyInvalidPrefix { entry: entry() })?,
         };
         // `10.1.2.3/8` is almost always a typo for a host or for `10.0.0.0/8`.
         if bits(addr) & !mask(prefix) != 0 {
-            return Err(invalid("address has bits set beyond the prefix"));
+            return Err(ConfigError::TrustedProxyBitsBeyondPrefix { entry: entry() });
         }
         Ok(Cidr { addr, prefix })
     }
@@ -665,7 +666,7 @@ impl HeaderSourceBuilder {
     /// `::/0`, or ranges that add up to one of them), and logs a warning (target
     /// `certauth::auth`) when the source is built.
     ///
-    /// Default: off; `build` refuses such a set with a [`ConfigError::Setting`].
+    /// Default: off; `build` refuses such a set with [`ConfigError::EveryAddressTrusted`].
     ///
     /// Why: every peer could then send the forwarded header and be read as any client it
     /// names. Safe only where the network itself guarantees that nothing but the proxy
@@ -740,12 +741,7 @@ impl HeaderSourceBuilder {
         }
         if let Some(family) = self.proxies.covers_a_whole_family() {
             if !self.every_address {
-                return Err(ConfigError::Setting(format!(
-                    "trusted proxies {:?} include every {family} address, so any client could \
-                     send the header; list the proxies, or opt in with \
-                     allow_every_address_as_trusted_proxy()",
-                    self.proxies
-                )));
+                return Err(ConfigError::EveryAddressTrusted { family });
             }
             tracing::warn!(
                 target: TRACING_TARGET,
@@ -755,37 +751,29 @@ impl HeaderSourceBuilder {
             );
         }
         if self.format == HeaderFormat::Auto && !self.allow_auto {
-            return Err(ConfigError::Setting(
-                "header format auto needs allow_auto_detection(); configure the proxy's format"
-                    .into(),
-            ));
+            return Err(ConfigError::AutoDetectionNotAllowed);
         }
         let name = |n: &str| {
             HeaderName::from_bytes(n.as_bytes())
-                .map_err(|_| ConfigError::Setting(format!("invalid header name {n:?}")))
+                .map_err(|_| ConfigError::InvalidHeaderName { name: n.to_owned() })
         };
         let chain_header = match &self.chain_header {
             None => None,
             Some(_) if !matches!(self.format, HeaderFormat::Rfc9440 | HeaderFormat::Gcp) => {
-                return Err(ConfigError::Setting(format!(
-                    "a chain header needs format rfc9440 or gcp, not {}",
-                    self.format
-                )));
+                return Err(ConfigError::ChainHeaderUnsupported { format: self.format.name() });
             }
             Some(c) => Some(name(c)?),
         };
         let xfcc_elements = match self.xfcc_elements {
             None => Expect::DEFAULT.xfcc_elements,
             Some(_) if self.format != HeaderFormat::Xfcc => {
-                return Err(ConfigError::Setting(format!(
-                    "an xfcc element count needs format xfcc, not {}",
-                    self.format
-                )));
+                return Err(ConfigError::XfccElementsUnsupported { format: self.format.name() });
             }
             Some(n) if n == 0 || n > MAX_XFCC_ELEMENTS => {
-                return Err(ConfigError::Setting(format!(
-                    "xfcc element count {n}: must be 1 to {MAX_XFCC_ELEMENTS}"
-                )));
+                return Err(ConfigError::XfccElementsOutOfRange {
+                    requested: n,
+                    max: MAX_XFCC_ELEMENTS,
+                });
             }
             Some(n) => n,
         };
@@ -793,9 +781,8 @@ impl HeaderSourceBuilder {
             None => None,
             Some((header, value)) => Some(VerificationSignal {
                 header: name(header)?,
-                expected: HeaderValue::from_str(value).map_err(|_| {
-                    ConfigError::Setting(format!("invalid verification header value {value:?}"))
-                })?,
+                expected: HeaderValue::from_str(value)
+                    .map_err(|_| ConfigError::InvalidHeaderValue { value: value.clone() })?,
             }),
         };
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
@@ -946,9 +933,25 @@ mod tests {
         assert!(p.contains("172.31.255.255".parse().unwrap()));
         assert!(!p.contains("172.32.0.0".parse().unwrap()));
         assert!(!p.contains("127.0.0.1".parse().unwrap()));
-        for bad in ["10.0.0.0/33", "::/129", "10.0.0.1/8", "nope", "10.0.0.0/", "10.0.0.0/-1"] {
-            assert!(TrustedProxies::parse([bad]).is_err(), "{bad}");
+        let entry = |s: &str| s.to_owned();
+        for (bad, why) in [
+            ("10.0.0.0/33", ConfigError::TrustedProxyInvalidPrefix { entry: entry("10.0.0.0/33") }),
+            ("::/129", ConfigError::TrustedProxyInvalidPrefix { entry: entry("::/129") }),
+            ("10.0.0.0/", ConfigError::TrustedProxyInvalidPrefix { entry: entry("10.0.0.0/") }),
+            ("10.0.0.0/-1", ConfigError::TrustedProxyInvalidPrefix { entry: entry("10.0.0.0/-1") }),
+            (
+                "10.0.0.1/8",
+                ConfigError::TrustedProxyBitsBeyondPrefix { entry: entry("10.0.0.1/8") },
+            ),
+            ("nope", ConfigError::TrustedProxyNotAnAddress { entry: entry("nope") }),
+            ("nope/8", ConfigError::TrustedProxyNotAnAddress { entry: entry("nope/8") }),
+        ] {
+            assert_eq!(TrustedProxies::parse([bad]), Err(why), "{bad}");
         }
+        assert_eq!(
+            TrustedProxies::parse(["10.1.2.3/8"]).unwrap_err().to_string(),
+            r#"trusted proxy "10.1.2.3/8" has address bits set beyond the prefix"#
+        );
     }
 
     #[test]

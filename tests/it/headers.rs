@@ -781,25 +781,43 @@ mod http_source {
         let proxies = TrustedProxies::parse([PROXY]).unwrap();
         let auto = HeaderSource::builder("x-client-cert", HeaderFormat::Auto)
             .trusted_proxies(proxies.clone());
-        assert!(matches!(auto.clone().build(), Err(ConfigError::Setting(_))));
+        assert_eq!(auto.clone().build().unwrap_err(), ConfigError::AutoDetectionNotAllowed);
         assert!(auto.allow_auto_detection().build().is_ok());
         let bad_name = HeaderSource::builder("bad header", HeaderFormat::Xfcc)
             .trusted_proxies(proxies.clone());
-        assert!(bad_name.build().is_err());
+        assert_eq!(
+            bad_name.build().unwrap_err(),
+            ConfigError::InvalidHeaderName { name: "bad header".into() }
+        );
+        let bad_signal = HeaderSource::builder("x-client-cert", HeaderFormat::Base64Der)
+            .require_verification_header("x-ssl-client-verify", "SUCCESS\n")
+            .trusted_proxies(proxies.clone());
+        assert_eq!(
+            bad_signal.build().unwrap_err(),
+            ConfigError::InvalidHeaderValue { value: "SUCCESS\n".into() }
+        );
         let chain_on_xfcc = HeaderSource::builder("x-forwarded-client-cert", HeaderFormat::Xfcc)
             .chain_header("client-cert-chain")
             .trusted_proxies(proxies.clone());
-        assert!(chain_on_xfcc.build().is_err());
+        assert_eq!(
+            chain_on_xfcc.build().unwrap_err(),
+            ConfigError::ChainHeaderUnsupported { format: "xfcc" }
+        );
         let xfcc = HeaderSource::builder("x-forwarded-client-cert", HeaderFormat::Xfcc)
             .trusted_proxies(proxies.clone());
         for n in [0, 33] {
-            assert!(matches!(xfcc.clone().xfcc_elements(n).build(), Err(ConfigError::Setting(_))));
+            assert_eq!(
+                xfcc.clone().xfcc_elements(n).build().unwrap_err(),
+                ConfigError::XfccElementsOutOfRange { requested: n, max: 32 }
+            );
         }
         assert!(xfcc.xfcc_elements(32).build().is_ok());
         let not_xfcc = HeaderSource::builder("client-cert", HeaderFormat::Rfc9440)
             .trusted_proxies(proxies)
             .xfcc_elements(1);
-        assert!(matches!(not_xfcc.build(), Err(ConfigError::Setting(_))));
+        let e = not_xfcc.build().unwrap_err();
+        assert_eq!(e, ConfigError::XfccElementsUnsupported { format: "rfc9440" });
+        assert_eq!(e.to_string(), "an xfcc element count needs format xfcc, not rfc9440");
     }
 
     /// Trusted proxies that include every address make every peer a proxy: refused unless
@@ -817,8 +835,9 @@ mod http_source {
             let b = HeaderSource::builder("x-client-cert", HeaderFormat::Base64Der)
                 .trusted_proxies(TrustedProxies::parse(everyone).unwrap());
             match b.clone().build() {
-                Err(ConfigError::Setting(why)) => {
-                    assert!(why.contains("allow_every_address_as_trusted_proxy"), "{why}")
+                Err(e @ ConfigError::EveryAddressTrusted { family }) => {
+                    assert!(["IPv4", "IPv6"].contains(&family), "{family}");
+                    assert!(e.to_string().contains("allow_every_address_as_trusted_proxy"), "{e}")
                 }
                 other => panic!("{everyone:?}: {other:?}"),
             }
