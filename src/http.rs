@@ -468,10 +468,9 @@ impl HeaderSource {
         )
     }
 
-    /// Decodes the header (and chain header) with this source's format, limits and XFCC
-    /// element count, without checking who sent it.
     /// The one value of the header when that value alone is the credential (one line,
     /// no chain header): the authenticator can then cache by the raw value.
+    #[cfg(feature = "tower")]
     pub(crate) fn single_value<'h>(&self, headers: &'h HeaderMap) -> Option<&'h [u8]> {
         if self.chain_header.is_some() {
             return None;
@@ -499,6 +498,8 @@ impl HeaderSource {
         self.id
     }
 
+    /// Decodes the header (and chain header) with this source's format, limits and XFCC
+    /// element count, without checking who sent it.
     pub(crate) fn decode(&self, headers: &HeaderMap) -> Result<PresentedChain> {
         let lines: Vec<&[u8]> =
             headers.get_all(&self.header).iter().map(|v| v.as_bytes()).collect();
