@@ -15,7 +15,7 @@
 //! trusts a proxy by that certificate instead of (or besides) its address.
 //!
 //! `GET /whoami` answers `{"subject", "x5t#S256", "spiffe_id", "client_id", "source"}`;
-//! a refused request gets its status and `{"error": KIND}` (a certificate header from a
+//! a refused request gets its status and `{"error":"<kind>"}` (a certificate header from a
 //! peer that is not a trusted proxy: 400 `untrusted_source`). Prints `listening on ADDR`
 //! once ready. Recipes for nginx, HAProxy and Apache are in the README.
 

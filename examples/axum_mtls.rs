@@ -8,7 +8,7 @@
 //! ```
 //!
 //! `GET /whoami` answers `{"subject", "x5t#S256", "spiffe_id", "client_id", "source"}`;
-//! a refused request gets its status and `{"error": KIND}`. A certificate that fails
+//! a refused request gets its status and `{"error":"<kind>"}`. A certificate that fails
 //! verification fails the TLS handshake with the matching alert. Prints
 //! `listening on ADDR` once ready.
 

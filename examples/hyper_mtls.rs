@@ -10,11 +10,13 @@
 //! The rustls verifier checks the chain during the handshake (a bad certificate never
 //! gets to HTTP); each request then runs the Authenticator on the connection's
 //! certificates (a cache hit) for rules, registry and binding, and answers with the
-//! client's subject or the error status and `{"error": KIND}`.
+//! client's subject or the refusal as `certauth::http::ErrorResponse` makes it (status by
+//! kind, body `{"error":"<kind>"}`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use certauth::http::ErrorResponse;
 use certauth::pki_types::pem::PemObject as _;
 use certauth::pki_types::{CertificateDer, PrivateKeyDer};
 use certauth::verify::RING_ALGORITHMS;
@@ -46,17 +48,13 @@ async fn handle(
     peer_certs: Arc<[CertificateDer<'static>]>,
 ) -> hyper::Response<Full<Bytes>> {
     let request = AuthRequest::new(Credential::Tls(&peer_certs), Timestamp::now());
-    let (status, body) = match auth.authenticate(&request).await {
-        Ok(client) => (200, format!("hello, {}\n", client.identity().subject())),
-        Err(e) => (
-            certauth::http::status_for(e.kind()).as_u16(),
-            format!("{{\"error\":\"{}\"}}\n", e.kind()),
-        ),
-    };
-    let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-    response
+    match auth.authenticate(&request).await {
+        Ok(client) => hyper::Response::new(Full::new(Bytes::from(format!(
+            "hello, {}\n",
+            client.identity().subject()
+        )))),
+        Err(e) => ErrorResponse::new(e.kind()).into_response(),
+    }
 }
 
 #[tokio::main]

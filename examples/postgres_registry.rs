@@ -172,9 +172,13 @@ impl PgRegistry {
     /// statement. Refuses a duplicate id or a thumbprint owned by another client.
     pub async fn add_client(&self, client: &RegisteredClient) -> Result<(), WriteError> {
         let status = status_name(client.status())?;
-        let metadata: BTreeMap<&str, &str> = client.metadata_iter().collect();
-        let metadata = serde_json::to_string(&metadata)
-            .map_err(|_| RegistrationError::Invalid("metadata cannot be encoded".into()))?;
+        let metadata = serde_json::Value::Object(
+            client
+                .metadata_iter()
+                .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v.to_owned())))
+                .collect(),
+        )
+        .to_string();
         let certificates: Vec<RegisteredCertificate> = client.certificates().collect();
         let thumbprints: Vec<&[u8]> =
             certificates.iter().map(|c| c.thumbprint.as_bytes().as_slice()).collect();
@@ -207,11 +211,15 @@ impl PgRegistry {
                     )
                     .await
                     .map_err(|e| db_error("add client", &e))?;
-                Err(match owner {
-                    Some(row) => RegistrationError::OwnedByAnother(column(&row, 0, "add client")?),
-                    None => RegistrationError::Invalid("a certificate is listed twice".into()),
+                match owner {
+                    Some(row) => {
+                        Err(RegistrationError::OwnedByAnother(column(&row, 0, "add client")?)
+                            .into())
+                    }
+                    // A client lists each certificate once, so the owner was another
+                    // writer's, removed again before this look-up: worth a retry.
+                    None => Err(db_error("add client", &e).into()),
                 }
-                .into())
             }
             _ => Err(db_error("add client", &e).into()),
         }
@@ -374,6 +382,8 @@ pub enum WriteError {
     Refused(RegistrationError),
     /// The database failed (kind `registry_unavailable`).
     Database(Error),
+    /// A client status this schema has no value for.
+    UnsupportedStatus(ClientStatus),
 }
 
 impl fmt::Display for WriteError {
@@ -381,6 +391,7 @@ impl fmt::Display for WriteError {
         match self {
             Self::Refused(e) => write!(f, "registration refused: {e}"),
             Self::Database(e) => e.fmt(f),
+            Self::UnsupportedStatus(status) => write!(f, "client status {status:?} not supported"),
         }
     }
 }
@@ -428,11 +439,11 @@ fn thumbprint(bytes: &[u8], operation: &'static str) -> Result<Thumbprint> {
         .map_err(|_| bad_row(operation, "thumbprint is not 32 bytes"))
 }
 
-fn status_name(status: ClientStatus) -> Result<&'static str, RegistrationError> {
+fn status_name(status: ClientStatus) -> Result<&'static str, WriteError> {
     match status {
         ClientStatus::Active => Ok("active"),
         ClientStatus::Suspended => Ok("suspended"),
-        _ => Err(RegistrationError::Invalid("client status not supported".into())),
+        other => Err(WriteError::UnsupportedStatus(other)),
     }
 }
 

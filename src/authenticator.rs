@@ -367,9 +367,7 @@ impl AuthenticatorBuilder {
     /// Builds the authenticator. Refuses an unregistered-client policy without a registry.
     pub fn build(self) -> Result<Authenticator, ConfigError> {
         if self.registry.is_none() && self.unregistered == Some(Unregistered::Reject) {
-            return Err(ConfigError::Setting(
-                "rejecting unregistered clients needs a registry".into(),
-            ));
+            return Err(ConfigError::RejectUnregisteredWithoutRegistry);
         }
         Ok(Authenticator {
             inner: Arc::new(Inner {

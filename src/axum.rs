@@ -9,37 +9,38 @@
 //! ```
 //!
 //! `AuthenticatedClient` without the layer (or behind an optional layer, with no
-//! certificate) is rejected with 401 `{"error":"no_certificate"}`; `Option<..>` never
-//! rejects.
+//! certificate) is rejected with the layer's [`ErrorResponse`] for `no_certificate`: 401
+//! `{"error":"no_certificate"}`; `Option<..>` never rejects.
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use crate::authenticator::AuthenticatedClient;
-use crate::error::{Error, ErrorKind};
+use crate::error::ErrorKind;
+use crate::http::ErrorResponse;
 
 /// Why the extractor refused: no authenticated client in the request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertAuthRejection {
-    kind: ErrorKind,
+    response: ErrorResponse,
 }
 
 impl CertAuthRejection {
     /// The HTTP status (401).
     pub fn status(&self) -> http::StatusCode {
-        crate::http::status_for(self.kind)
+        self.response.status()
     }
 
     /// The body: `{"error":"no_certificate"}`.
     pub fn body_text(&self) -> String {
-        format!("{{\"error\":\"{}\"}}", self.kind.as_str())
+        self.response.body_json()
     }
 }
 
 impl IntoResponse for CertAuthRejection {
     fn into_response(self) -> Response {
-        crate::tower::rejection(&Error::new(self.kind, "no authenticated client"))
+        self.response.into_response()
     }
 }
 
@@ -51,7 +52,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthenticatedClient {
             .extensions
             .get::<AuthenticatedClient>()
             .cloned()
-            .ok_or(CertAuthRejection { kind: ErrorKind::NoCertificate })
+            .ok_or(CertAuthRejection { response: ErrorResponse::new(ErrorKind::NoCertificate) })
     }
 }
 

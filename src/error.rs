@@ -227,9 +227,107 @@ pub enum ConfigError {
         /// Why it was refused.
         error: Error,
     },
-    /// A setting is out of range or contradicts another.
-    #[error("{0}")]
-    Setting(String),
+    /// An entry of [`TrustedProxies`](crate::http::TrustedProxies) is neither an IP
+    /// address (`192.0.2.1`, `::1`) nor an address with a prefix length (`10.0.0.0/8`).
+    #[error("trusted proxy {entry:?} is not an ip address")]
+    TrustedProxyNotAnAddress {
+        /// The entry as given.
+        entry: String,
+    },
+    /// An entry of [`TrustedProxies`](crate::http::TrustedProxies) has a prefix length
+    /// that is not a number from 0 to 32 (IPv4) or to 128 (IPv6).
+    #[error("trusted proxy {entry:?} has an invalid prefix length")]
+    TrustedProxyInvalidPrefix {
+        /// The entry as given.
+        entry: String,
+    },
+    /// An entry of [`TrustedProxies`](crate::http::TrustedProxies) has address bits set
+    /// beyond its prefix (`10.1.2.3/8`): almost always a typo for a host (`10.1.2.3`) or
+    /// for a network (`10.0.0.0/8`).
+    #[error("trusted proxy {entry:?} has address bits set beyond the prefix")]
+    TrustedProxyBitsBeyondPrefix {
+        /// The entry as given.
+        entry: String,
+    },
+    /// A forwarded-header source's trusted proxies include every IPv4 or every IPv6
+    /// address, without
+    /// [`allow_every_address_as_trusted_proxy`](crate::http::HeaderSourceBuilder::allow_every_address_as_trusted_proxy).
+    #[error(
+        "trusted proxies include every {family} address; list the proxies or opt in with \
+         allow_every_address_as_trusted_proxy()"
+    )]
+    EveryAddressTrusted {
+        /// `"IPv4"` or `"IPv6"`.
+        family: &'static str,
+    },
+    /// A forwarded-header source has the format `auto` without
+    /// [`allow_auto_detection`](crate::http::HeaderSourceBuilder::allow_auto_detection).
+    #[error("header format auto needs allow_auto_detection(); configure the proxy's format")]
+    AutoDetectionNotAllowed,
+    /// A configured header name is not a valid HTTP header name.
+    #[error("invalid header name {name:?}")]
+    InvalidHeaderName {
+        /// The name as given.
+        name: String,
+    },
+    /// The value a trusted proxy's verification header must have is not a valid HTTP
+    /// header value.
+    #[error("invalid verification header value {value:?}")]
+    InvalidHeaderValue {
+        /// The value as given.
+        value: String,
+    },
+    /// A chain header was configured for a format other than `rfc9440` and `gcp`.
+    #[error("a chain header needs format rfc9440 or gcp, not {format}")]
+    ChainHeaderUnsupported {
+        /// The configured format's name.
+        format: &'static str,
+    },
+    /// An XFCC element count was configured for a format other than `xfcc`.
+    #[error("an xfcc element count needs format xfcc, not {format}")]
+    XfccElementsUnsupported {
+        /// The configured format's name.
+        format: &'static str,
+    },
+    /// The XFCC element count is 0 or above the maximum.
+    #[error("xfcc element count {requested}: must be 1 to {max}")]
+    XfccElementsOutOfRange {
+        /// The count configured.
+        requested: usize,
+        /// The largest count allowed.
+        max: usize,
+    },
+    /// A verifier was given no signature verification algorithms: pass the crypto
+    /// provider's (with feature `ring`, [`RING_ALGORITHMS`](crate::verify::RING_ALGORITHMS)).
+    #[error("no signature verification algorithms; pass the crypto provider's")]
+    NoSignatureAlgorithms,
+    /// A verifier's maximum number of intermediates is above webpki's own bound.
+    #[error("max_intermediates {requested} is above webpki's bound of {max}")]
+    MaxIntermediatesTooLarge {
+        /// The number configured.
+        requested: usize,
+        /// The largest number allowed.
+        max: usize,
+    },
+    /// The trust store holds CRLs but the verifier has no revocation policy: the CRLs
+    /// would never be checked. Choose one with
+    /// [`VerifierBuilder::revocation`](crate::verify::VerifierBuilder::revocation).
+    #[error("the trust store has crls but the verifier has no revocation policy")]
+    CrlsWithoutRevocationPolicy,
+    /// The revocation policy denies unknown status but the trust store holds no CRLs:
+    /// every client would be refused.
+    #[error("the revocation policy denies unknown status but the trust store has no crls")]
+    DenyUnknownWithoutCrls,
+    /// An authenticator rejects unregistered clients but has no registry: every client
+    /// would be refused.
+    #[error("rejecting unregistered clients needs a registry")]
+    RejectUnregisteredWithoutRegistry,
+    /// An object identifier is not in dotted form (`1.3.6.1.5.5.7.3.2`).
+    #[error("{oid:?} is not a dotted object identifier")]
+    InvalidOid {
+        /// The identifier as given.
+        oid: String,
+    },
     /// Problems found while building a trust store (see
     /// [`TrustStoreBuilder::warn_on_problems`](crate::trust::TrustStoreBuilder::warn_on_problems)).
     #[error("trust store: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]

@@ -1,5 +1,9 @@
 //! Feature `http`: forwarded client certificates from an [`http::HeaderMap`], read only
-//! when the request came from a trusted proxy; and the HTTP status for an [`ErrorKind`].
+//! when the request came from a trusted proxy; and the response to a refused request
+//! ([`ErrorResponse`], with the status of each [`ErrorKind`] from [`status_for`]).
+//!
+//! Nothing here reads the clock: a function that verifies a proxy's certificate takes the
+//! time as `now`.
 //!
 //! ```
 //! use std::net::IpAddr;
@@ -27,7 +31,8 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 
 use crate::authenticator::TRACING_TARGET;
 use crate::error::{ConfigError, Error, ErrorKind, Result};
@@ -80,12 +85,13 @@ impl FromStr for Cidr {
     type Err = ConfigError;
 
     fn from_str(s: &str) -> Result<Self, ConfigError> {
-        let invalid = |why: &str| ConfigError::Setting(format!("trusted proxy {s:?}: {why}"));
         let (addr, prefix) = match s.trim().split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s.trim(), None),
         };
-        let addr: IpAddr = addr.parse().map_err(|_| invalid("not an IP address"))?;
+        let entry = || s.to_owned();
+        let addr: IpAddr =
+            addr.parse().map_err(|_| ConfigError::TrustedProxyNotAnAddress { entry: entry() })?;
         let addr = addr.to_canonical();
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
@@ -94,11 +100,11 @@ impl FromStr for Cidr {
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| invalid("invalid prefix length"))?,
+                .ok_or_else(|| ConfigError::TrustedProxyInvalidPrefix { entry: entry() })?,
         };
         // `10.1.2.3/8` is almost always a typo for a host or for `10.0.0.0/8`.
         if bits(addr) & !mask(prefix) != 0 {
-            return Err(invalid("address has bits set beyond the prefix"));
+            return Err(ConfigError::TrustedProxyBitsBeyondPrefix { entry: entry() });
         }
         Ok(Cidr { addr, prefix })
     }
@@ -320,8 +326,13 @@ impl HeaderSource {
     /// - a required verification signal missing or not the expected value:
     ///   `proxy_verification_failed`;
     /// - otherwise the decoded chain, or the decoder's error ([`crate::input::decode_header`]).
+    ///
+    /// No certificate is verified here, so no time is needed: the clock is never read.
     pub fn extract(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Option<PresentedChain>> {
-        self.extract_from(headers, &Peer::new(peer), Timestamp::now())
+        if !self.admit_when(headers, || self.check_address(headers, peer))? {
+            return Ok(None);
+        }
+        self.decode(headers).map(Some)
     }
 
     /// [`extract`](Self::extract) for a [`Peer`] that may have presented a TLS
@@ -351,10 +362,19 @@ impl HeaderSource {
     ///   holds a "no certificate" sentinel or is malformed, that error is returned
     ///   instead).
     pub fn admit(&self, headers: &HeaderMap, peer: &Peer<'_>, now: Timestamp) -> Result<bool> {
+        self.admit_when(headers, || self.check_trusted(headers, peer, now))
+    }
+
+    /// [`admit`](Self::admit), with `trusted` deciding whether the peer may send the header.
+    fn admit_when(
+        &self,
+        headers: &HeaderMap,
+        trusted: impl FnOnce() -> Result<()>,
+    ) -> Result<bool> {
         if !self.is_present(headers) {
             return Ok(false);
         }
-        self.check_trusted(headers, peer, now)?;
+        trusted()?;
         if let Some(signal) = &self.verification
             && let Err(failed) = signal.check(headers)
         {
@@ -370,7 +390,7 @@ impl HeaderSource {
     /// Checks the address only: see [`admit`](Self::admit) for the whole check.
     pub fn check_peer(&self, headers: &HeaderMap, peer: IpAddr) -> Result<()> {
         if self.is_present(headers) {
-            self.check_trusted(headers, &Peer::new(peer), Timestamp::now())?;
+            self.check_address(headers, peer)?;
         }
         Ok(())
     }
@@ -414,30 +434,43 @@ impl HeaderSource {
         }
     }
 
+    /// `Ok` if `peer` is a trusted proxy by address or by a certificate one of the
+    /// [`ProxyIdentity`]s accepts at `now`; `untrusted_source` otherwise.
     fn check_trusted(&self, headers: &HeaderMap, peer: &Peer<'_>, now: Timestamp) -> Result<()> {
         if self.proxies.contains(peer.addr) {
             return Ok(());
         }
+        match self.proxy_identity(peer, now) {
+            Ok(()) => Ok(()),
+            Err(Some(kind)) => Err(self.untrusted(
+                headers,
+                peer.addr,
+                &format!(" and its certificate is no trusted proxy's ({kind})"),
+            )),
+            Err(None) => Err(self.untrusted(headers, peer.addr, "")),
+        }
+    }
+
+    /// `Ok` if `peer` is a trusted proxy by address; `untrusted_source` otherwise.
+    fn check_address(&self, headers: &HeaderMap, peer: IpAddr) -> Result<()> {
+        if self.proxies.contains(peer) { Ok(()) } else { Err(self.untrusted(headers, peer, "")) }
+    }
+
+    fn untrusted(&self, headers: &HeaderMap, peer: IpAddr, why: &str) -> Error {
         let name = if headers.contains_key(&self.header) {
             self.header.as_str()
         } else {
             self.chain_header.as_ref().map_or("", HeaderName::as_str)
         };
-        let why = match self.proxy_identity(peer, now) {
-            Ok(()) => return Ok(()),
-            Err(Some(kind)) => format!(" and its certificate is no trusted proxy's ({kind})"),
-            Err(None) => String::new(),
-        };
-        Err(Error::new(
+        Error::new(
             ErrorKind::UntrustedSource,
-            format!("header {name} from {}, which is not a trusted proxy{why}", peer.addr),
-        ))
+            format!("header {name} from {peer}, which is not a trusted proxy{why}"),
+        )
     }
 
-    /// Decodes the header (and chain header) with this source's format, limits and XFCC
-    /// element count, without checking who sent it.
     /// The one value of the header when that value alone is the credential (one line,
     /// no chain header): the authenticator can then cache by the raw value.
+    #[cfg(feature = "tower")]
     pub(crate) fn single_value<'h>(&self, headers: &'h HeaderMap) -> Option<&'h [u8]> {
         if self.chain_header.is_some() {
             return None;
@@ -465,6 +498,8 @@ impl HeaderSource {
         self.id
     }
 
+    /// Decodes the header (and chain header) with this source's format, limits and XFCC
+    /// element count, without checking who sent it.
     pub(crate) fn decode(&self, headers: &HeaderMap) -> Result<PresentedChain> {
         let lines: Vec<&[u8]> =
             headers.get_all(&self.header).iter().map(|v| v.as_bytes()).collect();
@@ -632,7 +667,7 @@ impl HeaderSourceBuilder {
     /// `::/0`, or ranges that add up to one of them), and logs a warning (target
     /// `certauth::auth`) when the source is built.
     ///
-    /// Default: off; `build` refuses such a set with a [`ConfigError::Setting`].
+    /// Default: off; `build` refuses such a set with [`ConfigError::EveryAddressTrusted`].
     ///
     /// Why: every peer could then send the forwarded header and be read as any client it
     /// names. Safe only where the network itself guarantees that nothing but the proxy
@@ -707,12 +742,7 @@ impl HeaderSourceBuilder {
         }
         if let Some(family) = self.proxies.covers_a_whole_family() {
             if !self.every_address {
-                return Err(ConfigError::Setting(format!(
-                    "trusted proxies {:?} include every {family} address, so any client could \
-                     send the header; list the proxies, or opt in with \
-                     allow_every_address_as_trusted_proxy()",
-                    self.proxies
-                )));
+                return Err(ConfigError::EveryAddressTrusted { family });
             }
             tracing::warn!(
                 target: TRACING_TARGET,
@@ -722,37 +752,29 @@ impl HeaderSourceBuilder {
             );
         }
         if self.format == HeaderFormat::Auto && !self.allow_auto {
-            return Err(ConfigError::Setting(
-                "header format auto needs allow_auto_detection(); configure the proxy's format"
-                    .into(),
-            ));
+            return Err(ConfigError::AutoDetectionNotAllowed);
         }
         let name = |n: &str| {
             HeaderName::from_bytes(n.as_bytes())
-                .map_err(|_| ConfigError::Setting(format!("invalid header name {n:?}")))
+                .map_err(|_| ConfigError::InvalidHeaderName { name: n.to_owned() })
         };
         let chain_header = match &self.chain_header {
             None => None,
             Some(_) if !matches!(self.format, HeaderFormat::Rfc9440 | HeaderFormat::Gcp) => {
-                return Err(ConfigError::Setting(format!(
-                    "a chain header needs format rfc9440 or gcp, not {}",
-                    self.format
-                )));
+                return Err(ConfigError::ChainHeaderUnsupported { format: self.format.name() });
             }
             Some(c) => Some(name(c)?),
         };
         let xfcc_elements = match self.xfcc_elements {
             None => Expect::DEFAULT.xfcc_elements,
             Some(_) if self.format != HeaderFormat::Xfcc => {
-                return Err(ConfigError::Setting(format!(
-                    "an xfcc element count needs format xfcc, not {}",
-                    self.format
-                )));
+                return Err(ConfigError::XfccElementsUnsupported { format: self.format.name() });
             }
             Some(n) if n == 0 || n > MAX_XFCC_ELEMENTS => {
-                return Err(ConfigError::Setting(format!(
-                    "xfcc element count {n}: must be 1 to {MAX_XFCC_ELEMENTS}"
-                )));
+                return Err(ConfigError::XfccElementsOutOfRange {
+                    requested: n,
+                    max: MAX_XFCC_ELEMENTS,
+                });
             }
             Some(n) => n,
         };
@@ -760,9 +782,8 @@ impl HeaderSourceBuilder {
             None => None,
             Some((header, value)) => Some(VerificationSignal {
                 header: name(header)?,
-                expected: HeaderValue::from_str(value).map_err(|_| {
-                    ConfigError::Setting(format!("invalid verification header value {value:?}"))
-                })?,
+                expected: HeaderValue::from_str(value)
+                    .map_err(|_| ConfigError::InvalidHeaderValue { value: value.clone() })?,
             }),
         };
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
@@ -826,6 +847,77 @@ pub fn status_for(kind: ErrorKind) -> StatusCode {
     }
 }
 
+/// The answer to a request that authentication refused: the one response contract of
+/// the tower layer, the axum extractor and any hand-written middleware.
+///
+/// - status: [`status_for`] the kind;
+/// - `content-type: application/json`;
+/// - for `binding_mismatch` also `www-authenticate: Bearer error="invalid_token"`
+///   (RFC 6750 3.1, as RFC 8705 3 asks of a resource server);
+/// - the body, exactly `{"error":"<kind>"}`: compact JSON (no spaces, no newline) with
+///   one field, `error`, whose value is the kind's stable name ([`ErrorKind::as_str`],
+///   lowercase ASCII letters and `_`, so never escaped), e.g.
+///   `{"error":"unknown_issuer"}`.
+///
+/// The error's message is never in the response: it may name the client's certificate,
+/// header or peer, and goes to logs (`tracing`) instead.
+///
+/// ```
+/// use certauth::http::ErrorResponse;
+/// use certauth::ErrorKind;
+///
+/// let refused = ErrorResponse::new(ErrorKind::UnknownIssuer);
+/// assert_eq!(refused.status(), http::StatusCode::UNAUTHORIZED);
+/// assert_eq!(refused.body_json(), r#"{"error":"unknown_issuer"}"#);
+///
+/// let response: http::Response<String> = ErrorResponse::new(ErrorKind::BindingMismatch).into_response();
+/// assert_eq!(response.status(), http::StatusCode::UNAUTHORIZED);
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// assert_eq!(response.headers()["www-authenticate"], r#"Bearer error="invalid_token""#);
+/// assert_eq!(response.body(), r#"{"error":"binding_mismatch"}"#);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ErrorResponse {
+    kind: ErrorKind,
+}
+
+impl ErrorResponse {
+    /// The response for a request refused with `kind` (an [`Error::kind`]).
+    pub const fn new(kind: ErrorKind) -> Self {
+        Self { kind }
+    }
+
+    /// The kind the request was refused with.
+    pub const fn kind(self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The status: [`status_for`] the kind.
+    pub fn status(self) -> StatusCode {
+        status_for(self.kind)
+    }
+
+    /// The body: `{"error":"<kind>"}`.
+    pub fn body_json(self) -> String {
+        format!("{{\"error\":\"{}\"}}", self.kind.as_str())
+    }
+
+    /// The whole response: status, headers and body.
+    pub fn into_response<B: From<String>>(self) -> Response<B> {
+        let mut response = Response::new(B::from(self.body_json()));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if self.kind == ErrorKind::BindingMismatch {
+            headers.insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        response
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -842,9 +934,25 @@ mod tests {
         assert!(p.contains("172.31.255.255".parse().unwrap()));
         assert!(!p.contains("172.32.0.0".parse().unwrap()));
         assert!(!p.contains("127.0.0.1".parse().unwrap()));
-        for bad in ["10.0.0.0/33", "::/129", "10.0.0.1/8", "nope", "10.0.0.0/", "10.0.0.0/-1"] {
-            assert!(TrustedProxies::parse([bad]).is_err(), "{bad}");
+        let entry = |s: &str| s.to_owned();
+        for (bad, why) in [
+            ("10.0.0.0/33", ConfigError::TrustedProxyInvalidPrefix { entry: entry("10.0.0.0/33") }),
+            ("::/129", ConfigError::TrustedProxyInvalidPrefix { entry: entry("::/129") }),
+            ("10.0.0.0/", ConfigError::TrustedProxyInvalidPrefix { entry: entry("10.0.0.0/") }),
+            ("10.0.0.0/-1", ConfigError::TrustedProxyInvalidPrefix { entry: entry("10.0.0.0/-1") }),
+            (
+                "10.0.0.1/8",
+                ConfigError::TrustedProxyBitsBeyondPrefix { entry: entry("10.0.0.1/8") },
+            ),
+            ("nope", ConfigError::TrustedProxyNotAnAddress { entry: entry("nope") }),
+            ("nope/8", ConfigError::TrustedProxyNotAnAddress { entry: entry("nope/8") }),
+        ] {
+            assert_eq!(TrustedProxies::parse([bad]), Err(why), "{bad}");
         }
+        assert_eq!(
+            TrustedProxies::parse(["10.1.2.3/8"]).unwrap_err().to_string(),
+            r#"trusted proxy "10.1.2.3/8" has address bits set beyond the prefix"#
+        );
     }
 
     #[test]
@@ -865,6 +973,27 @@ mod tests {
             &[],
         ] {
             assert_eq!(covers(partial), None, "{partial:?}");
+        }
+    }
+
+    /// Every refusal is `{"error":"<kind>"}` with the kind's status, as JSON parses it:
+    /// one field, nothing else, whatever the kind.
+    #[test]
+    fn every_kind_has_one_response_shape() {
+        for kind in ErrorKind::ALL {
+            let refused = ErrorResponse::new(*kind);
+            let response: Response<String> = refused.into_response();
+            assert_eq!(response.status(), status_for(*kind), "{kind}");
+            assert_eq!(response.headers()[CONTENT_TYPE], "application/json", "{kind}");
+            assert_eq!(
+                response.headers().contains_key(WWW_AUTHENTICATE),
+                *kind == ErrorKind::BindingMismatch,
+                "{kind}"
+            );
+            assert_eq!(response.body(), &refused.body_json());
+            assert_eq!(response.body(), &format!(r#"{{"error":"{kind}"}}"#));
+            let json: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+            assert_eq!(json, serde_json::json!({ "error": kind.as_str() }), "{kind}");
         }
     }
 

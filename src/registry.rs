@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -183,7 +184,80 @@ pub enum RegistrationError {
     /// The thumbprint is registered to another client.
     #[error("the certificate is already registered to client {0:?}")]
     OwnedByAnother(String),
-    /// The certificate or file could not be read.
-    #[error("{0}")]
-    Invalid(String),
+    /// No client holds a certificate with this thumbprint.
+    #[error("certificate {thumbprint} is not registered")]
+    UnknownCertificate {
+        /// The certificate's thumbprint.
+        thumbprint: Thumbprint,
+    },
+    /// A certificate of a client in a registry file is not a certificate (bad PEM or DER).
+    #[error("client {client:?}: {error}")]
+    UnreadableCertificate {
+        /// The client's id.
+        client: String,
+        /// Why the certificate could not be read.
+        error: Error,
+    },
+    /// An `x5t#S256` of a client in a registry file is not a thumbprint.
+    #[error("client {client:?}: x5t#S256: {error}")]
+    InvalidThumbprint {
+        /// The client's id.
+        client: String,
+        /// Why the value is not a thumbprint.
+        error: Error,
+    },
+    /// A time of a client's certificate in a registry file is not an RFC 3339 date-time.
+    #[error("client {client:?}: {field}: {error}")]
+    InvalidTime {
+        /// The client's id.
+        client: String,
+        /// The field: `not_after` or `retire_after`.
+        field: &'static str,
+        /// Why the value is not a time.
+        error: Error,
+    },
+    /// A certificate entry of a client in a registry file gives both `pem` and
+    /// `x5t#S256`, or neither.
+    #[error("client {client:?}: a certificate entry needs exactly one of pem and x5t#S256")]
+    PemOrThumbprintRequired {
+        /// The client's id.
+        client: String,
+    },
+    /// An identity entry of a client in a registry file holds no rule.
+    #[error("client {client:?}: empty identity entry")]
+    EmptyIdentityEntry {
+        /// The client's id.
+        client: String,
+    },
+    /// An identity rule mapped to a client in a registry file holds an invalid pin.
+    #[error("client {client:?}: identity rule: {error}")]
+    InvalidIdentityRule {
+        /// The id of the client the rule maps to.
+        client: String,
+        /// What is wrong with the rule.
+        error: Error,
+    },
+    /// A registry file is not valid JSON of the registry file format.
+    #[error("registry file: {reason}")]
+    MalformedFile {
+        /// The JSON parser's reason, with the line and column.
+        reason: String,
+    },
+    /// A registry file could not be read, or is larger than
+    /// [`MAX_REGISTRY_FILE`](crate::registry::file::MAX_REGISTRY_FILE).
+    #[error("{}: {error}", .path.display())]
+    UnreadableFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be read.
+        error: Error,
+    },
+    /// A registry file could not be written.
+    #[error("{}: {reason}", .path.display())]
+    UnwritableFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        reason: String,
+    },
 }

@@ -21,10 +21,10 @@
 //! [`Limits`](crate::Limits) and XFCC element count; the authenticator's limits apply to
 //! the connection's own certificates.
 //!
-//! Rejections: 400 (malformed header, untrusted source), 401 (no or unverifiable
-//! certificate; RFC 8705 binding failures add `WWW-Authenticate: Bearer
-//! error="invalid_token"`), 403 (valid but not allowed), 503 (registry unavailable),
-//! with the body `{"error":"<kind>"}`. Details go to `tracing` at
+//! A refused request is answered with [`ErrorResponse`]: 400 (malformed header, untrusted
+//! source), 401 (no or unverifiable certificate; RFC 8705 binding failures add
+//! `WWW-Authenticate: Bearer error="invalid_token"`), 403 (valid but not allowed), 503
+//! (registry unavailable), with the body `{"error":"<kind>"}`. Details go to `tracing` at
 //! [`TRACING_TARGET`], never to the client.
 
 use std::fmt;
@@ -34,7 +34,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use ::http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use ::http::header::HeaderValue;
 use ::http::{HeaderMap, HeaderName, Request, Response};
 use rustls_pki_types::CertificateDer;
 use tower_layer::Layer;
@@ -44,7 +44,7 @@ use crate::authenticator::{
     AuthRequest, AuthenticatedClient, Authenticator, Credential, TRACING_TARGET,
 };
 use crate::error::{Error, ErrorKind};
-use crate::http::{ConnectionMemo, HeaderSource, Peer, status_for};
+use crate::http::{ConnectionMemo, ErrorResponse, HeaderSource, Peer};
 use crate::time::Timestamp;
 
 /// What the server knows about the connection a request arrived on. Make one per
@@ -204,20 +204,6 @@ impl<S> fmt::Debug for CertAuth<S> {
     }
 }
 
-/// The response for a refused request: status by kind, a JSON body with the kind only.
-pub fn rejection<B: From<String>>(error: &Error) -> Response<B> {
-    let kind = error.kind();
-    let mut response = Response::new(B::from(format!("{{\"error\":\"{}\"}}", kind.as_str())));
-    *response.status_mut() = status_for(kind);
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if kind == ErrorKind::BindingMismatch {
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
-    }
-    response
-}
-
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CertAuth<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -251,7 +237,7 @@ where
                 }
                 Err(e) => {
                     tracing::info!(target: TRACING_TARGET, kind = %e.kind(), message = e.message(), "request refused");
-                    return Ok(rejection(&e));
+                    return Ok(ErrorResponse::new(e.kind()).into_response());
                 }
             }
             inner.call(Request::from_parts(parts, body)).await

@@ -408,17 +408,9 @@ fn check_store(
     revocation: Option<&RevocationPolicy>,
 ) -> Result<(), ConfigError> {
     match revocation {
-        None if !store.crls().is_empty() => Err(ConfigError::Setting(
-            "the trust store has crls but the verifier has no revocation policy; \
-             choose one with VerifierBuilder::revocation"
-                .into(),
-        )),
+        None if !store.crls().is_empty() => Err(ConfigError::CrlsWithoutRevocationPolicy),
         Some(p) if store.crls().is_empty() && p.unknown_status() == UnknownStatus::Deny => {
-            Err(ConfigError::Setting(
-                "the revocation policy denies unknown status but the trust store has no crls, \
-                 so every client would be refused"
-                    .into(),
-            ))
+            Err(ConfigError::DenyUnknownWithoutCrls)
         }
         _ => Ok(()),
     }
@@ -467,17 +459,13 @@ impl VerifierBuilder {
     /// Checks the settings against each other and the store, and builds the verifier.
     pub fn build(self) -> Result<Verifier, ConfigError> {
         if self.algorithms.is_empty() {
-            return Err(ConfigError::Setting(
-                "no signature verification algorithms; pass your crypto provider's \
-                 (or enable the ring feature and use RING_ALGORITHMS)"
-                    .into(),
-            ));
+            return Err(ConfigError::NoSignatureAlgorithms);
         }
         if self.max_intermediates > WEBPKI_MAX_INTERMEDIATES {
-            return Err(ConfigError::Setting(format!(
-                "max_intermediates {} is above webpki's bound of {WEBPKI_MAX_INTERMEDIATES}",
-                self.max_intermediates
-            )));
+            return Err(ConfigError::MaxIntermediatesTooLarge {
+                requested: self.max_intermediates,
+                max: WEBPKI_MAX_INTERMEDIATES,
+            });
         }
         check_store(&self.store, self.revocation.as_ref())?;
         Ok(Verifier {

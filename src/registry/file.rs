@@ -60,6 +60,7 @@ use super::{
     ClientStatus, MemoryRegistry, RegisteredCertificate, RegisteredClient, RegistrationError,
 };
 use crate::cert::Certificate;
+use crate::error::Error;
 use crate::identity::{IdentityRule, SpiffeMatch, ValueMatch};
 use crate::input::{self, Format, Limits};
 use crate::thumbprint::Thumbprint;
@@ -249,9 +250,9 @@ fn sha256_hex(s: &str) -> Option<[u8; 32]> {
 }
 
 impl RuleEntry {
-    /// The rule this entry stands for. Thumbprints and digests must parse.
-    pub fn to_rule(&self) -> Result<IdentityRule, RegistrationError> {
-        let bad = |what: String| RegistrationError::Invalid(format!("identity rule: {what}"));
+    /// The rule this entry stands for. Thumbprints and digests must parse: a pin that does
+    /// not is `malformed_input`.
+    pub fn to_rule(&self) -> Result<IdentityRule, Error> {
         Ok(match self {
             Self::Subject { attribute, value } => IdentityRule::subject(attribute, value.into()),
             Self::Issuer { attribute, value } => IdentityRule::issuer(attribute, value.into()),
@@ -272,15 +273,13 @@ impl RuleEntry {
                 serial_hex: serial_hex.clone(),
             },
             Self::Thumbprint(pins) => IdentityRule::Thumbprint(
-                pins.iter()
-                    .map(|p| Thumbprint::parse(p).map_err(|e| bad(e.message().to_owned())))
-                    .collect::<Result<_, _>>()?,
+                pins.iter().map(|p| Thumbprint::parse(p)).collect::<Result<_, _>>()?,
             ),
             Self::SpkiSha256(pins) => IdentityRule::SpkiSha256(
                 pins.iter()
                     .map(|p| {
                         sha256_hex(p).ok_or_else(|| {
-                            bad("an spki_sha256 pin is not 64 hex digits".to_owned())
+                            Error::malformed("an spki_sha256 pin is not 64 hex digits")
                         })
                     })
                     .collect::<Result<_, _>>()?,
@@ -401,14 +400,16 @@ impl IdentityEntry {
 type Resolved = (Vec<RegisteredClient>, Vec<(IdentityRule, String)>);
 
 fn time(
-    field: &str,
+    field: &'static str,
     client: &str,
     value: Option<&String>,
 ) -> Result<Option<Timestamp>, RegistrationError> {
     value
         .map(|s| {
-            Timestamp::parse_rfc3339(s).map_err(|e| {
-                RegistrationError::Invalid(format!("client {client:?}: {field}: {}", e.message()))
+            Timestamp::parse_rfc3339(s).map_err(|error| RegistrationError::InvalidTime {
+                client: client.to_owned(),
+                field,
+                error,
             })
         })
         .transpose()
@@ -418,7 +419,7 @@ impl RegistryFile {
     /// Parses JSON.
     pub fn from_json(bytes: &[u8]) -> Result<Self, RegistrationError> {
         serde_json::from_slice(bytes)
-            .map_err(|e| RegistrationError::Invalid(format!("registry file: {e}")))
+            .map_err(|e| RegistrationError::MalformedFile { reason: e.to_string() })
     }
 
     /// Serializes as pretty JSON.
@@ -431,9 +432,8 @@ impl RegistryFile {
     /// refused at the bound.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, RegistrationError> {
         let path = path.as_ref();
-        let bytes = crate::trust::read_bounded(path, MAX_REGISTRY_FILE).map_err(|e| {
-            RegistrationError::Invalid(format!("{}: {}", path.display(), e.message()))
-        })?;
+        let bytes = crate::trust::read_bounded(path, MAX_REGISTRY_FILE)
+            .map_err(|error| RegistrationError::UnreadableFile { path: path.to_owned(), error })?;
         Self::from_json(&bytes)
     }
 
@@ -458,21 +458,13 @@ impl RegistryFile {
                 let retire_after = time("retire_after", &entry.id, cert.retire_after.as_ref())?;
                 let registered = match (&cert.pem, &cert.x5t_s256) {
                     (Some(pem), None) => {
+                        let unreadable = |error| RegistrationError::UnreadableCertificate {
+                            client: entry.id.clone(),
+                            error,
+                        };
                         let chain = input::parse(pem.as_bytes(), Format::Pem, &Limits::default())
-                            .map_err(|e| {
-                            RegistrationError::Invalid(format!(
-                                "client {:?}: {}",
-                                entry.id,
-                                e.message()
-                            ))
-                        })?;
-                        let parsed = Certificate::from_der(chain.leaf()).map_err(|e| {
-                            RegistrationError::Invalid(format!(
-                                "client {:?}: {}",
-                                entry.id,
-                                e.message()
-                            ))
-                        })?;
+                            .map_err(unreadable)?;
+                        let parsed = Certificate::from_der(chain.leaf()).map_err(unreadable)?;
                         registry.check_registrable(&parsed, now)?;
                         RegisteredCertificate {
                             thumbprint: parsed.thumbprint(),
@@ -481,39 +473,31 @@ impl RegistryFile {
                         }
                     }
                     (None, Some(x5t)) => RegisteredCertificate {
-                        thumbprint: Thumbprint::parse(x5t).map_err(|e| {
-                            RegistrationError::Invalid(format!(
-                                "client {:?}: {}",
-                                entry.id,
-                                e.message()
-                            ))
+                        thumbprint: Thumbprint::parse(x5t).map_err(|error| {
+                            RegistrationError::InvalidThumbprint { client: entry.id.clone(), error }
                         })?,
                         not_after: time("not_after", &entry.id, cert.not_after.as_ref())?,
                         retire_after,
                     },
                     _ => {
-                        return Err(RegistrationError::Invalid(format!(
-                            "client {:?}: a certificate entry needs exactly one of pem and x5t#S256",
-                            entry.id
-                        )));
+                        return Err(RegistrationError::PemOrThumbprintRequired {
+                            client: entry.id.clone(),
+                        });
                     }
                 };
                 client = client.certificate(registered);
             }
             for identity in &entry.identities {
                 let rule = identity.to_rule().ok_or_else(|| {
-                    RegistrationError::Invalid(format!(
-                        "client {:?}: empty identity entry",
-                        entry.id
-                    ))
+                    RegistrationError::EmptyIdentityEntry { client: entry.id.clone() }
                 })?;
                 identities.push((rule, entry.id.clone()));
             }
             clients.push(client.build());
         }
         for mapping in &self.identities {
-            let rule = mapping.rule.to_rule().map_err(|e| {
-                RegistrationError::Invalid(format!("identity of client {:?}: {e}", mapping.client))
+            let rule = mapping.rule.to_rule().map_err(|error| {
+                RegistrationError::InvalidIdentityRule { client: mapping.client.clone(), error }
             })?;
             identities.push((rule, mapping.client.clone()));
         }
@@ -582,7 +566,10 @@ impl MemoryRegistry {
     pub fn save_file(&self, path: impl AsRef<Path>) -> Result<(), RegistrationError> {
         let path = path.as_ref();
         let tmp = path.with_extension("tmp");
-        let io = |e: std::io::Error| RegistrationError::Invalid(format!("{}: {e}", path.display()));
+        let io = |e: std::io::Error| RegistrationError::UnwritableFile {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        };
         std::fs::write(&tmp, self.to_file().to_json()).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
     }
@@ -591,6 +578,9 @@ impl MemoryRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fixed time files are loaded at.
+    const NOW: Timestamp = Timestamp::from_unix_secs(1_780_000_000);
 
     /// One rule of every kind, with every value and SPIFFE match, nested.
     fn every_rule() -> IdentityRule {
@@ -622,7 +612,7 @@ mod tests {
     /// between clients.
     #[test]
     fn every_identity_rule_round_trips_in_order() {
-        let now = Timestamp::from_unix_secs(1_780_000_000);
+        let now = NOW;
         let registry = MemoryRegistry::new();
         for id in ["a", "b"] {
             registry.add_client(RegisteredClient::new(id, id.to_uppercase())).unwrap();
@@ -657,9 +647,7 @@ mod tests {
           ]
         }"#;
         let registry = MemoryRegistry::new();
-        registry
-            .load(&RegistryFile::from_json(json.as_bytes()).unwrap(), Timestamp::now())
-            .unwrap();
+        registry.load(&RegistryFile::from_json(json.as_bytes()).unwrap(), NOW).unwrap();
         let mappings = registry.identity_mappings();
         assert_eq!(mappings.len(), 2);
         assert_eq!(
@@ -671,22 +659,84 @@ mod tests {
         assert!(matches!(&mappings[1].0, IdentityRule::All(r) if r.len() == 2));
     }
 
+    /// Each way a registry file can be wrong has its own error, naming the client.
+    #[test]
+    fn bad_files_are_refused_with_typed_errors() {
+        let load = |json: &str| {
+            MemoryRegistry::new().load(&RegistryFile::from_json(json.as_bytes()).unwrap(), NOW)
+        };
+        let certificate = |entry: &str| {
+            load(&format!(r#"{{"clients": [{{"id": "c", "certificates": [{entry}]}}]}}"#))
+                .unwrap_err()
+        };
+        let e = certificate(r#"{"pem": "not a certificate"}"#);
+        assert!(
+            matches!(&e, RegistrationError::UnreadableCertificate { client, .. } if client == "c"),
+            "{e}"
+        );
+        let e = certificate(r#"{"x5t#S256": "nope"}"#);
+        assert!(
+            matches!(&e, RegistrationError::InvalidThumbprint { client, .. } if client == "c"),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with(r#"client "c": x5t#S256: "#), "{e}");
+        let x5t = Thumbprint::of(b"c").to_x5t_s256();
+        for field in ["not_after", "retire_after"] {
+            let e = certificate(&format!(r#"{{"x5t#S256": "{x5t}", "{field}": "soon"}}"#));
+            assert!(
+                matches!(&e, RegistrationError::InvalidTime { client, field: f, error }
+                    if client == "c" && *f == field && error.kind() == crate::ErrorKind::MalformedInput),
+                "{e}"
+            );
+        }
+        for entry in ["{}", &format!(r#"{{"x5t#S256": "{x5t}", "pem": "x"}}"#)] {
+            assert_eq!(
+                certificate(entry),
+                RegistrationError::PemOrThumbprintRequired { client: "c".into() }
+            );
+        }
+        assert_eq!(
+            load(r#"{"clients": [{"id": "c", "identities": [{}]}]}"#),
+            Err(RegistrationError::EmptyIdentityEntry { client: "c".into() })
+        );
+        let e = RegistryFile::from_json(b"{").unwrap_err();
+        assert!(
+            matches!(&e, RegistrationError::MalformedFile { reason } if reason.contains("line 1")),
+            "{e}"
+        );
+        let missing = std::env::temp_dir().join("certauth-no-such-dir").join("registry.json");
+        let e = RegistryFile::read(&missing).unwrap_err();
+        assert!(
+            matches!(&e, RegistrationError::UnreadableFile { path, .. } if *path == missing),
+            "{e}"
+        );
+        let e = MemoryRegistry::new().save_file(&missing).unwrap_err();
+        assert!(
+            matches!(&e, RegistrationError::UnwritableFile { path, .. } if *path == missing),
+            "{e}"
+        );
+    }
+
     #[test]
     fn bad_rules_are_refused_with_the_client_named() {
         let registry = MemoryRegistry::new();
         for (rule, why) in [
-            (r#"{"x5t#S256": ["nope"]}"#, "identity rule"),
+            (r#"{"x5t#S256": ["nope"]}"#, "thumbprint"),
             (r#"{"spki_sha256": ["abcd"]}"#, "64 hex digits"),
             (r#"{"spki_sha256": ["zz"]}"#, "64 hex digits"),
         ] {
             let json = format!(
                 r#"{{"clients": [{{"id": "c"}}], "identities": [{{"client": "c", "rule": {rule}}}]}}"#
             );
-            let e = registry
-                .load(&RegistryFile::from_json(json.as_bytes()).unwrap(), Timestamp::now())
-                .unwrap_err()
-                .to_string();
-            assert!(e.contains("client \"c\"") && e.contains(why), "{rule}: {e}");
+            let e =
+                registry.load(&RegistryFile::from_json(json.as_bytes()).unwrap(), NOW).unwrap_err();
+            assert!(
+                matches!(&e, RegistrationError::InvalidIdentityRule { client, error }
+                    if client == "c" && error.kind() == crate::ErrorKind::MalformedInput),
+                "{rule}: {e}"
+            );
+            let e = e.to_string();
+            assert!(e.contains("client \"c\": identity rule: ") && e.contains(why), "{rule}: {e}");
         }
         for bad in [
             r#"{"identities": [{"client": "c", "rule": {"nope": 1}}]}"#,
@@ -697,7 +747,7 @@ mod tests {
         }
         // A mapping to a client the file does not hold.
         let json = r#"{"identities": [{"client": "ghost", "rule": {"all": []}}]}"#;
-        let e = registry.load(&RegistryFile::from_json(json.as_bytes()).unwrap(), Timestamp::now());
+        let e = registry.load(&RegistryFile::from_json(json.as_bytes()).unwrap(), NOW);
         assert!(matches!(e, Err(RegistrationError::UnknownClient(c)) if c == "ghost"));
         // Nesting is bounded by the JSON parser's depth limit, not by the stack.
         let nested = |n: usize| {

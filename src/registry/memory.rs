@@ -530,7 +530,7 @@ impl MemoryRegistry {
         let state = self.state.load();
         let owner = state
             .by_thumbprint(thumbprint)
-            .ok_or_else(|| RegistrationError::Invalid("certificate is not registered".into()))?;
+            .ok_or(RegistrationError::UnknownCertificate { thumbprint: *thumbprint })?;
         let (updated, dropped) = edit(owner);
         state.publish(updated, &dropped);
         Ok(())
@@ -776,6 +776,9 @@ mod tests {
         assert_eq!(by_id.status(), ClientStatus::Suspended);
         r.remove_certificate(&print(7)).unwrap();
         assert!(block_on(r.by_thumbprint(&print(7))).unwrap().is_none());
+        let gone = Err(RegistrationError::UnknownCertificate { thumbprint: print(7) });
+        assert_eq!(r.remove_certificate(&print(7)), gone);
+        assert_eq!(r.set_retire_after(&print(7), None), gone);
         assert!(block_on(r.by_thumbprint(&print(1_000))).unwrap().is_some());
         r.remove_client("client-7").unwrap();
         assert!(block_on(r.by_thumbprint(&print(1_000))).unwrap().is_none());

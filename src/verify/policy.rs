@@ -53,9 +53,8 @@ impl ExtendedKeyUsagePolicy {
     /// # Ok::<(), certauth::ConfigError>(())
     /// ```
     pub fn require_oid(dotted: &str) -> Result<Self, crate::ConfigError> {
-        let oid = const_oid::ObjectIdentifier::new(dotted).map_err(|_| {
-            crate::ConfigError::Setting(format!("{dotted:?} is not a dotted object identifier"))
-        })?;
+        let oid = const_oid::ObjectIdentifier::new(dotted)
+            .map_err(|_| crate::ConfigError::InvalidOid { oid: dotted.to_owned() })?;
         Ok(Self::Require(oid.as_bytes().to_vec()))
     }
 
@@ -316,6 +315,9 @@ mod tests {
             format!("{:?}", ExtendedKeyUsagePolicy::require_oid("1.2.3.4").unwrap()),
             "Require(1.2.3.4)"
         );
-        assert!(ExtendedKeyUsagePolicy::require_oid("nope").is_err());
+        assert_eq!(
+            ExtendedKeyUsagePolicy::require_oid("nope"),
+            Err(crate::ConfigError::InvalidOid { oid: "nope".into() })
+        );
     }
 }

@@ -187,8 +187,9 @@ async fn unregistered_certificates_rejected_or_anonymous_and_reported() {
     assert_eq!(ok.client_id(), None);
     // A reject policy without a registry is a configuration error.
     let root = Ca::root("R");
-    assert!(
-        Authenticator::builder(verifier(&root)).unregistered(Unregistered::Reject).build().is_err()
+    assert_eq!(
+        Authenticator::builder(verifier(&root)).unregistered(Unregistered::Reject).build().err(),
+        Some(certauth::ConfigError::RejectUnregisteredWithoutRegistry)
     );
 }
 

@@ -781,25 +781,43 @@ mod http_source {
         let proxies = TrustedProxies::parse([PROXY]).unwrap();
         let auto = HeaderSource::builder("x-client-cert", HeaderFormat::Auto)
             .trusted_proxies(proxies.clone());
-        assert!(matches!(auto.clone().build(), Err(ConfigError::Setting(_))));
+        assert_eq!(auto.clone().build().unwrap_err(), ConfigError::AutoDetectionNotAllowed);
         assert!(auto.allow_auto_detection().build().is_ok());
         let bad_name = HeaderSource::builder("bad header", HeaderFormat::Xfcc)
             .trusted_proxies(proxies.clone());
-        assert!(bad_name.build().is_err());
+        assert_eq!(
+            bad_name.build().unwrap_err(),
+            ConfigError::InvalidHeaderName { name: "bad header".into() }
+        );
+        let bad_signal = HeaderSource::builder("x-client-cert", HeaderFormat::Base64Der)
+            .require_verification_header("x-ssl-client-verify", "SUCCESS\n")
+            .trusted_proxies(proxies.clone());
+        assert_eq!(
+            bad_signal.build().unwrap_err(),
+            ConfigError::InvalidHeaderValue { value: "SUCCESS\n".into() }
+        );
         let chain_on_xfcc = HeaderSource::builder("x-forwarded-client-cert", HeaderFormat::Xfcc)
             .chain_header("client-cert-chain")
             .trusted_proxies(proxies.clone());
-        assert!(chain_on_xfcc.build().is_err());
+        assert_eq!(
+            chain_on_xfcc.build().unwrap_err(),
+            ConfigError::ChainHeaderUnsupported { format: "xfcc" }
+        );
         let xfcc = HeaderSource::builder("x-forwarded-client-cert", HeaderFormat::Xfcc)
             .trusted_proxies(proxies.clone());
         for n in [0, 33] {
-            assert!(matches!(xfcc.clone().xfcc_elements(n).build(), Err(ConfigError::Setting(_))));
+            assert_eq!(
+                xfcc.clone().xfcc_elements(n).build().unwrap_err(),
+                ConfigError::XfccElementsOutOfRange { requested: n, max: 32 }
+            );
         }
         assert!(xfcc.xfcc_elements(32).build().is_ok());
         let not_xfcc = HeaderSource::builder("client-cert", HeaderFormat::Rfc9440)
             .trusted_proxies(proxies)
             .xfcc_elements(1);
-        assert!(matches!(not_xfcc.build(), Err(ConfigError::Setting(_))));
+        let e = not_xfcc.build().unwrap_err();
+        assert_eq!(e, ConfigError::XfccElementsUnsupported { format: "rfc9440" });
+        assert_eq!(e.to_string(), "an xfcc element count needs format xfcc, not rfc9440");
     }
 
     /// Trusted proxies that include every address make every peer a proxy: refused unless
@@ -817,8 +835,9 @@ mod http_source {
             let b = HeaderSource::builder("x-client-cert", HeaderFormat::Base64Der)
                 .trusted_proxies(TrustedProxies::parse(everyone).unwrap());
             match b.clone().build() {
-                Err(ConfigError::Setting(why)) => {
-                    assert!(why.contains("allow_every_address_as_trusted_proxy"), "{why}")
+                Err(e @ ConfigError::EveryAddressTrusted { family }) => {
+                    assert!(["IPv4", "IPv6"].contains(&family), "{family}");
+                    assert!(e.to_string().contains("allow_every_address_as_trusted_proxy"), "{e}")
                 }
                 other => panic!("{everyone:?}: {other:?}"),
             }
@@ -830,6 +849,74 @@ mod http_source {
             let b = HeaderSource::builder("x-client-cert", HeaderFormat::Base64Der)
                 .trusted_proxies(TrustedProxies::parse(fine).unwrap());
             assert!(b.build().is_ok(), "{fine:?}");
+        }
+    }
+
+    /// Time is an argument: a proxy's certificate is judged at the `now` the caller
+    /// gives, however far that is from the clock.
+    #[cfg(all(feature = "testkit", feature = "ring"))]
+    mod proxy_certificate_time {
+        use certauth::http::{Peer, ProxyIdentity};
+        use certauth::identity::IdentityRule;
+        use certauth::testkit::pki::Ca;
+        use certauth::testkit::proxy::{Haproxy, Proxy as _};
+        use certauth::verify::RING_ALGORITHMS;
+        use certauth::{Timestamp, TrustStore, Verifier};
+
+        use super::*;
+
+        fn at(year: i64) -> Timestamp {
+            Timestamp::from_utc(year, 6, 1, 0, 0, 0).unwrap()
+        }
+
+        #[test]
+        fn a_proxy_certificate_is_judged_at_the_given_time_not_the_clock() {
+            let mesh = Ca::builder("Mesh Root").valid(at(1990), at(2100)).build();
+            // Valid for one year, a quarter of a century before this test was written.
+            let proxy =
+                mesh.leaf("edge-proxy").dns("edge.mesh.test").valid(at(2000), at(2001)).build();
+            let store = TrustStore::builder()
+                .add_pem(mesh.pem().as_bytes())
+                .unwrap()
+                .check_at(at(2000))
+                .build()
+                .unwrap();
+            let identity = ProxyIdentity::new(
+                Verifier::builder(store, RING_ALGORITHMS).build().unwrap(),
+                IdentityRule::DnsSan(certauth::identity::ValueMatch::Exact(
+                    "edge.mesh.test".into(),
+                )),
+            )
+            .unwrap();
+            let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)
+                .trusted_proxy_identity(identity)
+                .build()
+                .unwrap();
+            let client = Ca::root("Client Root").leaf("client").build();
+            let (name, value) = Haproxy.forward(&client);
+            let h = headers(name, &[&value]);
+            let certs = proxy.chain();
+            let peer = Peer::new(ip(CLIENT)).with_tls_certificates(&certs);
+
+            // In 2000 the proxy's certificate is valid: its header is read.
+            assert!(source.is_proxy_connection(&peer, at(2000)));
+            assert_eq!(source.admit(&h, &peer, at(2000)), Ok(true));
+            let chain = source.extract_from(&h, &peer, at(2000)).unwrap().unwrap();
+            assert_eq!(chain.leaf(), client.der());
+            // In 2030 it has expired: the same peer is no trusted proxy.
+            assert!(!source.is_proxy_connection(&peer, at(2030)));
+            for e in [
+                source.admit(&h, &peer, at(2030)).unwrap_err(),
+                source.extract_from(&h, &peer, at(2030)).unwrap_err(),
+            ] {
+                assert_eq!(e.kind(), ErrorKind::UntrustedSource);
+                assert!(e.message().contains("(expired)"), "{e}");
+            }
+            // By address only, no certificate is judged and no time is needed.
+            assert_eq!(
+                source.extract(&h, ip(CLIENT)).unwrap_err().kind(),
+                ErrorKind::UntrustedSource
+            );
         }
     }
 }

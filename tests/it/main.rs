@@ -4,6 +4,7 @@
 mod authenticator;
 #[cfg(feature = "cli")]
 mod cli;
+mod clock;
 mod common;
 mod differential;
 #[cfg(all(feature = "testkit", feature = "http"))]

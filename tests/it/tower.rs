@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use certauth::http::{HeaderSource, ProxyIdentity, TrustedProxies};
+use certauth::http::{ErrorResponse, HeaderSource, ProxyIdentity, TrustedProxies};
 use certauth::identity::{IdentityRule, SpiffeMatch};
 use certauth::registry::{MemoryRegistry, RegisteredClient};
 use certauth::testkit::pki::Ca;
@@ -249,6 +249,16 @@ fn axum_rejection_contract() {
         rt.block_on(AuthenticatedClient::from_request_parts(&mut parts, &())).unwrap_err();
     assert_eq!(rejection.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(rejection.body_text(), r#"{"error":"no_certificate"}"#);
+    // The extractor answers as the layer does: `ErrorResponse`, headers and all.
+    use axum::response::IntoResponse as _;
+    let response = rejection.into_response();
+    let expected: Response<Body> =
+        ErrorResponse::new(certauth::ErrorKind::NoCertificate).into_response();
+    assert_eq!(response.status(), expected.status());
+    assert_eq!(response.headers(), expected.headers());
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body = rt.block_on(axum::body::to_bytes(response.into_body(), 1 << 10)).unwrap();
+    assert_eq!(&body[..], br#"{"error":"no_certificate"}"#);
 }
 
 /// Proxy-to-backend mTLS: the proxy is recognised by its certificate, not its address, and
@@ -578,7 +588,8 @@ async fn a_proxy_identity_is_decided_once_per_connection() {
     let peer = certauth::http::Peer::new("192.0.2.9".parse().unwrap());
     let certs = client.chain();
     for _ in 0..3 {
-        assert!(!source.is_proxy_connection(&peer.with_tls_certificates(&certs), Timestamp::now()));
+        let at = Timestamp::from_utc(2030, 1, 1, 0, 0, 0).unwrap();
+        assert!(!source.is_proxy_connection(&peer.with_tls_certificates(&certs), at));
     }
     assert_eq!(checks() - before, 3);
 }

@@ -163,7 +163,10 @@ fn chain_too_long() {
     let shallow =
         Verifier::builder(store(&root), RING_ALGORITHMS).max_intermediates(1).build().unwrap();
     assert_eq!(kind_of(&shallow, &[&l, &b.der, &a.der]), ErrorKind::ChainTooLong);
-    assert!(Verifier::builder(store(&root), RING_ALGORITHMS).max_intermediates(7).build().is_err());
+    assert_eq!(
+        Verifier::builder(store(&root), RING_ALGORITHMS).max_intermediates(7).build().err(),
+        Some(ConfigError::MaxIntermediatesTooLarge { requested: 7, max: 6 })
+    );
 }
 
 #[test]
@@ -330,10 +333,19 @@ fn trust_store_problems_are_found_at_build() {
         .check_at(at())
         .build()
         .unwrap();
-    assert!(Verifier::builder(with_crl, RING_ALGORITHMS).build().is_err());
+    assert_eq!(
+        Verifier::builder(with_crl, RING_ALGORITHMS).build().err(),
+        Some(ConfigError::CrlsWithoutRevocationPolicy)
+    );
     let deny = RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny);
-    assert!(Verifier::builder(store(&p.root), RING_ALGORITHMS).revocation(deny).build().is_err());
-    assert!(Verifier::builder(store(&p.root), &[]).build().is_err());
+    assert_eq!(
+        Verifier::builder(store(&p.root), RING_ALGORITHMS).revocation(deny).build().err(),
+        Some(ConfigError::DenyUnknownWithoutCrls)
+    );
+    assert_eq!(
+        Verifier::builder(store(&p.root), &[]).build().err(),
+        Some(ConfigError::NoSignatureAlgorithms)
+    );
 }
 
 #[test]
