@@ -1,9 +1,8 @@
-//! Certificate thumbprints and RFC 8705 certificate-bound tokens.
+//! Certificate thumbprints: the SHA-256 of a certificate's DER.
 //!
-//! A [`Thumbprint`] is the SHA-256 of a certificate's DER. It prints as RFC 8705's
-//! `x5t#S256` (base64url, no padding) or as hex, parses back from either, and compares
-//! in constant time. [`check_binding`] checks a token's `cnf.x5t#S256` claim against a
-//! certificate and says precisely why it does not match.
+//! A [`Thumbprint`] prints as RFC 8705's `x5t#S256` (base64url, no padding) or as hex,
+//! parses back from either, and compares in constant time. Binding tokens to verified
+//! certificates is [`crate::binding`]'s job.
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// SHA-256 of a certificate's DER encoding: the `x5t#S256` of RFC 8705 section 3.1.
 ///
@@ -103,96 +102,6 @@ impl fmt::Debug for Thumbprint {
     }
 }
 
-/// SHA-1 of a certificate's DER, **for display only** (some gateways and consoles show
-/// it, e.g. Kong's `X-Client-Cert-Fingerprint`). It has no equality: never base a
-/// security decision on SHA-1.
-#[derive(Clone, Copy)]
-pub struct Sha1Fingerprint([u8; 20]);
-
-impl Sha1Fingerprint {
-    /// The SHA-1 of `der`.
-    pub fn of(der: &[u8]) -> Self {
-        Self(sha1::Sha1::digest(der).into())
-    }
-
-    /// Lowercase hex (40 characters).
-    pub fn to_hex(&self) -> String {
-        hex(&self.0, None)
-    }
-
-    /// Uppercase colon-separated hex.
-    pub fn to_hex_colons(&self) -> String {
-        hex(&self.0, Some(':')).to_ascii_uppercase()
-    }
-}
-
-impl fmt::Debug for Sha1Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Sha1Fingerprint({})", self.to_hex())
-    }
-}
-
-/// Why a token's certificate binding does not hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BindingFailure {
-    /// The confirmation value is not base64url.
-    Malformed,
-    /// It decodes, but not to 32 bytes (so it is not a SHA-256 thumbprint).
-    WrongLength(usize),
-    /// It is a well-formed thumbprint of a different certificate.
-    DifferentCertificate,
-}
-
-impl fmt::Display for BindingFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Malformed => f.write_str("the token's x5t#S256 is not base64url"),
-            Self::WrongLength(n) => {
-                write!(f, "the token's x5t#S256 decodes to {n} bytes, not 32")
-            }
-            Self::DifferentCertificate => {
-                f.write_str("the token is bound to a different certificate")
-            }
-        }
-    }
-}
-
-/// Checks an RFC 8705 confirmation value (the `x5t#S256` member of a token's `cnf`
-/// claim) against the thumbprint of the certificate the client authenticated with.
-///
-/// Pass only the thumbprint of a certificate that passed verification. The comparison is
-/// constant-time. On failure the [`Error`] has kind `binding_mismatch` and says which
-/// [`BindingFailure`] occurred (see [`binding_failure`] for the typed reason).
-///
-/// ```
-/// use certauth::{Thumbprint, thumbprint::check_binding};
-/// let cert = Thumbprint::of(b"certificate der");
-/// assert!(check_binding(&cert.to_x5t_s256(), &cert).is_ok());
-/// let err = check_binding("AAAA", &cert).unwrap_err();
-/// assert_eq!(err.kind(), certauth::ErrorKind::BindingMismatch);
-/// assert_eq!(err.message(), "the token's x5t#S256 decodes to 3 bytes, not 32");
-/// ```
-pub fn check_binding(cnf_x5t_s256: &str, certificate: &Thumbprint) -> Result<()> {
-    match binding_failure(cnf_x5t_s256, certificate) {
-        None => Ok(()),
-        Some(why) => Err(Error::new(ErrorKind::BindingMismatch, why.to_string())),
-    }
-}
-
-/// The reason a confirmation value does not match `certificate`, or `None` if it does.
-pub fn binding_failure(cnf_x5t_s256: &str, certificate: &Thumbprint) -> Option<BindingFailure> {
-    // RFC 8705 mandates base64url without padding; tolerate padding, nothing else.
-    let text = cnf_x5t_s256.trim_end_matches('=');
-    let Ok(bytes) = URL_SAFE_NO_PAD.decode(text) else {
-        return Some(BindingFailure::Malformed);
-    };
-    let Ok(digest) = <[u8; 32]>::try_from(bytes.as_slice()) else {
-        return Some(BindingFailure::WrongLength(bytes.len()));
-    };
-    (Thumbprint(digest) != *certificate).then_some(BindingFailure::DifferentCertificate)
-}
-
 fn parse_digest(s: &str) -> std::result::Result<[u8; 32], &'static str> {
     let s = s.trim();
     let hexdigits: String = s.chars().filter(|&c| c != ':').collect();
@@ -237,6 +146,7 @@ pub(crate) fn hex(bytes: &[u8], sep: Option<char>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     const LEAF: &[u8] = include_bytes!("../tests/data/pki/leaf-ec.der");
 
@@ -268,30 +178,6 @@ mod tests {
             let e = Thumbprint::parse(&bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::MalformedInput, "{bad}");
         }
-    }
-
-    #[test]
-    fn binding_says_why() {
-        let cert = Thumbprint::of(LEAF);
-        let other = Thumbprint::of(b"other");
-        assert_eq!(binding_failure(&cert.to_x5t_s256(), &cert), None);
-        assert_eq!(
-            binding_failure(&other.to_x5t_s256(), &cert),
-            Some(BindingFailure::DifferentCertificate)
-        );
-        assert_eq!(binding_failure("!!", &cert), Some(BindingFailure::Malformed));
-        assert_eq!(binding_failure(&cert.to_hex(), &cert), Some(BindingFailure::WrongLength(48)));
-        let e = check_binding(&other.to_x5t_s256(), &cert).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::BindingMismatch);
-        assert_eq!(e.message(), "the token is bound to a different certificate");
-    }
-
-    #[test]
-    fn sha1_is_display_only() {
-        assert_eq!(
-            Sha1Fingerprint::of(b"abc").to_hex(),
-            "a9993e364706816aba3e25717850c26c9cd0d89d"
-        );
     }
 
     /// Cross-check against openssl:

@@ -9,9 +9,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     if let Ok(t) = Thumbprint::parse(text) {
         assert_eq!(Thumbprint::parse(&t.to_x5t_s256()).ok(), Some(t));
-        assert!(certauth::thumbprint::check_binding(&t.to_x5t_s256(), &t).is_ok());
+        assert!(certauth::binding::Confirmation::parse(&t.to_x5t_s256()).is_ok());
     }
-    let _ = certauth::thumbprint::check_binding(text, &Thumbprint::of(data));
+    let _ = certauth::binding::Confirmation::parse(text);
     if let Ok(ts) = Timestamp::parse_rfc3339(text) {
         assert_eq!(Timestamp::parse_rfc3339(&ts.to_rfc3339()).ok(), Some(ts));
     }
