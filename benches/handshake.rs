@@ -1,6 +1,6 @@
 //! A full TLS 1.3 mTLS handshake in memory (rustls client and server connections
 //! pumping bytes, no sockets), ECDSA P-256 client chain root → intermediate → leaf:
-//! the server's client-certificate verifier is certauth's `ClientVerifier` (uncached and
+//! the server's client-certificate verifier is certauth's `MtlsClientVerifier` (uncached and
 //! cached) or rustls's own `WebPkiClientVerifier`, in the same group, so the ratio comes
 //! from one run. Session resumption is off on both sides: every iteration is a full
 //! handshake (key exchange, server signature, client signature, chain verification).
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use certauth::cache::CacheConfig;
 use certauth::pki_types::pem::PemObject as _;
 use certauth::pki_types::{PrivateKeyDer, ServerName};
-use certauth::rustls::ClientVerifier;
+use certauth::rustls::MtlsClientVerifier;
 use certauth::testkit::hostile;
 use certauth::testkit::pki::{Ca, Leaf};
 use certauth::verify::RING_ALGORITHMS;
@@ -140,7 +140,8 @@ fn hostile_handshakes(c: &mut Criterion) {
             .cache(CacheConfig::disabled())
             .build()
             .unwrap();
-    let config = server_config(Arc::new(ClientVerifier::new(authenticator, provider())), &server);
+    let config =
+        server_config(Arc::new(MtlsClientVerifier::new(authenticator, provider())), &server);
     let crafted_client = |crafted: &hostile::Crafted| {
         let mut roots = RootCertStore::empty();
         roots.add(root.der().clone()).unwrap();
@@ -193,11 +194,11 @@ fn handshakes(c: &mut Criterion) {
             .unwrap()
     };
     let certauth_uncached = server_config(
-        Arc::new(ClientVerifier::new(authenticator(CacheConfig::disabled()), provider())),
+        Arc::new(MtlsClientVerifier::new(authenticator(CacheConfig::disabled()), provider())),
         &server,
     );
     let certauth_cached = server_config(
-        Arc::new(ClientVerifier::new(authenticator(CacheConfig::default()), provider())),
+        Arc::new(MtlsClientVerifier::new(authenticator(CacheConfig::default()), provider())),
         &server,
     );
     let mut roots = RootCertStore::empty();

@@ -144,7 +144,7 @@ fn server_tls(
     let builder = match proxy_verifier {
         Some(verifier) => {
             let proxies = Authenticator::builder(verifier).build()?;
-            builder.with_client_cert_verifier(Arc::new(certauth::rustls::ClientVerifier::new(
+            builder.with_client_cert_verifier(Arc::new(certauth::rustls::MtlsClientVerifier::new(
                 proxies, provider,
             )))
         }

@@ -46,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let auth = args.common.authenticator()?;
     let certs = CertificateDer::pem_file_iter(&args.cert)?.collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_file(&args.key)?;
-    let verifier = certauth::rustls::ClientVerifier::new(auth.clone(), provider.clone());
+    let verifier = certauth::rustls::MtlsClientVerifier::new(auth.clone(), provider.clone());
     let tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(Arc::new(verifier))

@@ -22,7 +22,7 @@ use certauth::http::{HeaderSource, TrustedProxies};
 use certauth::pki_types::PrivateKeyDer;
 use certauth::pki_types::pem::PemObject as _;
 use certauth::registry::{MemoryRegistry, RegisteredClient};
-use certauth::rustls::ClientVerifier;
+use certauth::rustls::MtlsClientVerifier;
 use certauth::testkit::pki::{Ca, KeyType, Leaf};
 use certauth::testkit::proxy::{Nginx, Proxy as _};
 use certauth::tower::CertAuthLayer;
@@ -103,7 +103,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // --- Server 1: mTLS terminated here -----------------------------------------------
     let tls = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
-        .with_client_cert_verifier(Arc::new(ClientVerifier::new(
+        .with_client_cert_verifier(Arc::new(MtlsClientVerifier::new(
             authenticator.clone(),
             provider.clone(),
         )))

@@ -66,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build()?).build()?;
     let tls = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
-        .with_client_cert_verifier(Arc::new(certauth::rustls::ClientVerifier::new(
+        .with_client_cert_verifier(Arc::new(certauth::rustls::MtlsClientVerifier::new(
             auth.clone(),
             provider,
         )))

@@ -558,7 +558,7 @@ async fn main() -> Result<(), BoxError> {
     println!("replica A suspended {billing}");
     let outcome = auth_b.authenticate(&request).await;
     expect(
-        kind(&outcome) == Some(ErrorKind::ClientSuspended) && auth_b.cached() > 0,
+        kind(&outcome) == Some(ErrorKind::ClientSuspended) && auth_b.cache_len() > 0,
         "replica B refuses the next request (client_suspended), its cache warm",
     )?;
     let seen = registry_b.by_client_id(&billing).await?;

@@ -420,7 +420,7 @@ impl Authenticator {
     }
 
     /// How many verifications are cached.
-    pub fn cached(&self) -> usize {
+    pub fn cache_len(&self) -> usize {
         self.inner.cache.len()
     }
 

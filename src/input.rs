@@ -125,7 +125,7 @@ pub struct PresentedChain {
 impl PresentedChain {
     /// Builds a chain from DER certificates, leaf first. Checks that there is at least
     /// one certificate and no more certificates or DER bytes than `limits` allow
-    /// ([`Limits::max_chain_len`], [`Limits::max_pem_bundle`]), whatever the source; the certificates themselves are
+    /// ([`Limits::max_chain_len`], [`Limits::max_bundle`]), whatever the source; the certificates themselves are
     /// checked by whoever parses or verifies them.
     pub fn new(
         certs: Vec<CertificateDer<'static>>,
@@ -204,7 +204,7 @@ impl fmt::Debug for PresentedChain {
 
 /// Decodes `input` in `format` into a [`PresentedChain`] tagged with [`Source::Bytes`].
 ///
-/// The input is bounded by [`Limits::max_pem_bundle`] and the chain by
+/// The input is bounded by [`Limits::max_bundle`] and the chain by
 /// [`Limits::max_chain_len`].
 ///
 /// ```

@@ -6,8 +6,8 @@
 //! #         cert: Vec<certauth::pki_types::CertificateDer<'static>>, key: certauth::pki_types::PrivateKeyDer<'static>)
 //! # -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use certauth::rustls::ClientVerifier;
-//! let verifier = ClientVerifier::new(authenticator, provider.clone());
+//! use certauth::rustls::MtlsClientVerifier;
+//! let verifier = MtlsClientVerifier::new(authenticator, provider.clone());
 //! let config = rustls::ServerConfig::builder_with_provider(provider)
 //!     .with_safe_default_protocol_versions()?
 //!     .with_client_cert_verifier(Arc::new(verifier))
@@ -46,17 +46,18 @@ use crate::authenticator::{Authenticator, Credential};
 use crate::error::{Error, ErrorKind};
 use crate::time::Timestamp;
 
-/// certauth's verifier for rustls servers.
-pub struct ClientVerifier {
+/// certauth's client-certificate verifier for rustls servers (named so that it never
+/// collides with rustls's own `ClientVerifier` trait names).
+pub struct MtlsClientVerifier {
     authenticator: Authenticator,
     algorithms: WebPkiSupportedAlgorithms,
     hints: Vec<DistinguishedName>,
     mandatory: bool,
 }
 
-impl fmt::Debug for ClientVerifier {
+impl fmt::Debug for MtlsClientVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientVerifier")
+        f.debug_struct("MtlsClientVerifier")
             .field("authenticator", &self.authenticator)
             .field("mandatory", &self.mandatory)
             .field("hints", &self.hints.len())
@@ -64,7 +65,7 @@ impl fmt::Debug for ClientVerifier {
     }
 }
 
-impl ClientVerifier {
+impl MtlsClientVerifier {
     /// A verifier requiring a client certificate, verified by `authenticator`'s
     /// verifier (through its cache); handshake signatures are checked with `provider`'s
     /// algorithms. The acceptable CA names sent to clients are the trust store's anchors
@@ -112,7 +113,7 @@ pub fn to_rustls_error(e: Error) -> ::rustls::Error {
     ::rustls::Error::InvalidCertificate(cert)
 }
 
-impl ClientCertVerifier for ClientVerifier {
+impl ClientCertVerifier for MtlsClientVerifier {
     fn offer_client_auth(&self) -> bool {
         true
     }

@@ -389,7 +389,7 @@ pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, Error> {
 impl TrustStoreBuilder {
     /// Reads a file for the store, within the per-file bound of [`with_limits`](Self::with_limits).
     fn read(&self, path: &Path) -> Result<Vec<u8>, ConfigError> {
-        read_bounded(path, self.limits().max_pem_bundle() as u64)
+        read_bounded(path, self.limits().max_bundle() as u64)
             .map_err(|e| invalid(path.display().to_string(), e))
     }
 }
@@ -397,8 +397,7 @@ impl TrustStoreBuilder {
 impl TrustStoreBuilder {
     fn limits(&self) -> Limits {
         // A CA bundle is configuration, not a client request: allow large system bundles.
-        self.limits
-            .unwrap_or(Limits::default().with_max_pem_bundle(16 << 20).with_max_chain_len(4096))
+        self.limits.unwrap_or(Limits::default().with_max_bundle(16 << 20).with_max_chain_len(4096))
     }
 
     /// Adds the CA certificates of a PEM bundle. Self-issued CA certificates (a root:

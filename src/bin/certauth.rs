@@ -290,7 +290,7 @@ fn read_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Error> {
 /// Reads at most one byte more than the limit, so an endless stream is refused quickly.
 fn read_chain(file: Option<&PathBuf>, format: InputFormat) -> Result<PresentedChain, Error> {
     let limits = Limits::default();
-    let max = limits.max_pem_bundle() as u64;
+    let max = limits.max_bundle() as u64;
     let bytes = match file {
         Some(path) => read_file(path, max)
             .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))?,

@@ -187,7 +187,7 @@ impl From<IpAddr> for Peer<'_> {
 /// ```
 #[derive(Clone)]
 pub struct ProxyIdentity {
-    verifier: Authenticator,
+    authenticator: Authenticator,
     rule: IdentityRule,
 }
 
@@ -195,7 +195,7 @@ impl ProxyIdentity {
     /// Proxies whose certificate chain `verifier` accepts and whose identity satisfies
     /// `rule`.
     pub fn new(verifier: Verifier, rule: IdentityRule) -> Result<Self, ConfigError> {
-        Ok(Self { verifier: Authenticator::builder(verifier).build()?, rule })
+        Ok(Self { authenticator: Authenticator::builder(verifier).build()?, rule })
     }
 
     /// The proxy's identity if `certificates` verify at `now` and satisfy the rule; the
@@ -208,7 +208,7 @@ impl ProxyIdentity {
         now: Timestamp,
     ) -> Result<ClientIdentity> {
         let result = self
-            .verifier
+            .authenticator
             .verify_credential(Credential::Tls(certificates), now)
             .and_then(|identity| self.rule.check(&identity).map(|()| identity));
         tracing::debug!(
@@ -221,7 +221,7 @@ impl ProxyIdentity {
 
     /// The generation of the proxy verifier's trust store.
     pub(crate) fn generation(&self) -> u64 {
-        self.verifier.verifier().generation()
+        self.authenticator.verifier().generation()
     }
 
     /// The rule a verified proxy certificate must satisfy.

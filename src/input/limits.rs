@@ -10,19 +10,19 @@ use crate::error::{Error, Result};
 ///
 /// | bound | default | why |
 /// |---|---|---|
-/// | [`max_pem_bundle`](Limits::max_pem_bundle) | 64 KiB | encoded input (PEM, DER, base64) and the DER bytes of any presented chain, TLS included: a bundle of a dozen RSA-4096 certificates fits |
+/// | [`max_bundle`](Limits::max_bundle) | 64 KiB | encoded input (PEM, DER, base64) and the DER bytes of any presented chain, TLS included: a bundle of a dozen RSA-4096 certificates fits |
 /// | [`max_chain_len`](Limits::max_chain_len) | 16 | real client chains have 1 to 4 certificates |
 /// | [`max_header_value`](Limits::max_header_value) | 16 KiB | an XFCC value with `Cert` and `Chain` for three RSA-4096 certificates fits; proxies cap lines at 8 to 16 KiB |
 ///
 /// ```
 /// use certauth::Limits;
-/// let limits = Limits::default().with_max_pem_bundle(8 * 1024).with_max_chain_len(4);
-/// assert_eq!(limits.max_pem_bundle(), 8192);
+/// let limits = Limits::default().with_max_bundle(8 * 1024).with_max_chain_len(4);
+/// assert_eq!(limits.max_bundle(), 8192);
 /// assert_eq!(limits.max_header_value(), 16 * 1024);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    max_pem_bundle: usize,
+    max_bundle: usize,
     max_chain_len: usize,
     max_header_value: usize,
 }
@@ -30,11 +30,12 @@ pub struct Limits {
 impl Limits {
     /// The default bounds (see the table above).
     pub const DEFAULT: Self =
-        Self { max_pem_bundle: 64 * 1024, max_chain_len: 16, max_header_value: 16 * 1024 };
+        Self { max_bundle: 64 * 1024, max_chain_len: 16, max_header_value: 16 * 1024 };
 
-    /// Largest accepted file or bundle (PEM, DER or base64), in bytes. Default 64 KiB.
-    pub const fn max_pem_bundle(&self) -> usize {
-        self.max_pem_bundle
+    /// Largest accepted input in bytes: a file or bundle (PEM, DER or base64), and the DER
+    /// bytes of any presented chain, TLS included. Default 64 KiB.
+    pub const fn max_bundle(&self) -> usize {
+        self.max_bundle
     }
 
     /// Most certificates accepted in one presented chain, leaf included. Default 16.
@@ -67,10 +68,10 @@ impl Limits {
         self
     }
 
-    /// Sets [`max_pem_bundle`](Limits::max_pem_bundle).
+    /// Sets [`max_bundle`](Limits::max_bundle).
     #[must_use]
-    pub const fn with_max_pem_bundle(mut self, bytes: usize) -> Self {
-        self.max_pem_bundle = bytes;
+    pub const fn with_max_bundle(mut self, bytes: usize) -> Self {
+        self.max_bundle = bytes;
         self
     }
 
@@ -82,7 +83,7 @@ impl Limits {
     }
 
     pub(crate) fn check_bundle(&self, len: usize) -> Result<()> {
-        check("input", len, self.max_pem_bundle)
+        check("input", len, self.max_bundle)
     }
 
     pub(crate) fn check_header(&self, len: usize) -> Result<()> {

@@ -361,9 +361,9 @@ impl State {
 /// let cert = Certificate::from_der(include_bytes!("../../tests/data/pki/leaf-ec.der"))?;
 /// let now = Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?;
 /// registry.register_certificate("billing", &cert, now, None)?;
-/// let found = futures_lite_block_on(registry.by_thumbprint(&cert.thumbprint()))?.unwrap();
+/// let found = block_on(registry.by_thumbprint(&cert.thumbprint()))?.unwrap();
 /// assert_eq!(found.client.metadata("tier"), Some("gold"));
-/// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     let waker = std::task::Waker::noop();
 /// #     let mut cx = std::task::Context::from_waker(&waker);
 /// #     let mut f = std::pin::pin!(f);

@@ -88,7 +88,7 @@ async fn registered_client_is_found_and_the_second_request_hits_the_cache() {
     let cache = trace.steps.iter().find(|s| s.check == "cache").unwrap();
     assert_eq!((cache.outcome.clone(), cache.detail.as_str()), (CheckOutcome::Passed, "hit"));
     assert!(trace.steps.iter().all(|s| s.check != "verify"), "{trace}");
-    assert_eq!(w.auth.cached(), 1);
+    assert_eq!(w.auth.cache_len(), 1);
 }
 
 #[tokio::test]
@@ -426,7 +426,7 @@ async fn tls_chains_are_cached_under_every_certificate() {
         w.auth.authenticate(&tls(&other)).await.unwrap_err().kind(),
         ErrorKind::UnknownIssuer
     );
-    assert_eq!(w.auth.cached(), 1);
+    assert_eq!(w.auth.cache_len(), 1);
 }
 
 // --- Cache soundness and bounded work: each test names the weakness it rules out. ---
@@ -484,7 +484,7 @@ async fn junk_appended_to_one_leaf_takes_one_cache_entry_and_no_new_verification
         let (r, trace) =
             a.authenticate_traced(&AuthRequest::new(Credential::Tls(&chain), at())).await;
         r.unwrap();
-        assert_eq!(a.cached(), 2, "presentation {i}: one entry per leaf");
+        assert_eq!(a.cache_len(), 2, "presentation {i}: one entry per leaf");
         let verified = trace.steps.iter().any(|s| s.check == "verify");
         assert_eq!(verified, i == 0, "presentation {i}: only the first one verifies");
     }
@@ -554,5 +554,5 @@ async fn a_refused_chain_sent_again_is_answered_without_verifying() {
         let e = a.authenticate(&AuthRequest::new(Credential::Tls(&chain), at())).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UnknownIssuer);
     }
-    assert_eq!(a.cached(), 0, "failures never take a verified entry's place");
+    assert_eq!(a.cache_len(), 0, "failures never take a verified entry's place");
 }

@@ -42,7 +42,7 @@ fn cryptography_vectors_never_panic() {
         .build()
         .unwrap();
     let verifier = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
-    let limits = Limits::default().with_max_pem_bundle(1 << 20).with_max_chain_len(64);
+    let limits = Limits::default().with_max_bundle(1 << 20).with_max_chain_len(64);
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     let mut panics = Vec::new();
     for path in &all {
@@ -107,13 +107,13 @@ fn cryptography_vectors_never_panic() {
 fn resource_bounds_are_enforced_quickly() {
     let limits = Limits::default();
     let started = Instant::now();
-    // A bundle over max_pem_bundle is refused before decoding.
-    let huge = vec![b'A'; limits.max_pem_bundle() + 1];
+    // A bundle over max_bundle is refused before decoding.
+    let huge = vec![b'A'; limits.max_bundle() + 1];
     assert_eq!(parse(&huge, Format::Auto, &limits).unwrap_err().kind(), ErrorKind::InputTooLarge);
     // 10,000 PEM blocks within the byte bound still exceed the chain bound.
     let cert = include_str!("../data/pki/leaf-ec.pem");
     let many = cert.repeat(40);
-    let big_limits = Limits::default().with_max_pem_bundle(many.len());
+    let big_limits = Limits::default().with_max_bundle(many.len());
     assert_eq!(
         parse(many.as_bytes(), Format::Pem, &big_limits).unwrap_err().kind(),
         ErrorKind::InputTooLarge
@@ -123,14 +123,14 @@ fn resource_bounds_are_enforced_quickly() {
     let err = parse(
         tiny_blocks.as_bytes(),
         Format::PemLenient,
-        &Limits::default().with_max_pem_bundle(1 << 20),
+        &Limits::default().with_max_bundle(1 << 20),
     )
     .unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::InputTooLarge | ErrorKind::MalformedInput), "{err}");
     // A chain of 100 certificates (concatenated DER) is refused by max_chain_len.
     let der = include_bytes!("../data/pki/leaf-ec.der");
     let chain100: Vec<u8> = der.repeat(100);
-    let l = Limits::default().with_max_pem_bundle(chain100.len());
+    let l = Limits::default().with_max_bundle(chain100.len());
     assert_eq!(parse(&chain100, Format::Der, &l).unwrap_err().kind(), ErrorKind::InputTooLarge);
     // Deeply nested DER: 0x30 0x80 ... (indefinite lengths) and 100k nested SEQUENCE headers.
     let mut nested = Vec::new();
@@ -138,9 +138,7 @@ fn resource_bounds_are_enforced_quickly() {
         nested.extend_from_slice(&[0x30, 0x83, 0x01, 0x00, 0x00]);
     }
     assert!(Certificate::from_der(&nested).is_err());
-    assert!(
-        parse(&nested, Format::Der, &Limits::default().with_max_pem_bundle(nested.len())).is_err()
-    );
+    assert!(parse(&nested, Format::Der, &Limits::default().with_max_bundle(nested.len())).is_err());
     // 10,000 XFCC elements within a generous header bound: refused by the element bound.
     let xfcc = "By=spiffe://a;URI=spiffe://b,".repeat(10_000);
     let l = Limits::default().with_max_header_value(xfcc.len());

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use certauth::pki_types::pem::PemObject as _;
 use certauth::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use certauth::rustls::ClientVerifier;
+use certauth::rustls::MtlsClientVerifier;
 use certauth::testkit::pki::{Ca, Leaf};
 use certauth::verify::RING_ALGORITHMS;
 use certauth::{AuthRequest, Authenticator, Credential, Timestamp, TrustStore, Verifier};
@@ -34,7 +34,7 @@ fn setup() -> Setup {
 }
 
 fn server_config(s: &Setup, optional: bool) -> Arc<ServerConfig> {
-    let mut verifier = ClientVerifier::new(s.auth.clone(), provider());
+    let mut verifier = MtlsClientVerifier::new(s.auth.clone(), provider());
     if optional {
         verifier = verifier.optional();
     }
@@ -129,7 +129,7 @@ async fn valid_client_completes_the_handshake_and_requests_hit_the_cache() {
     let conn = handshake(server_config(&s, false), client_config(&s, Some(&leaf))).unwrap();
     let peer = conn.peer_certificates().unwrap().to_vec();
     assert_eq!(peer[0], *leaf.der());
-    assert_eq!(s.auth.cached(), 1, "the handshake verification is cached");
+    assert_eq!(s.auth.cache_len(), 1, "the handshake verification is cached");
     let now = Timestamp::now();
     let (ok, trace) =
         s.auth.authenticate_traced(&AuthRequest::new(Credential::Tls(&peer), now)).await;

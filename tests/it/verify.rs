@@ -497,7 +497,7 @@ fn trust_and_crl_files_are_read_within_the_bound() {
     let root = dir.0.join("root.pem");
     std::fs::write(&root, p.root.pem()).unwrap();
     let len = p.root.pem().len();
-    let limits = |n| certauth::Limits::default().with_max_pem_bundle(n);
+    let limits = |n| certauth::Limits::default().with_max_bundle(n);
     let exact = TrustStore::builder().with_limits(limits(len)).add_file(&root);
     assert_eq!(exact.unwrap().check_at(at()).build().unwrap().anchors().len(), 1);
     too_large(
