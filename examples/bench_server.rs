@@ -1,7 +1,9 @@
 //! Bench-only: `axum_behind_proxy`'s server (`GET /whoami` behind the certauth layer)
 //! plus one static JSON handler served twice: `GET /plain-auth` behind the layer and
 //! `GET /plain` without it, so `benches/load.sh` can compare requests per second with
-//! and without authentication on the same handler, in one process.
+//! and without authentication on the same handler, in one process. The runtime has a
+//! fixed number of worker threads (`--workers`, 2 by default), so a load test measures
+//! the same server on any machine.
 //!
 //! ```text
 //! cargo run --release --example bench_server --features axum,ring -- \
@@ -34,6 +36,9 @@ struct Args {
     /// A proxy allowed to send the header; repeatable, at least one.
     #[arg(long = "trusted-proxy", required = true)]
     trusted_proxies: Vec<String>,
+    /// Worker threads of the tokio runtime.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
 }
 
 /// `GET /plain` and `GET /plain-auth`: a fixed JSON body of the same shape as `/whoami`.
@@ -47,9 +52,16 @@ async fn plain() -> Json<serde_json::Value> {
     }))
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.workers)
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let auth = args.common.authenticator()?;
     let source = HeaderSource::builder(&args.header, args.format)
         .trusted_proxies(TrustedProxies::parse(&args.trusted_proxies)?);
