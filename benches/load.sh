@@ -106,6 +106,7 @@ trap cleanup EXIT
 )
 header="x-ssl-client-cert: $(openssl x509 -in "$dir/leaf.pem" -outform DER | base64 -w0)"
 
+: >"$dir/server.log" # before the server's own redirection, which runs in the background
 nice -n "$NICE" "$BIN" --listen 127.0.0.1:0 --trust "$dir/trust.pem" --header x-ssl-client-cert \
     --format haproxy-der --trusted-proxy 127.0.0.1/32 --workers "$WORKERS" \
     $([ "$OFFLOAD" = 0 ] || echo "--offload --offload-permits $OFFLOAD") >"$dir/server.log" 2>&1 &
