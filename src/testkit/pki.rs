@@ -30,7 +30,7 @@
 //! # Ok::<(), certauth::Error>(())
 //! ```
 
-use rcgen::{CertificateParams, DnType, KeyIdMethod};
+use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyIdMethod};
 
 use crate::Timestamp;
 
@@ -72,6 +72,25 @@ fn serial_bytes(n: u64) -> Vec<u8> {
     b[first..].to_vec()
 }
 
+/// Parses a dotted OID into arcs.
+fn oid_arcs(dotted: &str) -> Vec<u64> {
+    let arcs: Option<Vec<u64>> = dotted.split('.').map(|a| a.parse().ok()).collect();
+    match arcs {
+        Some(a) if a.len() >= 2 => a,
+        _ => panic!("testkit: {dotted:?} is not a dotted OID"),
+    }
+}
+
+/// An extended key usage from its dotted OID.
+fn eku_purpose(dotted: &str) -> ExtendedKeyUsagePurpose {
+    match dotted {
+        crate::cert::CLIENT_AUTH_OID => ExtendedKeyUsagePurpose::ClientAuth,
+        crate::cert::SERVER_AUTH_OID => ExtendedKeyUsagePurpose::ServerAuth,
+        "2.5.29.37.0" => ExtendedKeyUsagePurpose::Any,
+        other => ExtendedKeyUsagePurpose::Other(oid_arcs(other)),
+    }
+}
+
 /// PEM with 64-character lines and LF line endings, as OpenSSL writes it.
 pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     use base64::Engine as _;
@@ -102,7 +121,15 @@ mod tests {
     fn debug_shows_no_key_material() {
         let ca = Ca::root("Root");
         let leaf = ca.leaf("client-1").build();
-        for s in [format!("{ca:?}"), format!("{leaf:?}"), format!("{:?}", ca.leaf("b"))] {
+        let renewal = Ca::builder("Root").same_key_as(&ca);
+        let second = ca.leaf("client-2").same_key_as(&leaf);
+        for s in [
+            format!("{ca:?}"),
+            format!("{leaf:?}"),
+            format!("{:?}", ca.leaf("b")),
+            format!("{renewal:?}"),
+            format!("{second:?}"),
+        ] {
             assert!(!s.contains("PRIVATE") && !s.contains("MII"), "{s}");
         }
     }

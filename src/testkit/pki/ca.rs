@@ -5,14 +5,15 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CidrSubnet, GeneralSubtree, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, NameConstraints, SerialNumber,
+    BasicConstraints, CertificateParams, CidrSubnet, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, NameConstraints, SerialNumber,
 };
 use rustls_pki_types::CertificateDer;
 
+use super::keys::copy_key;
 use super::{
-    CrlBuilder, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, LeafBuilder, base_params, pem,
-    serial_bytes,
+    CrlBuilder, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, LeafBuilder, base_params,
+    eku_purpose, pem, serial_bytes,
 };
 use crate::{Thumbprint, Timestamp};
 
@@ -44,6 +45,7 @@ pub struct Ca {
     pub(super) name: String,
     pub(super) params: CertificateParams,
     pub(super) key: KeyPair,
+    pub(super) key_type: KeyType,
     pub(super) der: CertificateDer<'static>,
     /// This CA and its issuers up to, excluding, the root (empty for a root).
     pub(super) path: Vec<CertificateDer<'static>>,
@@ -144,9 +146,12 @@ pub struct CaBuilder<'a> {
     name: String,
     issuer: Option<&'a Ca>,
     key: KeyType,
+    /// A copy of another CA's key, used instead of a fresh one.
+    same_key: Option<KeyPair>,
     not_before: Timestamp,
     not_after: Timestamp,
     path_len: Option<u8>,
+    ekus: Vec<ExtendedKeyUsagePurpose>,
     crl_sign: bool,
     serial: Option<Vec<u8>>,
     permitted: Vec<GeneralSubtree>,
@@ -159,6 +164,7 @@ impl fmt::Debug for CaBuilder<'_> {
             .field("name", &self.name)
             .field("issuer", &self.issuer.map(Ca::name))
             .field("key", &self.key)
+            .field("same_key", &self.same_key.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -169,9 +175,11 @@ impl<'a> CaBuilder<'a> {
             name: name.to_owned(),
             issuer,
             key: KeyType::default(),
+            same_key: None,
             not_before: DEFAULT_NOT_BEFORE,
             not_after: DEFAULT_NOT_AFTER,
             path_len: None,
+            ekus: Vec::new(),
             crl_sign: true,
             serial: None,
             permitted: Vec::new(),
@@ -184,6 +192,31 @@ impl<'a> CaBuilder<'a> {
     #[must_use]
     pub fn key(mut self, key: KeyType) -> Self {
         self.key = key;
+        self.same_key = None;
+        self
+    }
+
+    /// Certifies `other`'s key instead of a fresh one (replacing [`CaBuilder::key`]): a
+    /// root renewed with new dates or constraints but the same name and key, or a CA
+    /// cross-certified under a second issuer. Default: a fresh key.
+    ///
+    /// ```
+    /// use certauth::testkit::pki::{Ca, DEFAULT_NOT_AFTER};
+    /// use certauth::{Certificate, Timestamp};
+    /// let jan_1 = |year| Timestamp::from_utc(year, 1, 1, 0, 0, 0).unwrap();
+    /// let old = Ca::builder("Test Root").valid(jan_1(2015), jan_1(2025)).build();
+    /// let renewed =
+    ///     Ca::builder("Test Root").same_key_as(&old).valid(jan_1(2024), DEFAULT_NOT_AFTER).build();
+    /// let (old, renewed) = (Certificate::from_der(old.der())?, Certificate::from_der(renewed.der())?);
+    /// assert_eq!(old.spki_der(), renewed.spki_der());
+    /// assert_eq!(old.subject(), renewed.subject());
+    /// assert!(old.not_after() < renewed.not_after());
+    /// # Ok::<(), certauth::Error>(())
+    /// ```
+    #[must_use]
+    pub fn same_key_as(mut self, other: &Ca) -> Self {
+        self.key = other.key_type;
+        self.same_key = Some(copy_key(&other.key));
         self
     }
 
@@ -217,6 +250,29 @@ impl<'a> CaBuilder<'a> {
     #[must_use]
     pub fn serial(mut self, serial: &[u8]) -> Self {
         self.serial = Some(serial.to_vec());
+        self
+    }
+
+    /// Adds an extended key usage extension listing exactly these dotted OIDs (e.g.
+    /// [`crate::cert::SERVER_AUTH_OID`]), for tests where a CA's extended key usage
+    /// constrains the chain below it. Default: no extended key usage extension.
+    ///
+    /// ```
+    /// use certauth::cert::SERVER_AUTH_OID;
+    /// use certauth::testkit::pki::Ca;
+    /// let root = Ca::root("Root");
+    /// let servers_only = root.sub_ca("Server CA").eku(&[SERVER_AUTH_OID]).build();
+    /// let cert = certauth::Certificate::from_der(servers_only.der())?;
+    /// assert!(cert.is_ca() && cert.has_eku(SERVER_AUTH_OID));
+    /// assert_eq!(cert.extended_key_usages().len(), 1);
+    /// # Ok::<(), certauth::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// At once, on a malformed OID.
+    #[must_use]
+    pub fn eku(mut self, oids: &[&str]) -> Self {
+        self.ekus = oids.iter().map(|o| eku_purpose(o)).collect();
         self
     }
 
@@ -254,7 +310,7 @@ impl<'a> CaBuilder<'a> {
     /// # Panics
     /// If the key type has no private key here, or rcgen refuses the parameters.
     pub fn build(self) -> Ca {
-        let key = self.key.generate("a CA");
+        let key = self.same_key.unwrap_or_else(|| self.key.generate("a CA"));
         let mut params = base_params(&self.name, self.not_before, self.not_after);
         params.is_ca = IsCa::Ca(match self.path_len {
             Some(n) => BasicConstraints::Constrained(n),
@@ -264,6 +320,7 @@ impl<'a> CaBuilder<'a> {
         if self.crl_sign {
             params.key_usages.push(KeyUsagePurpose::CrlSign);
         }
+        params.extended_key_usages = self.ekus;
         if !self.permitted.is_empty() || !self.excluded.is_empty() {
             params.name_constraints = Some(NameConstraints {
                 permitted_subtrees: self.permitted,
@@ -294,6 +351,7 @@ impl<'a> CaBuilder<'a> {
             name: self.name,
             params,
             key,
+            key_type: self.key,
             der: cert.der().clone(),
             path,
             next_serial: AtomicU64::new(0x1000),
@@ -344,5 +402,27 @@ mod tests {
         assert!(leaf.pem().starts_with("-----BEGIN CERTIFICATE-----\nMII"));
         assert!(leaf.pem().lines().all(|l| l.len() <= 64));
         assert_eq!(root.leaf("direct").build().chain().len(), 1);
+    }
+
+    /// A renewal keeps the key and name and takes the new settings.
+    #[test]
+    fn same_key_renewal_and_ca_ekus() {
+        use crate::cert::{CLIENT_AUTH_OID, SERVER_AUTH_OID};
+        let ts = |y| Timestamp::from_utc(y, 1, 1, 0, 0, 0).unwrap();
+        let old = Ca::builder("Root").key(KeyType::Ed25519).valid(ts(2015), ts(2025)).build();
+        let new = Ca::builder("Root").same_key_as(&old).exclude_dns("example.test").build();
+        let (o, n) =
+            (Certificate::from_der(old.der()).unwrap(), Certificate::from_der(new.der()).unwrap());
+        assert_eq!((o.spki_der(), o.subject()), (n.spki_der(), n.subject()));
+        assert_eq!(old.key_pem(), new.key_pem());
+        assert_eq!(n.not_after(), DEFAULT_NOT_AFTER);
+        assert!(format!("{:?}", Ca::builder("Root").same_key_as(&old)).contains("Ed25519"));
+        let fresh = Ca::builder("Root").same_key_as(&old).key(KeyType::EcdsaP256).build();
+        assert_ne!(Certificate::from_der(fresh.der()).unwrap().spki_der(), o.spki_der());
+
+        assert!(!o.has_eku_extension());
+        let servers = old.sub_ca("Server CA").eku(&[SERVER_AUTH_OID]).build();
+        let s = Certificate::from_der(servers.der()).unwrap();
+        assert!(s.is_ca() && s.has_eku(SERVER_AUTH_OID) && !s.has_eku(CLIENT_AUTH_OID));
     }
 }

@@ -1,7 +1,8 @@
 //! Certificate revocation lists signed by a [`Ca`].
 
 use rcgen::{
-    CertificateRevocationListParams, Issuer, KeyIdMethod, RevokedCertParams, SerialNumber,
+    CertificateRevocationListParams, CrlDistributionPoint, CrlIssuingDistributionPoint, CrlScope,
+    Issuer, KeyIdMethod, RevokedCertParams, SerialNumber,
 };
 use rustls_pki_types::CertificateRevocationListDer;
 
@@ -32,6 +33,8 @@ pub struct CrlBuilder<'a> {
     next_update: Timestamp,
     number: Option<u64>,
     revoked: Vec<Vec<u8>>,
+    distribution_points: Vec<String>,
+    user_certs_only: bool,
 }
 
 impl<'a> CrlBuilder<'a> {
@@ -42,6 +45,8 @@ impl<'a> CrlBuilder<'a> {
             next_update: DEFAULT_NOT_AFTER,
             number: Some(1),
             revoked: Vec::new(),
+            distribution_points: Vec::new(),
+            user_certs_only: false,
         }
     }
 
@@ -88,16 +93,49 @@ impl<'a> CrlBuilder<'a> {
         self
     }
 
+    /// Adds `uri` to an issuing distribution point extension: a partitioned CRL, which is
+    /// its own series beside the issuer's full CRL. Default: no issuing distribution point.
+    ///
+    /// ```
+    /// use certauth::testkit::pki::Ca;
+    /// let ca = Ca::root("Root");
+    /// let uri = "http://crl.example.test/users.crl";
+    /// let users = ca.crl().distribution_point(uri).only_user_certs().build();
+    /// assert!(users.der().windows(uri.len()).any(|w| w == uri.as_bytes()));
+    /// ```
+    #[must_use]
+    pub fn distribution_point(mut self, uri: &str) -> Self {
+        self.distribution_points.push(uri.to_owned());
+        self
+    }
+
+    /// Marks the issuing distribution point as covering end-entity certificates only
+    /// (onlyContainsUserCerts). Needs a [`CrlBuilder::distribution_point`].
+    #[must_use]
+    pub fn only_user_certs(mut self) -> Self {
+        self.user_certs_only = true;
+        self
+    }
+
     /// Signs the CRL.
     ///
     /// # Panics
-    /// If `nextUpdate` is not after `thisUpdate`, or rcgen refuses the parameters.
+    /// If `nextUpdate` is not after `thisUpdate`, [`CrlBuilder::only_user_certs`] was set
+    /// without a distribution point, or rcgen refuses the parameters.
     pub fn build(self) -> Crl {
+        let issuing_distribution_point = match (self.distribution_points, self.user_certs_only) {
+            (uris, _) if !uris.is_empty() => Some(CrlIssuingDistributionPoint {
+                distribution_point: CrlDistributionPoint { uris },
+                scope: self.user_certs_only.then_some(CrlScope::UserCertsOnly),
+            }),
+            (_, true) => panic!("testkit: only_user_certs needs a distribution point"),
+            (_, false) => None,
+        };
         let params = CertificateRevocationListParams {
             this_update: to_offset!(self.this_update),
             next_update: to_offset!(self.next_update),
             crl_number: SerialNumber::from_slice(&serial_bytes(self.number.unwrap_or(1))),
-            issuing_distribution_point: None,
+            issuing_distribution_point,
             revoked_certs: self
                 .revoked
                 .iter()
@@ -224,5 +262,31 @@ mod tests {
     fn crl_next_update_before_this_update_panics() {
         let ca = Ca::root("Root");
         let _ = ca.crl().this_update(ts(2026, 2, 1)).next_update(ts(2026, 1, 1)).build();
+    }
+
+    #[test]
+    fn issuing_distribution_point() {
+        use x509_cert::ext::pkix::crl::IssuingDistributionPoint;
+        let idp = |crl: &Crl| {
+            let list = parse_crl(crl);
+            let exts = list.tbs_cert_list.crl_extensions.unwrap_or_default();
+            let ext = exts.iter().find(|e| e.extn_id.to_string() == "2.5.29.28")?;
+            assert!(ext.critical, "the issuing distribution point is critical");
+            Some(IssuingDistributionPoint::from_der(ext.extn_value.as_bytes()).unwrap())
+        };
+        let ca = Ca::root("Root");
+        assert!(idp(&ca.crl().build()).is_none());
+        let uri = "http://crl.example.test/users.crl";
+        let scoped = idp(&ca.crl().distribution_point(uri).only_user_certs().build()).unwrap();
+        assert!(scoped.distribution_point.is_some());
+        assert!(scoped.only_contains_user_certs && !scoped.only_contains_ca_certs);
+        let unscoped = idp(&ca.crl().distribution_point(uri).build()).unwrap();
+        assert!(!unscoped.only_contains_user_certs);
+    }
+
+    #[test]
+    #[should_panic(expected = "needs a distribution point")]
+    fn only_user_certs_without_a_distribution_point_panics() {
+        let _ = Ca::root("Root").crl().only_user_certs().build();
     }
 }

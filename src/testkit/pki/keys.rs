@@ -1,6 +1,7 @@
 //! Key material: the subject key types, fresh key pairs and the fixed public keys.
 
 use rcgen::{KeyPair, PublicKeyData, SignatureAlgorithm};
+use rustls_pki_types::PrivatePkcs8KeyDer;
 
 /// A key algorithm and size for a certificate's subject key.
 ///
@@ -80,6 +81,14 @@ impl KeyType {
         });
         KeyPair::generate_for(alg).unwrap_or_else(|e| panic!("testkit: key generation: {e}"))
     }
+}
+
+/// A second key pair with the same private key as `key`, for a certificate that reuses
+/// another's key (a renewal, a second self-signed certificate).
+pub(super) fn copy_key(key: &KeyPair) -> KeyPair {
+    let pkcs8 = PrivatePkcs8KeyDer::from(key.serialize_der());
+    KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, key.algorithm())
+        .unwrap_or_else(|e| panic!("testkit: copying a key: {e}"))
 }
 
 /// An RSA public key without its private key, as rcgen's [`PublicKeyData`].

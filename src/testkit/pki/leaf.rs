@@ -6,33 +6,30 @@ use std::sync::atomic::AtomicU64;
 
 use der::Decode as _;
 use rcgen::{
-    BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
-    SanType, SerialNumber,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose, SanType, SerialNumber,
 };
 use rustls_pki_types::CertificateDer;
 
 use super::ca::issuer_of;
 use super::der_rewrite::replace_spki;
-use super::keys::RsaPublicKey;
-use super::{Ca, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, base_params, pem};
+use super::keys::{RsaPublicKey, copy_key};
+use super::{
+    Ca, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, base_params, eku_purpose, oid_arcs, pem,
+};
 use crate::input::{Format, Limits, PresentedChain, Source};
 use crate::{Certificate, Thumbprint, Timestamp};
 
-/// Parses a dotted OID into arcs.
-fn oid_arcs(dotted: &str) -> Vec<u64> {
-    let arcs: Option<Vec<u64>> = dotted.split('.').map(|a| a.parse().ok()).collect();
-    match arcs {
-        Some(a) if a.len() >= 2 => a,
-        _ => panic!("testkit: {dotted:?} is not a dotted OID"),
-    }
-}
-
-fn eku_purpose(dotted: &str) -> ExtendedKeyUsagePurpose {
-    match dotted {
-        crate::cert::CLIENT_AUTH_OID => ExtendedKeyUsagePurpose::ClientAuth,
-        crate::cert::SERVER_AUTH_OID => ExtendedKeyUsagePurpose::ServerAuth,
-        "2.5.29.37.0" => ExtendedKeyUsagePurpose::Any,
-        other => ExtendedKeyUsagePurpose::Other(oid_arcs(other)),
+/// A subject attribute type from its short name or dotted OID.
+fn dn_type(attr: &str) -> DnType {
+    match attr {
+        "CN" => DnType::CommonName,
+        "C" => DnType::CountryName,
+        "ST" => DnType::StateOrProvinceName,
+        "L" => DnType::LocalityName,
+        "O" => DnType::OrganizationName,
+        "OU" => DnType::OrganizationalUnitName,
+        dotted => DnType::CustomDnType(oid_arcs(dotted)),
     }
 }
 
@@ -69,9 +66,12 @@ fn ia5(what: &str, s: &str) -> rcgen::string::Ia5String {
 pub struct LeafBuilder<'a> {
     name: String,
     issuer: Option<&'a Ca>,
+    subject: Vec<(DnType, String)>,
     sans: Vec<SanType>,
     ekus: Vec<ExtendedKeyUsagePurpose>,
     key: KeyType,
+    /// A copy of another leaf's private key, used instead of a fresh one.
+    same_key: Option<KeyPair>,
     not_before: Timestamp,
     not_after: Timestamp,
     serial: Option<Vec<u8>>,
@@ -84,6 +84,7 @@ impl fmt::Debug for LeafBuilder<'_> {
             .field("name", &self.name)
             .field("issuer", &self.issuer.map(Ca::name))
             .field("key", &self.key)
+            .field("same_key", &self.same_key.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -93,14 +94,40 @@ impl<'a> LeafBuilder<'a> {
         Self {
             name: name.to_owned(),
             issuer,
+            subject: Vec::new(),
             sans: Vec::new(),
             ekus: vec![ExtendedKeyUsagePurpose::ClientAuth],
             key: KeyType::default(),
+            same_key: None,
             not_before: DEFAULT_NOT_BEFORE,
             not_after: DEFAULT_NOT_AFTER,
             serial: None,
             ca: false,
         }
+    }
+
+    /// Adds a subject attribute after the CN: `attr` is `"C"`, `"ST"`, `"L"`, `"O"`, `"OU"`
+    /// or a dotted OID, and the value is a UTF8String. An attribute type given twice keeps
+    /// the last value; `"CN"` replaces the name. Default: the CN alone.
+    ///
+    /// ```
+    /// use certauth::testkit::pki::Ca;
+    /// let leaf = Ca::root("Root")
+    ///     .leaf("billing")
+    ///     .subject_attribute("O", "Example, Inc.")
+    ///     .subject_attribute("2.5.4.11", "payments")
+    ///     .build();
+    /// let cert = certauth::Certificate::from_der(leaf.der())?;
+    /// assert_eq!(cert.subject().to_rfc4514(), r"OU=payments,O=Example\, Inc.,CN=billing");
+    /// # Ok::<(), certauth::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// At once, on an attribute that is neither a short name above nor a dotted OID.
+    #[must_use]
+    pub fn subject_attribute(mut self, attr: &str, value: &str) -> Self {
+        self.subject.push((dn_type(attr), value.to_owned()));
+        self
     }
 
     /// Adds a DNS name SAN.
@@ -178,6 +205,26 @@ impl<'a> LeafBuilder<'a> {
     #[must_use]
     pub fn key(mut self, key: KeyType) -> Self {
         self.key = key;
+        self.same_key = None;
+        self
+    }
+
+    /// Certifies `other`'s key instead of a fresh one (replacing [`LeafBuilder::key`]):
+    /// two certificates of one key pair, for example a pinned self-signed certificate and
+    /// another one its key holder made. Default: a fresh key.
+    ///
+    /// ```
+    /// use certauth::testkit::pki::self_signed;
+    /// let pinned = self_signed("device-7").build();
+    /// let other = self_signed("device-8").same_key_as(&pinned).build();
+    /// let (a, b) = (pinned.certificate(), other.certificate());
+    /// assert_eq!(a.spki_der(), b.spki_der());
+    /// assert_ne!(pinned.thumbprint(), other.thumbprint());
+    /// ```
+    #[must_use]
+    pub fn same_key_as(mut self, other: &Leaf) -> Self {
+        self.key = other.key_type;
+        self.same_key = other.key.as_ref().map(copy_key);
         self
     }
 
@@ -208,6 +255,9 @@ impl<'a> LeafBuilder<'a> {
 
     fn params(&self, serial: &[u8]) -> CertificateParams {
         let mut params = base_params(&self.name, self.not_before, self.not_after);
+        for (ty, value) in &self.subject {
+            params.distinguished_name.push(ty.clone(), value.as_str());
+        }
         params.subject_alt_names = self.sans.clone();
         params.extended_key_usages = self.ekus.clone();
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -233,9 +283,10 @@ impl<'a> LeafBuilder<'a> {
     /// # Panics
     /// If rcgen refuses the parameters, or a self-signed certificate is asked for with a
     /// key type that has no private key.
-    pub fn build(self) -> Leaf {
+    pub fn build(mut self) -> Leaf {
         let serial = self.serial_value();
         let params = self.params(&serial);
+        let same_key = self.same_key.take();
         let (der, key) = match (self.issuer, self.key.fixed_spki()) {
             (Some(issuer), Some(spki)) if self.key == KeyType::EcdsaP192 => {
                 let placeholder = KeyType::EcdsaP256.generate("a placeholder");
@@ -252,13 +303,14 @@ impl<'a> LeafBuilder<'a> {
                 (cert.der().to_vec(), None)
             }
             (Some(issuer), None) => {
-                let key = self.key.generate("a leaf");
+                let key = same_key.unwrap_or_else(|| self.key.generate("a leaf"));
                 let cert = params.signed_by(&key, &issuer_of(issuer));
                 let cert = cert.unwrap_or_else(|e| panic!("testkit: issuing a leaf: {e}"));
                 (cert.der().to_vec(), Some(key))
             }
             (None, _) => {
-                let key = self.key.generate("a self-signed certificate");
+                let key =
+                    same_key.unwrap_or_else(|| self.key.generate("a self-signed certificate"));
                 let cert = params.self_signed(&key);
                 let cert = cert.unwrap_or_else(|e| panic!("testkit: self-signing: {e}"));
                 (cert.der().to_vec(), Some(key))
@@ -267,6 +319,7 @@ impl<'a> LeafBuilder<'a> {
         Leaf {
             der: CertificateDer::from(der),
             key,
+            key_type: self.key,
             intermediates: self.issuer.map(|i| i.path.clone()).unwrap_or_default(),
             serial,
             params,
@@ -304,6 +357,7 @@ impl<'a> LeafBuilder<'a> {
             name,
             params: leaf.params,
             key,
+            key_type: leaf.key_type,
             der: leaf.der,
             path,
             next_serial: AtomicU64::new(0x1000),
@@ -336,6 +390,7 @@ pub fn self_signed_client(name: &str) -> Leaf {
 pub struct Leaf {
     der: CertificateDer<'static>,
     key: Option<KeyPair>,
+    key_type: KeyType,
     intermediates: Vec<CertificateDer<'static>>,
     pub(super) serial: Vec<u8>,
     params: CertificateParams,
@@ -520,5 +575,52 @@ mod tests {
         let victim = not_ca.leaf("victim").build();
         assert_eq!(victim.certificate().issuer().common_name(), Some("client-1"));
         assert_eq!(victim.chain(), [victim.der().clone(), not_ca.der().clone()]);
+    }
+
+    #[test]
+    fn subject_attributes() {
+        let ca = Ca::root("Root");
+        let c = ca
+            .leaf("billing")
+            .subject_attribute("C", "DE")
+            .subject_attribute("O", "Example, Inc.")
+            .subject_attribute("OU", "payments")
+            .subject_attribute("1.2.840.113549.1.9.1", "ops@example.org")
+            .build()
+            .certificate();
+        assert_eq!(c.subject().common_name(), Some("billing"));
+        assert_eq!(
+            c.subject().to_rfc4514(),
+            r"emailAddress=ops@example.org,OU=payments,O=Example\, Inc.,C=DE,CN=billing"
+        );
+        let renamed = ca.leaf("a").subject_attribute("CN", "b").build().certificate();
+        assert_eq!(renamed.subject().to_rfc4514(), "CN=b");
+    }
+
+    #[test]
+    #[should_panic(expected = "not a dotted OID")]
+    fn unknown_subject_attribute_panics() {
+        let _ = Ca::root("Root").leaf("x").subject_attribute("emailAddress", "a@b");
+    }
+
+    #[test]
+    fn same_key_as_another_leaf() {
+        let ca = Ca::root("Root");
+        let first = ca.leaf("a").key(KeyType::EcdsaP384).build();
+        let second = ca.leaf("b").same_key_as(&first).build();
+        assert_eq!(first.certificate().spki_der(), second.certificate().spki_der());
+        assert_eq!(first.key_pem(), second.key_pem());
+        let pinned = self_signed("device-7").build();
+        let other = self_signed("device-8").same_key_as(&pinned).build();
+        assert!(other.certificate().is_self_issued());
+        assert_eq!(pinned.certificate().spki_der(), other.certificate().spki_der());
+        // A fixed public key is the same key by its type.
+        let rsa = ca.leaf("r").key(KeyType::Rsa2048).build();
+        let again = ca.leaf("s").same_key_as(&rsa).build();
+        assert_eq!(rsa.certificate().spki_der(), again.certificate().spki_der());
+        assert!(again.key_pem().is_none());
+        // A later key type wins.
+        let fresh = ca.leaf("c").same_key_as(&first).key(KeyType::EcdsaP384).build();
+        assert_ne!(fresh.certificate().spki_der(), first.certificate().spki_der());
     }
 }
