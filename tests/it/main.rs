@@ -11,7 +11,7 @@ mod header_properties;
 mod headers;
 #[cfg(all(feature = "ring", feature = "pkcs12"))]
 mod hostile;
-#[cfg(feature = "ring")]
+#[cfg(all(feature = "ring", feature = "testkit"))]
 mod identity;
 #[cfg(feature = "ring")]
 mod limbo;
@@ -24,7 +24,7 @@ mod testkit;
 mod tls;
 #[cfg(all(feature = "axum", feature = "testkit", feature = "ring"))]
 mod tower;
-#[cfg(feature = "ring")]
+#[cfg(all(feature = "ring", feature = "testkit"))]
 mod verify;
 #[cfg(all(feature = "ring", feature = "testkit"))]
 mod work_bounds;
