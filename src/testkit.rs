@@ -1,10 +1,11 @@
 //! Fixtures for testing code that uses certauth (feature `testkit`): a throwaway PKI and
 //! the headers TLS-terminating proxies forward.
 //!
-//! - [`pki`]: roots, intermediates and client leaves with chosen SANs, SPIFFE IDs, EKUs,
-//!   key types, validity and serials; CRLs; the odd certificates negative tests need
-//!   (expired, server-only, no EKU, weak RSA, CA as client, issued by a leaf, CRL issuer
-//!   without cRLSign, CRL without a number).
+//! - [`pki`]: roots, intermediates and client leaves with chosen subject attributes, SANs,
+//!   SPIFFE IDs, EKUs, key types, validity and serials; renewals under the same key; CRLs,
+//!   partitioned ones included; the odd certificates negative tests need (expired,
+//!   server-only, no EKU, weak RSA, CA as client, CA with a server-only EKU, issued by a
+//!   leaf, CRL issuer without cRLSign, CRL without a number).
 //! - [`hostile`]: chains crafted to make path building expensive (work-bound tests).
 //! - [`proxy`]: one header encoder per proxy format, so a test can feed its service
 //!   exactly what nginx, Envoy, HAProxy, an AWS ALB ... would send.

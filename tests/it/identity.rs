@@ -4,27 +4,26 @@ use std::net::IpAddr;
 
 use certauth::binding::{BindingMode, check_token_binding};
 use certauth::identity::{IdentityRule, SpiffeMatch, ValueMatch};
+use certauth::testkit::pki::Ca;
 use certauth::trust::TrustStore;
 use certauth::verify::{RING_ALGORITHMS, Verifier};
 use certauth::{ClientIdentity, ErrorKind, Thumbprint};
-use rcgen::{DnType, SanType};
 
-use crate::common::pki::{at, chain, intermediate, leaf_with, root};
+use crate::common::at;
 
 fn identity() -> ClientIdentity {
-    let root = root("Test Root");
-    let inter = intermediate(&root, "Payments Issuing CA");
-    let leaf = leaf_with(&inter, "billing", |p| {
-        p.distinguished_name.push(DnType::OrganizationName, "Example, Inc.");
-        p.distinguished_name.push(DnType::OrganizationalUnitName, "payments");
-        p.serial_number = Some(rcgen::SerialNumber::from(0x0abc_u64));
-        p.subject_alt_names = vec![
-            SanType::DnsName("billing.internal.example.com".try_into().unwrap()),
-            SanType::URI("spiffe://example.org/ns/prod/sa/billing".try_into().unwrap()),
-            SanType::Rfc822Name("ops@example.com".try_into().unwrap()),
-            SanType::IpAddress("10.1.2.3".parse().unwrap()),
-        ];
-    });
+    let root = Ca::root("Test Root");
+    let inter = root.intermediate("Payments Issuing CA");
+    let leaf = inter
+        .leaf("billing")
+        .subject_attribute("O", "Example, Inc.")
+        .subject_attribute("OU", "payments")
+        .serial(&[0x0a, 0xbc])
+        .dns("billing.internal.example.com")
+        .uri("spiffe://example.org/ns/prod/sa/billing")
+        .email("ops@example.com")
+        .ip("10.1.2.3".parse().unwrap())
+        .build();
     let store = TrustStore::builder()
         .add_pem(root.pem().as_bytes())
         .unwrap()
@@ -32,7 +31,7 @@ fn identity() -> ClientIdentity {
         .build()
         .unwrap();
     let v = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
-    ClientIdentity::new(v.verify(&chain(&[&leaf, &inter.der]), at()).unwrap()).unwrap()
+    ClientIdentity::new(v.verify(&leaf.presented(), at()).unwrap()).unwrap()
 }
 
 #[test]
@@ -128,10 +127,8 @@ fn token_binding_modes() {
 /// URI schemes are case-insensitive: a second SPIFFE URI written `SPIFFE://` still
 /// counts, so a certificate with two has no SPIFFE ID (an X.509-SVID has exactly one URI
 /// SAN) and no SPIFFE rule matches it, whichever comes first.
-#[cfg(feature = "testkit")]
 #[test]
 fn a_second_spiffe_uri_in_upper_case_means_no_spiffe_id() {
-    use certauth::testkit::pki::Ca;
     let root = Ca::root("Test Root");
     let store = TrustStore::builder()
         .add_pem(root.pem().as_bytes())
@@ -167,11 +164,9 @@ fn a_second_spiffe_uri_in_upper_case_means_no_spiffe_id() {
 /// A registry saved to a file and loaded again answers every look-up as before: clients
 /// mapped by SPIFFE ID, subject, SANs, pins or combined rules are still found, in the
 /// same order of precedence.
-#[cfg(feature = "testkit")]
 #[test]
 fn saved_and_reloaded_registry_maps_the_same_identities() {
     use certauth::registry::{MemoryRegistry, RegisteredClient, Registry as _};
-    use certauth::testkit::pki::Ca;
 
     fn ready<T>(f: impl std::future::Future<Output = T>) -> T {
         let mut f = std::pin::pin!(f);

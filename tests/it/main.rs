@@ -12,10 +12,12 @@ mod header_properties;
 mod headers;
 #[cfg(all(feature = "ring", feature = "pkcs12"))]
 mod hostile;
-#[cfg(feature = "ring")]
+#[cfg(all(feature = "ring", feature = "testkit"))]
 mod identity;
 #[cfg(feature = "ring")]
 mod limbo;
+#[cfg(feature = "ring")]
+mod path_rules;
 mod pem_variants;
 #[cfg(feature = "testkit")]
 mod properties;
@@ -25,7 +27,7 @@ mod testkit;
 mod tls;
 #[cfg(all(feature = "axum", feature = "testkit", feature = "ring"))]
 mod tower;
-#[cfg(feature = "ring")]
+#[cfg(all(feature = "ring", feature = "testkit"))]
 mod verify;
 #[cfg(all(feature = "ring", feature = "testkit"))]
 mod work_bounds;

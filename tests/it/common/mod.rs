@@ -5,6 +5,12 @@ pub(crate) mod pki;
 
 use std::path::{Path, PathBuf};
 
+/// The fixed verification time of the tests: 2026-06-01T00:00:00Z, inside the test kit's
+/// default validity.
+pub(crate) fn at() -> certauth::Timestamp {
+    certauth::Timestamp::parse_rfc3339("2026-06-01T00:00:00Z").unwrap()
+}
+
 /// The checked-in test data directory (`tests/data`).
 pub(crate) fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
