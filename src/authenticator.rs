@@ -646,13 +646,18 @@ impl Authenticator {
                     presented.intermediates().contains(c) || held.intermediates().contains(c)
                 })
             };
+            let sound = |identity: &ClientIdentity| {
+                sound(identity)
+                    && inner.verifier.offers(presented, identity.chain().certificates(), now)
+            };
             if let Some(identity) =
                 inner.cache.adopt(key, tag, generation, now, leaf.as_bytes(), sound)
             {
                 return Ok((identity, false));
             }
         }
-        inner.cache.get_or_verify(key, tag, generation, now, || {
+        let cured_at = inner.verifier.next_change_after(now);
+        inner.cache.get_or_verify(key, tag, generation, now, cured_at, || {
             let presented = decoded.as_ref().map_err(Clone::clone)?;
             let verified = inner.verifier.verify(presented, now)?;
             let (valid_from, expires) = (verified.valid_from(), verified.expires());

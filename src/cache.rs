@@ -278,6 +278,7 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
         tag: u64,
         generation: u64,
         now: Timestamp,
+        cured_at: Option<Timestamp>,
         verify: impl FnOnce() -> Result<Verified<V>>,
     ) -> Result<(V, bool)> {
         if let Some(hit) = self.get(key, tag, generation, now) {
@@ -289,7 +290,7 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
         }
         if self.config.max_entries == 0 {
             let result = verify();
-            self.after(key, tag, generation, now, digest, &result);
+            self.after(key, tag, generation, now, cured_at, digest, &result);
             return result.map(|v| (v.value, true));
         }
         let slot = (Box::<[u8]>::from(key), tag, generation);
@@ -308,7 +309,7 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
                 },
                 |f| f(),
             );
-            self.after(key, tag, generation, now, digest, &run);
+            self.after(key, tag, generation, now, cured_at, digest, &run);
             run
         });
         {
@@ -331,6 +332,7 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
         tag: u64,
         generation: u64,
         now: Timestamp,
+        cured_at: Option<Timestamp>,
         digest: Option<[u8; 32]>,
         result: &Result<Verified<V>>,
     ) {
@@ -344,7 +346,7 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
             Err(e) if e.kind() == ErrorKind::NotYetValid => {}
             Err(e) => {
                 if let Some(digest) = digest {
-                    self.remember_failure(digest, generation, now, e.clone());
+                    self.remember_failure(digest, generation, now, cured_at, e.clone());
                 }
             }
         }
@@ -454,6 +456,7 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
         digest: [u8; 32],
         generation: u64,
         now: Timestamp,
+        cured_at: Option<Timestamp>,
         error: crate::Error,
     ) {
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
@@ -468,7 +471,10 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
                 failures.remove(&v);
             }
         }
-        let until = now.plus_secs(self.config.failure_ttl_secs);
+        let mut until = now.plus_secs(self.config.failure_ttl_secs);
+        if let Some(c) = cured_at {
+            until = until.min(c.plus_secs(-1));
+        }
         failures.insert(digest, Failure { generation, from: now, until, error });
     }
 
@@ -503,7 +509,7 @@ mod tests {
     fn hit_requires_same_bytes_tag_generation_and_time_window() {
         let cache = VerificationCache::new(CacheConfig::default());
         let (v, fresh) =
-            cache.get_or_verify(b"chain-a", 0, 1, t(0), || ok("alice", t(100), 1)).unwrap();
+            cache.get_or_verify(b"chain-a", 0, 1, t(0), None, || ok("alice", t(100), 1)).unwrap();
         assert_eq!((v, fresh), ("alice", true));
         assert_eq!(cache.get(b"chain-a", 0, 1, t(50)), Some("alice"));
         assert_eq!(cache.get(b"chain-a", 0, 2, t(50)), None, "new generation");
@@ -517,7 +523,7 @@ mod tests {
     #[test]
     fn max_age_caps_the_lifetime() {
         let cache = VerificationCache::new(CacheConfig::default().with_max_age_secs(10));
-        cache.get_or_verify(b"k", 0, 1, t(0), || ok(1, t(1000), 1)).unwrap();
+        cache.get_or_verify(b"k", 0, 1, t(0), None, || ok(1, t(1000), 1)).unwrap();
         assert_eq!(cache.get(b"k", 0, 1, t(10)), Some(1));
         assert_eq!(cache.get(b"k", 0, 1, t(11)), None);
     }
@@ -528,7 +534,7 @@ mod tests {
             VerificationCache::new(CacheConfig::default().with_failure_ttl_secs(10));
         let calls = AtomicU32::new(0);
         let run = |key: &[u8], tag, generation, now| {
-            cache.get_or_verify(key, tag, generation, now, || {
+            cache.get_or_verify(key, tag, generation, now, None, || {
                 calls.fetch_add(1, Ordering::SeqCst);
                 refused()
             })
@@ -544,7 +550,7 @@ mod tests {
         assert!(run(b"bad", 7, 2, t(11)).is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 4, "other tag");
         // Other bytes are never answered by a remembered failure.
-        let good = cache.get_or_verify(b"bad!", 0, 1, t(0), || ok(5, t(100), 2)).unwrap();
+        let good = cache.get_or_verify(b"bad!", 0, 1, t(0), None, || ok(5, t(100), 2)).unwrap();
         assert_eq!(good, (5, true));
         assert_eq!(cache.len(), 1);
     }
@@ -554,7 +560,7 @@ mod tests {
         let cache: VerificationCache<u8> = VerificationCache::new(CacheConfig::default());
         let calls = AtomicU32::new(0);
         for _ in 0..2 {
-            let _ = cache.get_or_verify(b"early", 0, 1, t(0), || {
+            let _ = cache.get_or_verify(b"early", 0, 1, t(0), None, || {
                 calls.fetch_add(1, Ordering::SeqCst);
                 Err(crate::Error::new(ErrorKind::NotYetValid, "not yet"))
             });
@@ -567,7 +573,7 @@ mod tests {
         let cache: VerificationCache<u8> =
             VerificationCache::new(CacheConfig::default().with_max_failures(64));
         for i in 0..1000u32 {
-            let _ = cache.get_or_verify(&i.to_be_bytes(), 0, 1, t(0), refused);
+            let _ = cache.get_or_verify(&i.to_be_bytes(), 0, 1, t(0), None, refused);
             let n = cache.failures.lock().unwrap().len();
             assert!(n <= 64, "{n} failures at {i}");
         }
@@ -577,7 +583,9 @@ mod tests {
     fn bounded_by_entries_and_bytes() {
         let cache = VerificationCache::new(CacheConfig::default().with_max_entries(100));
         for i in 0..1000u32 {
-            cache.get_or_verify(&i.to_be_bytes(), 0, 1, t(0), || ok(i, t(100), i as u8)).unwrap();
+            cache
+                .get_or_verify(&i.to_be_bytes(), 0, 1, t(0), None, || ok(i, t(100), i as u8))
+                .unwrap();
             assert!(cache.len() <= 100, "len {} at {i}", cache.len());
         }
         let cache = VerificationCache::new(
@@ -585,7 +593,7 @@ mod tests {
         );
         for i in 0..100u8 {
             cache
-                .get_or_verify(&[i; 1000], 0, 1, t(0), || {
+                .get_or_verify(&[i; 1000], 0, 1, t(0), None, || {
                     Ok(Verified { weight: 500, ..ok(i, t(100), i)? })
                 })
                 .unwrap();
@@ -599,10 +607,10 @@ mod tests {
         let cache = VerificationCache::new(CacheConfig::default());
         for junk in 0..50u8 {
             let key = [b'L', junk];
-            cache.get_or_verify(&key, 0, 1, t(0), || ok("leaf", t(100), 9)).unwrap();
+            cache.get_or_verify(&key, 0, 1, t(0), None, || ok("leaf", t(100), 9)).unwrap();
             assert_eq!(cache.len(), 1, "presentation {junk}");
         }
-        cache.get_or_verify(b"other-source", 5, 1, t(0), || ok("leaf", t(100), 9)).unwrap();
+        cache.get_or_verify(b"other-source", 5, 1, t(0), None, || ok("leaf", t(100), 9)).unwrap();
         assert_eq!(cache.len(), 2, "another tag is another source");
         assert_eq!(cache.get(&[b'L', 49], 0, 1, t(1)), Some("leaf"));
         assert_eq!(cache.get(&[b'L', 48], 0, 1, t(1)), None);
@@ -611,7 +619,7 @@ mod tests {
     #[test]
     fn adopt_refiles_a_sound_result_without_verifying() {
         let cache = VerificationCache::new(CacheConfig::default());
-        cache.get_or_verify(b"leaf+inter", 0, 1, t(0), || ok("alice", t(100), 3)).unwrap();
+        cache.get_or_verify(b"leaf+inter", 0, 1, t(0), None, || ok("alice", t(100), 3)).unwrap();
         assert_eq!(cache.adopt(b"leaf+inter+junk", 0, 1, t(1), &[3; 32], |_| false), None);
         assert_eq!(cache.adopt(b"leaf+inter+junk", 0, 2, t(1), &[3; 32], |_| true), None);
         assert_eq!(cache.adopt(b"leaf+inter+junk", 0, 1, t(101), &[3; 32], |_| true), None);
@@ -627,7 +635,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         for _ in 0..3 {
             cache
-                .get_or_verify(b"k", 0, 1, t(0), || {
+                .get_or_verify(b"k", 0, 1, t(0), None, || {
                     calls.fetch_add(1, Ordering::SeqCst);
                     ok(1, t(100), 1)
                 })
@@ -648,7 +656,7 @@ mod tests {
                 std::thread::spawn(move || {
                     barrier.wait();
                     cache
-                        .get_or_verify(b"same", 0, 1, t(0), || {
+                        .get_or_verify(b"same", 0, 1, t(0), None, || {
                             calls.fetch_add(1, Ordering::SeqCst);
                             std::thread::sleep(std::time::Duration::from_millis(50));
                             ok(7, t(100), 1)
@@ -671,7 +679,7 @@ mod tests {
         let old = {
             let (cache, started) = (cache.clone(), started.clone());
             std::thread::spawn(move || {
-                cache.get_or_verify(b"same", 0, 1, t(0), || {
+                cache.get_or_verify(b"same", 0, 1, t(0), None, || {
                     started.wait();
                     std::thread::sleep(std::time::Duration::from_millis(50));
                     ok("old store", t(100), 1)
@@ -679,7 +687,7 @@ mod tests {
             })
         };
         started.wait();
-        let new = cache.get_or_verify(b"same", 0, 2, t(0), || ok("new store", t(100), 1));
+        let new = cache.get_or_verify(b"same", 0, 2, t(0), None, || ok("new store", t(100), 1));
         assert_eq!(new.unwrap().0, "new store");
         assert_eq!(old.join().unwrap().unwrap().0, "old store");
     }

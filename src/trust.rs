@@ -321,6 +321,15 @@ impl TrustStore {
         self.generation
     }
 
+    pub(crate) fn next_change_after(&self, now: Timestamp) -> Option<Timestamp> {
+        self.anchor_meta
+            .iter()
+            .map(|m| m.not_before)
+            .chain(self.crls.iter().map(|c| c.this_update()))
+            .filter(|t| *t > now)
+            .min()
+    }
+
     pub(crate) fn pinned_match(&self, leaf: &CertificateDer<'_>) -> bool {
         let t = Thumbprint::of(leaf);
         self.pinned.iter().any(|(p, der)| *p == t && der.as_ref() == leaf.as_ref())

@@ -309,6 +309,7 @@ impl Verifier {
                     .collect(),
             };
             for crl in store.crls().iter().filter(|c| checked.contains(&c.issuer_raw())) {
+                valid_from = valid_from.max(crl.this_update());
                 if let Some(next) = crl.next_update() {
                     expires = expires.min(next);
                 }
@@ -337,6 +338,35 @@ impl Verifier {
             leaf: OnceLock::new(),
             thumbprint: OnceLock::new(),
         })
+    }
+
+    /// Whether a full verification of `chain` at `now` would offer every certificate of
+    /// `path` after the leaf to path building (presented candidates or held).
+    pub(crate) fn offers(
+        &self,
+        chain: &PresentedChain,
+        path: &[CertificateDer<'static>],
+        now: Timestamp,
+    ) -> bool {
+        let store = self.inner.store.load();
+        let anchors = store.anchors_at(now, self.inner.skew);
+        let offered = candidates::path_candidates(
+            chain.leaf(),
+            chain.intermediates(),
+            anchors.as_slice(),
+            store.intermediates(),
+            self.inner.max_intermediates + 1,
+        );
+        path.iter().skip(1).all(|c| offered.contains(&c) || store.intermediates().contains(c))
+    }
+
+    /// The first time after `now` at which the store's anchors or CRLs change what a
+    /// verification decides (an anchor's notBefore, a CRL's thisUpdate).
+    pub(crate) fn next_change_after(&self, now: Timestamp) -> Option<Timestamp> {
+        let store = self.inner.store.load();
+        store
+            .next_change_after(now.plus_secs(self.inner.skew))
+            .map(|t| t.plus_secs(-self.inner.skew))
     }
 
     fn verify_pinned(
