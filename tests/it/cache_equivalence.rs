@@ -684,7 +684,7 @@ fn run(bench: &mut Bench, ops: &[Op]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    // Debug-build cost: about 20 ms a case here, 5 ms below.
+    // Debug-build cost: about 20 ms a case here, 8 ms below.
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     /// Long sequences over the whole pool: rotations, registry changes, eviction.
