@@ -689,7 +689,6 @@ proptest! {
 
     /// Long sequences over the whole pool: rotations, registry changes, eviction.
     #[test]
-    #[ignore = "the cache decides otherwise than no cache in three known ways, each held by an ignored test below"]
     fn the_cache_decides_as_no_cache(
         store in 0..STORES.len(),
         depth in depth(),
@@ -704,7 +703,6 @@ proptest! {
 
     /// Short sequences around one leaf: the same credential again across a boundary.
     #[test]
-    #[ignore = "the cache decides otherwise than no cache in three known ways, each held by an ignored test below"]
     fn the_cache_decides_as_no_cache_for_one_leaf_again(
         store in 0..STORES.len(),
         depth in depth(),
@@ -756,7 +754,6 @@ fn same_decisions(
 /// the time reaches its thisUpdate a full verification accepts, so the refusal must not
 /// be remembered past it.
 #[test]
-#[ignore = "the failure memory answers with revocation_stale after the crl's thisUpdate"]
 fn a_refusal_for_a_crl_not_issued_yet_is_not_remembered_once_it_is() {
     let issued = edge::REVOKING_CRL.0;
     same_decisions(
@@ -769,7 +766,6 @@ fn a_refusal_for_a_crl_not_issued_yet_is_not_remembered_once_it_is() {
 /// A root not valid yet is left out of path building (`unknown_issuer`); once it is valid
 /// a full verification accepts, so the refusal must not be remembered past its notBefore.
 #[test]
-#[ignore = "the failure memory answers with unknown_issuer after the root's notBefore"]
 fn a_refusal_for_a_root_not_valid_yet_is_not_remembered_once_it_is() {
     let from = edge::LATE_ROOT_FROM;
     same_decisions(
@@ -782,7 +778,6 @@ fn a_refusal_for_a_root_not_valid_yet_is_not_remembered_once_it_is() {
 /// An acceptance holds only from the thisUpdate of the CRLs it was checked against: before
 /// it a full verification refuses the CRL as `revocation_stale`.
 #[test]
-#[ignore = "a cached acceptance answers before the thisUpdate of the crl it was checked against"]
 fn a_cached_acceptance_does_not_hold_before_the_crl_was_issued() {
     let issued = edge::REVOKING_CRL.0;
     same_decisions(
@@ -797,7 +792,6 @@ fn a_cached_acceptance_does_not_hold_before_the_crl_was_issued() {
 /// the earlier result of the same leaf for that presentation because the genuine
 /// intermediate is still in it.
 #[test]
-#[ignore = "adoption accepts a presentation whose path a full verification does not offer"]
 fn a_presentation_whose_path_verification_would_not_offer_is_not_adopted() {
     same_decisions(
         ROOT_ONLY,
