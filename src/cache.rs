@@ -290,7 +290,7 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
         }
         if self.config.max_entries == 0 {
             let result = verify();
-            self.after(key, tag, generation, now, cured_at, digest, &result);
+            self.after(key, tag, generation, now, (digest, cured_at), &result);
             return result.map(|v| (v.value, true));
         }
         let slot = (Box::<[u8]>::from(key), tag, generation);
@@ -309,7 +309,7 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
                 },
                 |f| f(),
             );
-            self.after(key, tag, generation, now, cured_at, digest, &run);
+            self.after(key, tag, generation, now, (digest, cured_at), &run);
             run
         });
         {
@@ -332,8 +332,8 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
         tag: u64,
         generation: u64,
         now: Timestamp,
-        cured_at: Option<Timestamp>,
-        digest: Option<[u8; 32]>,
+        // Where a failure is remembered (the digest of the bytes), and until when at most.
+        (digest, cured_at): (Option<[u8; 32]>, Option<Timestamp>),
         result: &Result<Verified<V>>,
     ) {
         match result {
