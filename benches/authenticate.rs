@@ -54,14 +54,22 @@ fn live() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
+/// Runs a future on this thread, parking while a verification thread works.
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
     let mut f = std::pin::pin!(f);
     loop {
         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
             return v;
         }
+        std::thread::park();
     }
 }
 
@@ -80,17 +88,20 @@ fn authenticate(c: &mut Criterion) {
     let registry = Arc::new(MemoryRegistry::new());
     registry.add_client(RegisteredClient::new("bench", "Bench")).unwrap();
     registry.register_certificate("bench", &leaf.certificate(), at(), None).unwrap();
-    let build = |cache: CacheConfig| {
-        Authenticator::builder(
+    let build = |cache: CacheConfig, threads: Option<usize>| {
+        let mut builder = Authenticator::builder(
             Verifier::builder(store(&[&root, &inter]), RING_ALGORITHMS).build().unwrap(),
         )
         .registry(registry.clone())
-        .cache(cache)
-        .build()
-        .unwrap()
+        .cache(cache);
+        if let Some(n) = threads {
+            builder = builder.verification_threads(n);
+        }
+        builder.build().unwrap()
     };
-    let cached = build(CacheConfig::default());
-    let uncached = build(CacheConfig::disabled());
+    let cached = build(CacheConfig::default(), None);
+    let uncached = build(CacheConfig::disabled(), None);
+    let uncached_on_task = build(CacheConfig::disabled(), Some(0));
     // What a proxy forwards (HAProxy / Azure / F5 style): base64 of the leaf's DER.
     let header = base64::engine::general_purpose::STANDARD.encode(leaf.der());
     let request = AuthRequest::new(
@@ -100,8 +111,13 @@ fn authenticate(c: &mut Criterion) {
     assert_eq!(block_on(cached.authenticate(&request)).unwrap().client_id(), Some("bench"));
 
     let mut g = c.benchmark_group("authenticate_forwarded_ecdsa_p256");
+    // The default: the verification on a verification thread, the caller woken after.
     g.bench_function("uncached", |b| {
         b.iter(|| block_on(uncached.authenticate(black_box(&request))).is_ok())
+    });
+    // `verification_threads(0)`: on the calling task; the difference is the hand-off.
+    g.bench_function("uncached_on_task", |b| {
+        b.iter(|| block_on(uncached_on_task.authenticate(black_box(&request))).is_ok())
     });
     g.bench_function("cached", |b| {
         b.iter(|| block_on(cached.authenticate(black_box(&request))).is_ok())

@@ -28,7 +28,8 @@
 #   NICE=-10 benches/load.sh attack # on a busy machine: a new session (autogroup) and
 #                                   # the server and generators at nice -10 (root)
 #   WORKERS=4 benches/load.sh attack    # more runtime workers than attack connections
-#   OFFLOAD=1 benches/load.sh attack    # bench_server --offload --offload-permits 1
+#   VERIFY_THREADS=0 benches/load.sh attack  # uncached verifications on the runtime's
+#                                           # workers (the library default offloads them)
 #
 # Needs: wrk (Debian package `wrk`; installed with apt-get when missing and run as
 # root), openssl, curl. The client certificate (ECDSA P-256, root -> intermediate ->
@@ -49,7 +50,7 @@ THREADS=${THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-16}
 WORKERS=${WORKERS:-2}
 NICE=${NICE:-0}
-OFFLOAD=${OFFLOAD:-0}
+VERIFY_THREADS=${VERIFY_THREADS:-}
 if [ "$NICE" != 0 ] && [ -z "${LOAD_SH_SESSION:-}" ]; then
     # Nice values only order processes within one autogroup (one session): run in a
     # session of our own and give that group the priority.
@@ -109,7 +110,7 @@ header="x-ssl-client-cert: $(openssl x509 -in "$dir/leaf.pem" -outform DER | bas
 : >"$dir/server.log" # before the server's own redirection, which runs in the background
 nice -n "$NICE" "$BIN" --listen 127.0.0.1:0 --trust "$dir/trust.pem" --header x-ssl-client-cert \
     --format haproxy-der --trusted-proxy 127.0.0.1/32 --workers "$WORKERS" \
-    $([ "$OFFLOAD" = 0 ] || echo "--offload --offload-permits $OFFLOAD") >"$dir/server.log" 2>&1 &
+    ${VERIFY_THREADS:+--verification-threads "$VERIFY_THREADS"} >"$dir/server.log" 2>&1 &
 server=$!
 addr=""
 for _ in $(seq 100); do
@@ -212,7 +213,7 @@ attack_test() {
     echo "legitimate: wrk -t$THREADS -c$CONNECTIONS -d${ATTACK_DURATION}s --latency, /plain-auth (cached);" \
         "attack: wrk -t1 -s benches/attack.lua, $ATTACK_KIND, ${#value}-byte header value;" \
         "paced: -c$ATTACK_CONNECTIONS, ${ATTACK_DELAY_MS} ms pause per request; flood: -c$FLOOD_CONNECTIONS;" \
-        "server $addr, $WORKERS workers$([ "$OFFLOAD" = 0 ] || echo ", --offload-permits $OFFLOAD")," \
+        "server $addr, $WORKERS workers${VERIFY_THREADS:+, --verification-threads $VERIFY_THREADS}," \
         "$(nproc) cores shared with both generators"
     local rps p50 p99 arps astat areqs cores cpu
     echo "server CPU per request, each alone (${ATTACK_DURATION} s):"

@@ -12,9 +12,11 @@
 //! certificate, a changed rule or a revocation pushed to a [`RevocationChecker`] takes
 //! effect on the next request.
 
+mod pool;
+
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls_pki_types::CertificateDer;
 
@@ -248,6 +250,9 @@ struct Inner {
     on_event: Option<EventSink>,
     expiry_warning_secs: i64,
     limits: Limits,
+    offload: Offload,
+    /// Started on the first uncached verification of an `authenticate` call.
+    pool: OnceLock<Option<pool::Pool>>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -262,6 +267,7 @@ impl fmt::Debug for Authenticator {
             .field("binding", &i.binding)
             .field("revocation", &i.revocation)
             .field("report_only", &i.report_only)
+            .field("offload", &i.offload)
             .finish_non_exhaustive()
     }
 }
@@ -279,6 +285,21 @@ pub struct AuthenticatorBuilder {
     on_event: Option<EventSink>,
     expiry_warning_secs: i64,
     limits: Limits,
+    offload: Offload,
+}
+
+/// Where [`Authenticator::authenticate`] runs uncached verifications.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Offload {
+    threads: usize,
+    queue: usize,
+}
+
+impl Default for Offload {
+    fn default() -> Self {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2));
+        Self { threads, queue: 64 * threads }
+    }
 }
 
 impl fmt::Debug for AuthenticatorBuilder {
@@ -364,6 +385,30 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// How many threads run uncached verifications for
+    /// [`authenticate`](Authenticator::authenticate) (started on first use), so that new or
+    /// crafted chains never occupy the async runtime's workers: cached requests keep
+    /// their latency however many uncached ones arrive. Default: half the available
+    /// cores, at least one. `0` verifies on the calling task instead (then a burst of
+    /// uncached verifications delays other tasks on the same runtime worker).
+    ///
+    /// The synchronous entry points ([`verify_credential`](Authenticator::verify_credential),
+    /// the rustls verifier during a handshake) always verify on the calling thread.
+    #[must_use]
+    pub fn verification_threads(mut self, threads: usize) -> Self {
+        self.offload.threads = threads;
+        self
+    }
+
+    /// How many uncached verifications may wait for a verification thread; one more is
+    /// refused at once with `overloaded` (503) rather than queued without bound.
+    /// Default: 64 per thread.
+    #[must_use]
+    pub fn verification_queue(mut self, waiting: usize) -> Self {
+        self.offload.queue = waiting;
+        self
+    }
+
     /// Builds the authenticator. Refuses an unregistered-client policy without a registry.
     pub fn build(self) -> Result<Authenticator, ConfigError> {
         if self.registry.is_none() && self.unregistered == Some(Unregistered::Reject) {
@@ -382,6 +427,8 @@ impl AuthenticatorBuilder {
                 on_event: self.on_event,
                 expiry_warning_secs: self.expiry_warning_secs,
                 limits: self.limits,
+                offload: self.offload,
+                pool: OnceLock::new(),
             }),
         })
     }
@@ -406,6 +453,7 @@ impl Authenticator {
             on_event: None,
             expiry_warning_secs: 14 * 86_400,
             limits: Limits::default(),
+            offload: Offload::default(),
         }
     }
 
@@ -494,7 +542,8 @@ impl Authenticator {
         // 1. Verification, through the cache.
         let source = credential_source(&req.credential);
         step("source", CheckOutcome::Passed, &|| source.to_string());
-        let (identity, fresh) = match self.verify_cached(req.credential, req.now) {
+        let (identity, fresh) = match self.verify_cached_off_runtime(req.credential, req.now).await
+        {
             Ok((identity, fresh)) => {
                 step(
                     "cache",
@@ -596,94 +645,47 @@ impl Authenticator {
         self.verify_cached(credential, now).map(|(identity, _)| identity)
     }
 
-    /// The identity and whether it was verified just now (a cache miss).
+    /// The identity and whether it was verified just now (a cache miss), verified on the
+    /// calling thread.
     fn verify_cached(
         &self,
         credential: Credential<'_>,
         now: Timestamp,
     ) -> Result<(ClientIdentity, bool)> {
-        match credential {
-            Credential::Tls(certs) => {
-                with_chain_key(certs, |key| self.verify_keyed(key, TAG_DER_CHAIN, credential, now))
-            }
-            Credential::Chain(chain) => with_chain_key(chain.certificates(), |key| {
-                self.verify_keyed(key, source_tag(chain.source()), credential, now)
-            }),
-            Credential::Encoded { bytes, format } => {
-                self.verify_keyed(bytes, TAG_ENCODED + format as u64, credential, now)
-            }
-            Credential::Header { name, value, format } => {
-                self.verify_keyed(value, header_tag(name, format), credential, now)
-            }
-            #[cfg(feature = "http")]
-            Credential::Forwarded { source, value } => {
-                self.verify_keyed(value, forwarded_tag(source.id()), credential, now)
-            }
+        match self.inner.find(credential, now) {
+            Found::Done(result) => result,
+            Found::Miss(miss) => self.inner.verify_miss(miss),
         }
     }
 
-    /// [`verify_cached`](Self::verify_cached) with the cache key of `credential`.
-    fn verify_keyed(
+    /// [`verify_cached`](Self::verify_cached) with the verification itself on a
+    /// verification thread: the calling task waits without holding its runtime worker.
+    async fn verify_cached_off_runtime(
         &self,
-        key: &[u8],
-        tag: u64,
         credential: Credential<'_>,
         now: Timestamp,
     ) -> Result<(ClientIdentity, bool)> {
-        let inner = &*self.inner;
-        let generation = inner.verifier.generation();
-        if let Some(hit) = inner.cache.get(key, tag, generation, now) {
-            return Ok((hit, false));
-        }
-        let decoded = self.presented(credential);
-        // The same leaf presented with other extra certificates: its verified path is
-        // still presented (or held by the store), so the earlier result holds.
-        if let Ok(presented) = &decoded {
-            let leaf = Thumbprint::of(presented.leaf());
-            let held = inner.verifier.trust_store();
-            let sound = |identity: &ClientIdentity| {
-                identity.chain().certificates()[1..].iter().all(|c| {
-                    presented.intermediates().contains(c) || held.intermediates().contains(c)
-                })
-            };
-            let sound = |identity: &ClientIdentity| {
-                sound(identity)
-                    && inner.verifier.offers(presented, identity.chain().certificates(), now)
-            };
-            if let Some(identity) =
-                inner.cache.adopt(key, tag, generation, now, leaf.as_bytes(), sound)
-            {
-                return Ok((identity, false));
-            }
-        }
-        let cured_at = inner.verifier.next_change_after(now);
-        inner.cache.get_or_verify(key, tag, generation, now, cured_at, || {
-            let presented = decoded.as_ref().map_err(Clone::clone)?;
-            let verified = inner.verifier.verify(presented, now)?;
-            let (valid_from, expires) = (verified.valid_from(), verified.expires());
-            let weight = verified.certificates().iter().map(|c| c.len()).sum::<usize>() + 256;
-            let identity = ClientIdentity::new(verified)?;
-            let leaf = *identity.thumbprint().as_bytes();
-            Ok(Verified { value: identity, valid_from, expires, leaf, weight })
-        })
-    }
-
-    fn presented(&self, credential: Credential<'_>) -> Result<PresentedChain> {
-        let limits = &self.inner.limits;
-        match credential {
-            Credential::Tls(certs) => PresentedChain::new(
-                certs.iter().map(|c| c.clone().into_owned()).collect(),
-                Source::Tls,
-                Format::Der,
-                limits,
-            ),
-            Credential::Chain(chain) => Ok(chain.clone()),
-            Credential::Encoded { bytes, format } => input::parse(bytes, format, limits),
-            Credential::Header { name, value, format } => {
-                input::decode_header(value, format, name, limits)
-            }
-            #[cfg(feature = "http")]
-            Credential::Forwarded { source, value } => source.decode_value(value),
+        let miss = match self.inner.find(credential, now) {
+            Found::Done(result) => return result,
+            Found::Miss(miss) => miss,
+        };
+        // Undecodable input is refused here: decoding is bounded and already done.
+        let pool = match (&miss.presented, self.inner.pool()) {
+            (Ok(_), Some(pool)) => pool,
+            _ => return self.inner.verify_miss(miss),
+        };
+        let inner = Arc::clone(&self.inner);
+        match pool.submit(move || inner.verify_miss(miss)) {
+            Some(pending) => pending.await.unwrap_or_else(|| {
+                Err(Error::new(
+                    ErrorKind::InvalidCertificate,
+                    "verification ended without a result",
+                ))
+            }),
+            None => Err(Error::new(
+                ErrorKind::Overloaded,
+                "too many verifications are waiting; try again later",
+            )),
         }
     }
 
@@ -747,6 +749,146 @@ impl Authenticator {
             });
         }
         Ok(Some(registration.client))
+    }
+}
+
+/// A cache look-up's outcome.
+enum Found {
+    /// A cached result (success or a recent failure), or bad input.
+    Done(Result<(ClientIdentity, bool)>),
+    /// Nothing cached: what verifying needs, owned, so it can move to another thread.
+    Miss(Miss),
+}
+
+struct Miss {
+    key: Box<[u8]>,
+    tag: u64,
+    generation: u64,
+    now: Timestamp,
+    cured_at: Option<Timestamp>,
+    presented: Result<PresentedChain>,
+}
+
+impl Inner {
+    /// The cached answer for `credential`, or the decoded chain to verify.
+    fn find(&self, credential: Credential<'_>, now: Timestamp) -> Found {
+        match credential {
+            Credential::Tls(certs) => {
+                with_chain_key(certs, |key| self.find_keyed(key, TAG_DER_CHAIN, credential, now))
+            }
+            Credential::Chain(chain) => with_chain_key(chain.certificates(), |key| {
+                self.find_keyed(key, source_tag(chain.source()), credential, now)
+            }),
+            Credential::Encoded { bytes, format } => {
+                self.find_keyed(bytes, TAG_ENCODED + format as u64, credential, now)
+            }
+            Credential::Header { name, value, format } => {
+                self.find_keyed(value, header_tag(name, format), credential, now)
+            }
+            #[cfg(feature = "http")]
+            Credential::Forwarded { source, value } => {
+                self.find_keyed(value, forwarded_tag(source.id()), credential, now)
+            }
+        }
+    }
+
+    /// [`find`](Self::find) with the cache key of `credential`.
+    fn find_keyed(
+        &self,
+        key: &[u8],
+        tag: u64,
+        credential: Credential<'_>,
+        now: Timestamp,
+    ) -> Found {
+        let generation = self.verifier.generation();
+        if let Some(hit) = self.cache.get(key, tag, generation, now) {
+            return Found::Done(Ok((hit, false)));
+        }
+        // A chain refused a moment ago is refused again without decoding it.
+        if let Some(error) = self.cache.recent_failure(key, tag, generation, now) {
+            return Found::Done(Err(error));
+        }
+        let decoded = self.presented(credential);
+        // The same leaf presented with other extra certificates: its verified path is
+        // still presented (or held by the store), so the earlier result holds.
+        if let Ok(presented) = &decoded {
+            let leaf = Thumbprint::of(presented.leaf());
+            let held = self.verifier.trust_store();
+            let sound = |identity: &ClientIdentity| {
+                identity.chain().certificates()[1..].iter().all(|c| {
+                    presented.intermediates().contains(c) || held.intermediates().contains(c)
+                })
+            };
+            let sound = |identity: &ClientIdentity| {
+                sound(identity)
+                    && self.verifier.offers(presented, identity.chain().certificates(), now)
+            };
+            if let Some(identity) =
+                self.cache.adopt(key, tag, generation, now, leaf.as_bytes(), sound)
+            {
+                return Found::Done(Ok((identity, false)));
+            }
+        }
+        Found::Miss(Miss {
+            key: key.into(),
+            tag,
+            generation,
+            now,
+            cured_at: self.verifier.next_change_after(now),
+            presented: decoded,
+        })
+    }
+
+    /// Verifies a miss (once for concurrent callers with the same key) and files the
+    /// result in the cache.
+    fn verify_miss(&self, miss: Miss) -> Result<(ClientIdentity, bool)> {
+        let Miss { key, tag, generation, now, cured_at, presented } = miss;
+        self.cache.get_or_verify(&key, tag, generation, now, cured_at, || {
+            let presented = presented.as_ref().map_err(Clone::clone)?;
+            let verified = self.verifier.verify(presented, now)?;
+            let (valid_from, expires) = (verified.valid_from(), verified.expires());
+            let weight = verified.certificates().iter().map(|c| c.len()).sum::<usize>() + 256;
+            let identity = ClientIdentity::new(verified)?;
+            let leaf = *identity.thumbprint().as_bytes();
+            Ok(Verified { value: identity, valid_from, expires, leaf, weight })
+        })
+    }
+
+    fn presented(&self, credential: Credential<'_>) -> Result<PresentedChain> {
+        let limits = &self.limits;
+        match credential {
+            Credential::Tls(certs) => PresentedChain::new(
+                certs.iter().map(|c| c.clone().into_owned()).collect(),
+                Source::Tls,
+                Format::Der,
+                limits,
+            ),
+            Credential::Chain(chain) => Ok(chain.clone()),
+            Credential::Encoded { bytes, format } => input::parse(bytes, format, limits),
+            Credential::Header { name, value, format } => {
+                input::decode_header(value, format, name, limits)
+            }
+            #[cfg(feature = "http")]
+            Credential::Forwarded { source, value } => source.decode_value(value),
+        }
+    }
+
+    /// The verification threads, started on first use; `None` when verifications run
+    /// on the calling task (configured, or the threads could not be started).
+    fn pool(&self) -> Option<&pool::Pool> {
+        self.pool
+            .get_or_init(|| {
+                let Offload { threads, queue } = self.offload;
+                if threads == 0 {
+                    return None;
+                }
+                pool::Pool::start(threads, queue)
+                    .map_err(|e| {
+                        tracing::warn!(target: TRACING_TARGET, error = %e, "cannot start verification threads; verifying on the calling task");
+                    })
+                    .ok()
+            })
+            .as_ref()
     }
 }
 

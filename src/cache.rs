@@ -243,6 +243,18 @@ impl<V: Clone + Send + Sync + 'static> VerificationCache<V> {
         entry.holds(tag, generation, now).then(|| entry.verified.value.clone())
     }
 
+    /// The remembered failure of these bytes under `tag` and `generation`, if recent.
+    pub(crate) fn recent_failure(
+        &self,
+        key: &[u8],
+        tag: u64,
+        generation: u64,
+        now: Timestamp,
+    ) -> Option<crate::Error> {
+        let digest = self.failure_digest(key, tag)?;
+        self.failure(&digest, generation, now)
+    }
+
     /// The value verified for `leaf` under `tag` and `generation` from other presented
     /// bytes, if it holds at `now` and `sound` accepts it for this presentation; it is then
     /// re-filed under `key` (one entry per leaf and tag).

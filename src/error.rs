@@ -69,6 +69,9 @@ pub enum ErrorKind {
     ClientSuspended,
     /// The client registry could not be reached or failed.
     RegistryUnavailable,
+    /// Too many uncached verifications are waiting; the request was refused at once
+    /// rather than queued without bound. Retrying later may succeed.
+    Overloaded,
 }
 
 impl ErrorKind {
@@ -100,6 +103,7 @@ impl ErrorKind {
         Self::UnknownClient,
         Self::ClientSuspended,
         Self::RegistryUnavailable,
+        Self::Overloaded,
     ];
 
     /// The stable snake_case name of this kind, e.g. `"malformed_input"`.
@@ -131,6 +135,7 @@ impl ErrorKind {
             Self::UnknownClient => "unknown_client",
             Self::ClientSuspended => "client_suspended",
             Self::RegistryUnavailable => "registry_unavailable",
+            Self::Overloaded => "overloaded",
         }
     }
 

@@ -809,7 +809,7 @@ impl HeaderSourceBuilder {
 /// | 400 Bad Request | malformed header or chain: `malformed_input`, `input_too_large`, `private_key_supplied`, `duplicate_header`, `digest_mismatch`; and `untrusted_source` (the request carries a certificate header it must not carry, as RFC 9440 2.4 lets a proxy answer) |
 /// | 401 Unauthorized | missing or unverifiable certificate: `no_certificate`, every verification failure, `proxy_verification_failed`, `binding_mismatch` |
 /// | 403 Forbidden | verified but not allowed: `identity_mismatch`, `unknown_client`, `client_suspended` |
-/// | 503 Service Unavailable | `registry_unavailable` |
+/// | 503 Service Unavailable | `registry_unavailable`, `overloaded` (too many uncached verifications waiting) |
 ///
 /// ```
 /// use certauth::{http::status_for, ErrorKind};
@@ -843,7 +843,7 @@ pub fn status_for(kind: ErrorKind) -> StatusCode {
         ErrorKind::IdentityMismatch | ErrorKind::UnknownClient | ErrorKind::ClientSuspended => {
             StatusCode::FORBIDDEN
         }
-        ErrorKind::RegistryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::RegistryUnavailable | ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

@@ -194,6 +194,12 @@
 //! refused from a bounded memory without verifying
 //! ([`cache::CacheConfig::failure_ttl_secs`]).
 //!
+//! **No request starves another.** [`Authenticator::authenticate`] verifies cache misses
+//! on certauth's own threads (half the cores by default), not on the async runtime's
+//! workers, so cached requests are answered while new or crafted chains are verified;
+//! when more than a bounded queue wait, the next is refused at once with `overloaded`
+//! (503) ([`authenticator::AuthenticatorBuilder::verification_threads`]).
+//!
 //! **The cache cannot be poisoned.** It holds at most 10,000 entries and 64 MiB by default
 //! ([`cache::CacheConfig`]), only successes, one entry per leaf and source, keyed by the
 //! exact presented bytes; a hit is accepted only when a full verification at that time

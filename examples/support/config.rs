@@ -28,6 +28,10 @@ pub(crate) struct Common {
     /// Header naming the client application; its registered certificate must match.
     #[arg(long)]
     pub(crate) client_id_header: Option<String>,
+    /// Threads verifying uncached certificates off the runtime's workers (0: on the
+    /// request's own task). Default: half the cores, at least one.
+    #[arg(long)]
+    pub(crate) verification_threads: Option<usize>,
 }
 
 impl Common {
@@ -47,6 +51,9 @@ impl Common {
                 .revocation(RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny));
         }
         let mut auth = Authenticator::builder(verifier.build()?);
+        if let Some(threads) = self.verification_threads {
+            auth = auth.verification_threads(threads);
+        }
         if let Some(path) = &self.registry {
             let registry = MemoryRegistry::new();
             registry.load_file(path, Timestamp::now())?;

@@ -25,6 +25,9 @@ static AUTH: LazyLock<Authenticator> = LazyLock::new(|| {
     Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build().expect("verifier"))
         .registry(registry)
         .unregistered(certauth::authenticator::Unregistered::Anonymous)
+        // On this thread: a panic in verification must reach the fuzzer, not be caught
+        // by a verification thread.
+        .verification_threads(0)
         .build()
         .expect("authenticator")
 });

@@ -29,9 +29,7 @@
 //! The last tests of this file hold the minimal sequences on which the cache decides
 //! otherwise than no cache.
 
-use std::future::Future;
 use std::sync::{Arc, LazyLock};
-use std::task::{Context, Poll, Waker};
 
 use certauth::authenticator::Unregistered;
 use certauth::cache::CacheConfig;
@@ -508,15 +506,6 @@ fn depth() -> impl Strategy<Value = RevocationDepth> {
 // The run
 // ---------------------------------------------------------------------------------------
 
-/// Polls a future that never waits (the in-memory registry answers at once).
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("the authenticator waited on an in-memory registry"),
-    }
-}
-
 /// What a request came to, as far as a caller can tell.
 type Outcome = Result<(Thumbprint, Source, Option<String>), ErrorKind>;
 
@@ -638,7 +627,7 @@ impl Bench {
             request = request.client_id(CLIENTS[c]);
         }
         let run = |a: &Authenticator| -> Outcome {
-            ready(a.authenticate(&request))
+            crate::common::block_on(a.authenticate(&request))
                 .map(|ok| {
                     (
                         *ok.thumbprint(),
@@ -738,7 +727,9 @@ fn same_decisions(
         let certs = certificates(leaf, shape);
         let request = AuthRequest::new(Credential::Tls(&certs), t(at));
         let decide = |a: &Authenticator| {
-            ready(a.authenticate(&request)).map(|ok| *ok.thumbprint()).map_err(|e| e.kind())
+            crate::common::block_on(a.authenticate(&request))
+                .map(|ok| *ok.thumbprint())
+                .map_err(|e| e.kind())
         };
         let reference = decide(&uncached);
         assert_eq!(reference.map(|_| ()), *want, "step {i}: without a cache");
