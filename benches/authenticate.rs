@@ -123,6 +123,26 @@ fn authenticate(c: &mut Criterion) {
         b.iter(|| block_on(cached.authenticate(black_box(&request))).is_ok())
     });
     g.finish();
+
+    // With feature `metrics`: the cached path with no recorder (handles that do nothing)
+    // against a recorder counting in atomics (metrics-util's debugging recorder).
+    #[cfg(feature = "metrics")]
+    {
+        let recorder = metrics_util::debugging::DebuggingRecorder::new();
+        let recorded = build(CacheConfig::default(), None);
+        metrics::with_local_recorder(&recorder, || block_on(recorded.authenticate(&request)))
+            .unwrap();
+        let unrecorded = build(CacheConfig::default(), None);
+        block_on(unrecorded.authenticate(&request)).unwrap();
+        let mut g = c.benchmark_group("authenticate_cached_metrics");
+        g.bench_function("no_recorder", |b| {
+            b.iter(|| block_on(unrecorded.authenticate(black_box(&request))).is_ok())
+        });
+        g.bench_function("recorder", |b| {
+            b.iter(|| block_on(recorded.authenticate(black_box(&request))).is_ok())
+        });
+        g.finish();
+    }
 }
 
 fn registry(c: &mut Criterion) {

@@ -253,6 +253,9 @@ struct Inner {
     offload: Offload,
     /// Started on the first uncached verification of an `authenticate` call.
     pool: OnceLock<Option<pool::Pool>>,
+    /// Registered with the global recorder on the first request.
+    #[cfg(feature = "metrics")]
+    metrics: OnceLock<crate::metrics::Metrics>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -429,6 +432,8 @@ impl AuthenticatorBuilder {
                 limits: self.limits,
                 offload: self.offload,
                 pool: OnceLock::new(),
+                #[cfg(feature = "metrics")]
+                metrics: OnceLock::new(),
             }),
         })
     }
@@ -481,7 +486,7 @@ impl Authenticator {
     /// Authenticates one request.
     pub async fn authenticate(&self, request: &AuthRequest<'_>) -> Result<AuthenticatedClient> {
         let result = self.run(request, None).await;
-        self.after(&result);
+        self.after(request, &result);
         result
     }
 
@@ -492,11 +497,18 @@ impl Authenticator {
     ) -> (Result<AuthenticatedClient>, DecisionTrace) {
         let mut trace = DecisionTrace::default();
         let result = self.run(request, Some(&mut trace)).await;
-        self.after(&result);
+        self.after(request, &result);
         (result, trace)
     }
 
-    fn after(&self, result: &Result<AuthenticatedClient>) {
+    fn after(&self, request: &AuthRequest<'_>, result: &Result<AuthenticatedClient>) {
+        #[cfg(feature = "metrics")]
+        self.inner.metrics().authentication(
+            result.as_ref().err().map(Error::kind),
+            source_label(&request.credential),
+        );
+        #[cfg(not(feature = "metrics"))]
+        let _ = request;
         if let Err(e) = result {
             if self.inner.report_only {
                 self.emit(AuthEvent::WouldReject {
@@ -800,12 +812,17 @@ impl Inner {
         credential: Credential<'_>,
         now: Timestamp,
     ) -> Found {
+        // Registered here, on the caller's thread, with the caller's recorder.
+        #[cfg(feature = "metrics")]
+        self.metrics();
         let generation = self.verifier.generation();
         if let Some(hit) = self.cache.get(key, tag, generation, now) {
+            self.count_hit();
             return Found::Done(Ok((hit, false)));
         }
         // A chain refused a moment ago is refused again without decoding it.
         if let Some(error) = self.cache.recent_failure(key, tag, generation, now) {
+            self.count_hit();
             return Found::Done(Err(error));
         }
         let decoded = self.presented(credential);
@@ -826,6 +843,7 @@ impl Inner {
             if let Some(identity) =
                 self.cache.adopt(key, tag, generation, now, leaf.as_bytes(), sound)
             {
+                self.count_hit();
                 return Found::Done(Ok((identity, false)));
             }
         }
@@ -843,15 +861,33 @@ impl Inner {
     /// result in the cache.
     fn verify_miss(&self, miss: Miss) -> Result<(ClientIdentity, bool)> {
         let Miss { key, tag, generation, now, cured_at, presented } = miss;
-        self.cache.get_or_verify(&key, tag, generation, now, cured_at, || {
+        let result = self.cache.get_or_verify(&key, tag, generation, now, cured_at, || {
             let presented = presented.as_ref().map_err(Clone::clone)?;
-            let verified = self.verifier.verify(presented, now)?;
+            #[cfg(feature = "metrics")]
+            let started = std::time::Instant::now();
+            let verified = self.verifier.verify(presented, now);
+            #[cfg(feature = "metrics")]
+            self.metrics().verification(started.elapsed());
+            let verified = verified?;
             let (valid_from, expires) = (verified.valid_from(), verified.expires());
             let weight = verified.certificates().iter().map(|c| c.len()).sum::<usize>() + 256;
             let identity = ClientIdentity::new(verified)?;
             let leaf = *identity.thumbprint().as_bytes();
             Ok(Verified { value: identity, valid_from, expires, leaf, weight })
-        })
+        });
+        #[cfg(feature = "metrics")]
+        self.metrics().cache_miss(self.cache.len());
+        result
+    }
+
+    fn count_hit(&self) {
+        #[cfg(feature = "metrics")]
+        self.metrics().cache_hit();
+    }
+
+    #[cfg(feature = "metrics")]
+    fn metrics(&self) -> &crate::metrics::Metrics {
+        self.metrics.get_or_init(crate::metrics::Metrics::register)
     }
 
     fn presented(&self, credential: Credential<'_>) -> Result<PresentedChain> {
@@ -889,6 +925,24 @@ impl Inner {
                     .ok()
             })
             .as_ref()
+    }
+}
+
+/// The `source` label of `credential`'s metrics.
+#[cfg(feature = "metrics")]
+fn source_label(credential: &Credential<'_>) -> crate::metrics::SourceLabel {
+    use crate::metrics::SourceLabel;
+    match credential {
+        Credential::Tls(_) => SourceLabel::Tls,
+        Credential::Chain(chain) => match chain.source() {
+            Source::Tls => SourceLabel::Tls,
+            Source::Header(_) => SourceLabel::Header,
+            Source::Bytes => SourceLabel::Bytes,
+        },
+        Credential::Header { .. } => SourceLabel::Header,
+        #[cfg(feature = "http")]
+        Credential::Forwarded { .. } => SourceLabel::Header,
+        Credential::Encoded { .. } => SourceLabel::Bytes,
     }
 }
 

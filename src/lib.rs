@@ -152,6 +152,7 @@
 //! | `tower` | [`tower`]: [`tower::CertAuthLayer`] (implies `http`) |
 //! | `axum` | [`AuthenticatedClient`] and `Option<AuthenticatedClient>` as axum extractors (implies `tower`; depends on `axum-core` only) |
 //! | `pkcs12` | [`trust::TrustStoreBuilder::add_pkcs12`]: PKCS#12 trust bundles |
+//! | `metrics` | [`metrics`]: counters and histograms through the `metrics` facade (bring your exporter) |
 //! | `testkit` | [`testkit`]: a throwaway PKI and proxy header encoders for your tests |
 //! | `cli` | the `certauth` operator tool (inspect, thumbprint, verify) |
 //!
@@ -228,6 +229,9 @@ mod error;
 pub mod http;
 pub mod identity;
 pub mod input;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 pub mod registry;
 #[cfg(feature = "rustls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]

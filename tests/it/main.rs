@@ -18,6 +18,8 @@ mod hostile;
 mod identity;
 #[cfg(feature = "ring")]
 mod limbo;
+#[cfg(all(feature = "ring", feature = "testkit", feature = "metrics"))]
+mod metrics;
 #[cfg(all(feature = "ring", feature = "testkit", feature = "http"))]
 mod offload;
 #[cfg(feature = "ring")]

@@ -1,0 +1,112 @@
+//! Metrics through the [`metrics`](https://docs.rs/metrics) facade (feature `metrics`):
+//! certauth records, the application's exporter (Prometheus, StatsD, ...) publishes.
+//!
+//! | name | kind | labels | what |
+//! |---|---|---|---|
+//! | `certauth_authentications_total` | counter | `outcome` (`ok` or an [`ErrorKind`] name), `source` (`tls`, `header`, `bytes`) | every [`Authenticator::authenticate`](crate::Authenticator::authenticate) decision |
+//! | `certauth_verification_seconds` | histogram | - | each uncached verification (decoding excluded) |
+//! | `certauth_cache_hits_total` | counter | - | verifications answered by the cache (successes and remembered failures) |
+//! | `certauth_cache_misses_total` | counter | - | verifications run |
+//! | `certauth_cache_entries` | gauge | - | entries in the verification cache, after each miss |
+//!
+//! Labels take a fixed set of values: never a subject, a certificate, a header value or
+//! anything else a client chooses, so cardinality stays bounded.
+//!
+//! Handles are registered with the global recorder on an authenticator's first request
+//! and kept, so a cached request costs a few atomic increments, not a registry look-up:
+//! install the recorder before the first request (as exporters are, at start-up).
+
+use std::time::Duration;
+
+use crate::error::ErrorKind;
+
+/// `certauth_authentications_total`.
+pub const AUTHENTICATIONS_TOTAL: &str = "certauth_authentications_total";
+/// `certauth_verification_seconds`.
+pub const VERIFICATION_SECONDS: &str = "certauth_verification_seconds";
+/// `certauth_cache_hits_total`.
+pub const CACHE_HITS_TOTAL: &str = "certauth_cache_hits_total";
+/// `certauth_cache_misses_total`.
+pub const CACHE_MISSES_TOTAL: &str = "certauth_cache_misses_total";
+/// `certauth_cache_entries`.
+pub const CACHE_ENTRIES: &str = "certauth_cache_entries";
+
+/// Where the authenticated credential came from (the `source` label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SourceLabel {
+    Tls = 0,
+    Header = 1,
+    Bytes = 2,
+}
+
+impl SourceLabel {
+    const ALL: [SourceLabel; 3] = [Self::Tls, Self::Header, Self::Bytes];
+
+    const fn name(self) -> &'static str {
+        match self {
+            Self::Tls => "tls",
+            Self::Header => "header",
+            Self::Bytes => "bytes",
+        }
+    }
+}
+
+/// One outcome per error kind, plus `ok` (index 0).
+const OUTCOMES: usize = ErrorKind::ALL.len() + 1;
+
+/// The handles one authenticator records through.
+pub(crate) struct Metrics {
+    authentications: Vec<::metrics::Counter>,
+    verification: ::metrics::Histogram,
+    hits: ::metrics::Counter,
+    misses: ::metrics::Counter,
+    entries: ::metrics::Gauge,
+}
+
+impl Metrics {
+    /// Registers every handle with the current recorder.
+    pub(crate) fn register() -> Self {
+        let mut authentications = Vec::with_capacity(OUTCOMES * SourceLabel::ALL.len());
+        for outcome in std::iter::once("ok").chain(ErrorKind::ALL.iter().map(|k| k.as_str())) {
+            for source in SourceLabel::ALL {
+                authentications.push(::metrics::counter!(
+                    AUTHENTICATIONS_TOTAL,
+                    "outcome" => outcome,
+                    "source" => source.name()
+                ));
+            }
+        }
+        Self {
+            authentications,
+            verification: ::metrics::histogram!(VERIFICATION_SECONDS),
+            hits: ::metrics::counter!(CACHE_HITS_TOTAL),
+            misses: ::metrics::counter!(CACHE_MISSES_TOTAL),
+            entries: ::metrics::gauge!(CACHE_ENTRIES),
+        }
+    }
+
+    pub(crate) fn authentication(&self, outcome: Option<ErrorKind>, source: SourceLabel) {
+        let outcome =
+            outcome.map_or(0, |k| ErrorKind::ALL.iter().position(|&x| x == k).map_or(0, |i| i + 1));
+        self.authentications[outcome * SourceLabel::ALL.len() + source as usize].increment(1);
+    }
+
+    pub(crate) fn verification(&self, took: Duration) {
+        self.verification.record(took.as_secs_f64());
+    }
+
+    pub(crate) fn cache_hit(&self) {
+        self.hits.increment(1);
+    }
+
+    pub(crate) fn cache_miss(&self, entries: usize) {
+        self.misses.increment(1);
+        self.entries.set(entries as f64);
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
