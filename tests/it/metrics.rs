@@ -14,10 +14,10 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
 use crate::common::{at, block_on};
 
-/// (kind, name, sorted labels) -> value, for every metric the recorder saw.
-fn snapshot(
-    recorder: &DebuggingRecorder,
-) -> Vec<(MetricKind, String, Vec<(String, String)>, DebugValue)> {
+/// One metric the recorder saw: kind, name, sorted labels, value.
+type Seen = (MetricKind, String, Vec<(String, String)>, DebugValue);
+
+fn snapshot(recorder: &DebuggingRecorder) -> Vec<Seen> {
     recorder
         .snapshotter()
         .snapshot()
@@ -33,11 +33,7 @@ fn snapshot(
         .collect()
 }
 
-fn counter(
-    snap: &[(MetricKind, String, Vec<(String, String)>, DebugValue)],
-    name: &str,
-    labels: &[(&str, &str)],
-) -> u64 {
+fn counter(snap: &[Seen], name: &str, labels: &[(&str, &str)]) -> u64 {
     snap.iter()
         .find(|(kind, n, l, _)| {
             *kind == MetricKind::Counter
