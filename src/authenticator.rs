@@ -417,6 +417,8 @@ impl AuthenticatorBuilder {
         if self.registry.is_none() && self.unregistered == Some(Unregistered::Reject) {
             return Err(ConfigError::RejectUnregisteredWithoutRegistry);
         }
+        #[cfg(feature = "metrics")]
+        crate::metrics::trust_store(&self.verifier.trust_store());
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 verifier: self.verifier,

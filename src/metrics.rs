@@ -8,6 +8,9 @@
 //! | `certauth_cache_hits_total` | counter | - | verifications answered by the cache (successes and remembered failures) |
 //! | `certauth_cache_misses_total` | counter | - | verifications run |
 //! | `certauth_cache_entries` | gauge | - | entries in the verification cache, after each miss |
+//! | `certauth_reloads_total` | counter | `what` (`trust_store`, `registry`), `result` (`ok`, `error`) | every reload a [`Watcher`](crate::reload::Watcher) attempts |
+//! | `certauth_anchor_not_after_timestamp_seconds` | gauge | `anchor` (`sha256:` and 16 hex digits of the anchor's subject and key) | each anchor's notAfter, set when an authenticator is built and after each trust-store reload |
+//! | `certauth_crl_next_update_timestamp_seconds` | gauge | `issuer` (`sha256:` and 16 hex digits of the issuer's name) | each CRL's nextUpdate, set likewise |
 //!
 //! Labels take a fixed set of values: never a subject, a certificate, a header value or
 //! anything else a client chooses, so cardinality stays bounded.
@@ -30,6 +33,50 @@ pub const CACHE_HITS_TOTAL: &str = "certauth_cache_hits_total";
 pub const CACHE_MISSES_TOTAL: &str = "certauth_cache_misses_total";
 /// `certauth_cache_entries`.
 pub const CACHE_ENTRIES: &str = "certauth_cache_entries";
+
+/// `certauth_reloads_total`.
+pub const RELOADS_TOTAL: &str = "certauth_reloads_total";
+/// `certauth_anchor_not_after_timestamp_seconds`.
+pub const ANCHOR_NOT_AFTER: &str = "certauth_anchor_not_after_timestamp_seconds";
+/// `certauth_crl_next_update_timestamp_seconds`.
+pub const CRL_NEXT_UPDATE: &str = "certauth_crl_next_update_timestamp_seconds";
+
+/// Counts a reload attempt (rare: registered on the spot).
+pub(crate) fn reload(what: &'static str, ok: bool) {
+    let result = if ok { "ok" } else { "error" };
+    ::metrics::counter!(RELOADS_TOTAL, "what" => what, "result" => result).increment(1);
+}
+
+/// Sets the expiry gauges of `store`'s anchors and CRLs. The labels are digests: the
+/// configuration's names stay out of the metrics backend, and each label value is one
+/// of the configured anchors or CRL issuers.
+pub(crate) fn trust_store(store: &crate::trust::TrustStore) {
+    for (anchor, (subject, _, not_after)) in store.anchors().iter().zip(store.anchor_validity()) {
+        let label = short_digest(&[subject.as_bytes(), &anchor.subject_public_key_info]);
+        ::metrics::gauge!(ANCHOR_NOT_AFTER, "anchor" => label).set(not_after.as_unix_secs() as f64);
+    }
+    for crl in store.crls() {
+        if let Some(next) = crl.next_update() {
+            let label = short_digest(&[crl.issuer().der()]);
+            ::metrics::gauge!(CRL_NEXT_UPDATE, "issuer" => label).set(next.as_unix_secs() as f64);
+        }
+    }
+}
+
+fn short_digest(parts: &[&[u8]]) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    let digest = h.finalize();
+    let mut out = String::from("sha256:");
+    for b in &digest[..8] {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
 
 /// Where the authenticated credential came from (the `source` label).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -267,6 +267,12 @@ impl TrustStore {
         self.anchor_meta.iter().map(|m| m.subject.as_str())
     }
 
+    /// Each anchor's subject (RFC 4514), notBefore and notAfter, in the order of
+    /// [`anchors`](Self::anchors): for health reports and expiry alerts.
+    pub fn anchor_validity(&self) -> impl Iterator<Item = (&str, Timestamp, Timestamp)> {
+        self.anchor_meta.iter().map(|m| (m.subject.as_str(), m.not_before, m.not_after))
+    }
+
     /// The anchors a verification at `now` may use: those valid then, `skew` seconds
     /// allowed on either side. Costs two comparisons when every anchor is valid.
     pub(crate) fn anchors_at(&self, now: Timestamp, skew: i64) -> UsableAnchors<'_> {

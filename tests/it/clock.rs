@@ -10,6 +10,7 @@ const EDGES: &[(&str, &str)] = &[
     ("tower.rs", "the tower layer: the time of each request"),
     ("bin/certauth.rs", "the command-line tool, unless --at is given"),
     ("trust.rs", "TrustStoreBuilder::build checks anchor validity at the clock without check_at"),
+    ("reload.rs", "the reload watcher: a changed file is checked at the time it is reloaded"),
 ];
 
 const CLOCK_READS: &[&str] = &["Timestamp::now", "SystemTime::now", "UnixTime::now"];

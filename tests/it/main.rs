@@ -27,6 +27,8 @@ mod path_rules;
 mod pem_variants;
 #[cfg(feature = "testkit")]
 mod properties;
+#[cfg(all(feature = "ring", feature = "testkit"))]
+mod reload;
 #[cfg(feature = "testkit")]
 mod testkit;
 #[cfg(all(feature = "rustls", feature = "testkit", feature = "ring"))]
