@@ -14,6 +14,10 @@
 //! `--trusted-proxy-identity cn:edge-proxy` (or `dns:`, `uri:`, `spiffe:`; repeatable)
 //! trusts a proxy by that certificate instead of (or besides) its address.
 //!
+//! Operations: `GET /healthz` (the health report as JSON: 200 when healthy, 503
+//! otherwise), `--watch` (reload the trust, CRL and registry files when they change),
+//! `--metrics` (Prometheus metrics at `GET /metrics`; build with feature `metrics`).
+//!
 //! `GET /whoami` answers `{"subject", "x5t#S256", "spiffe_id", "client_id", "source"}`;
 //! a refused request gets its status and `{"error":"<kind>"}` (a certificate header from a
 //! peer that is not a trusted proxy: 400 `untrusted_source`). Prints `listening on ADDR`
@@ -95,7 +99,8 @@ fn parse_verify_header(s: &str) -> Result<(String, String), String> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let auth = args.common.authenticator()?;
+    let built = args.common.build()?;
+    let auth = built.auth;
     let mut source = HeaderSource::builder(&args.header, args.format);
     if !args.trusted_proxies.is_empty() {
         source = source.trusted_proxies(TrustedProxies::parse(&args.trusted_proxies)?);
@@ -118,7 +123,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         source = source.require_verification_header(name, value);
     }
     let layer = args.common.layer(auth)?.forwarded(source.build()?);
-    let app = Router::new().route("/whoami", get(support::whoami)).layer(layer);
+    let app = Router::new().route("/whoami", get(support::whoami)).layer(layer).merge(built.ops);
     let tls = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => Some(Arc::new(server_tls(cert, key, proxy_verifier)?)),
         _ => None,

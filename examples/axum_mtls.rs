@@ -43,7 +43,8 @@ struct Args {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let auth = args.common.authenticator()?;
+    let built = args.common.build()?;
+    let auth = built.auth;
     let certs = CertificateDer::pem_file_iter(&args.cert)?.collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_file(&args.key)?;
     let verifier = certauth::rustls::MtlsClientVerifier::new(auth.clone(), provider.clone());
@@ -51,7 +52,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(Arc::new(verifier))
         .with_single_cert(certs, key)?;
-    let app = Router::new().route("/whoami", get(support::whoami)).layer(args.common.layer(auth)?);
+    let app = Router::new()
+        .route("/whoami", get(support::whoami))
+        .layer(args.common.layer(auth)?)
+        .merge(built.ops);
     let listener = tokio::net::TcpListener::bind(&args.common.listen).await?;
     println!("listening on {}", listener.local_addr()?);
     support::serve(listener, app, Some(Arc::new(tls))).await;

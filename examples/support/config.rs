@@ -4,9 +4,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use certauth::health::HealthReport;
 use certauth::registry::MemoryRegistry;
+use certauth::reload::{TrustFiles, Watcher};
 use certauth::verify::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus};
-use certauth::{Authenticator, Timestamp, TrustStore, Verifier};
+use certauth::{Authenticator, Timestamp, Verifier};
 
 /// Flags every reference server takes.
 #[derive(clap::Args, Debug)]
@@ -32,34 +39,116 @@ pub(crate) struct Common {
     /// request's own task). Default: half the cores, at least one.
     #[arg(long)]
     pub(crate) verification_threads: Option<usize>,
+    /// Reload the --trust, --crl and --registry files when they change (the last good
+    /// configuration stays when a changed file is broken).
+    #[arg(long)]
+    pub(crate) watch: bool,
+    /// How often --watch looks at the files, in milliseconds.
+    #[arg(long, default_value_t = 2000, requires = "watch")]
+    pub(crate) watch_interval_ms: u64,
+    /// Serve Prometheus metrics at `GET /metrics` (built with feature `metrics`).
+    #[arg(long)]
+    pub(crate) metrics: bool,
+}
+
+/// The authenticator and the operator's routes (`/healthz`, and `/metrics` with
+/// `--metrics`), which stay outside authentication.
+pub(crate) struct Built {
+    pub(crate) auth: Authenticator,
+    pub(crate) ops: axum::Router,
+}
+
+/// What `/healthz` reports on.
+struct Ops {
+    verifier: Verifier,
+    registry: Option<Arc<MemoryRegistry>>,
+    watcher: Option<Watcher>,
+}
+
+/// `GET /healthz`: the health report as JSON; 200 when healthy, 503 otherwise.
+async fn healthz(
+    State(ops): State<Arc<Ops>>,
+) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+    let mut report = HealthReport::new(&ops.verifier.trust_store(), Timestamp::now(), 30 * 86_400);
+    if let Some(watcher) = &ops.watcher {
+        report = report.with_reloads(watcher);
+    }
+    if let Some(registry) = &ops.registry {
+        report = report.with_registry(&**registry).await;
+    }
+    let status = if report.healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, [("content-type", "application/json")], report.to_json())
 }
 
 impl Common {
     /// The authenticator these flags describe.
     pub(crate) fn authenticator(&self) -> Result<Authenticator, Box<dyn std::error::Error>> {
-        let mut store = TrustStore::builder();
+        Ok(self.build()?.auth)
+    }
+
+    /// The authenticator and the operator's routes these flags describe.
+    pub(crate) fn build(&self) -> Result<Built, Box<dyn std::error::Error>> {
+        // Before anything records: metric handles bind to the recorder of their time.
+        let metrics_route = self.metrics_route()?;
+        let mut files = TrustFiles::new();
         for path in &self.trust {
-            store =
-                if path.is_dir() { store.add_directory(path)? } else { store.add_file(path)? };
+            files = files.file(path);
         }
         for path in &self.crl {
-            store = store.add_crl_file(path)?;
+            files = files.crl(path);
         }
-        let mut verifier = Verifier::builder(store.build()?, RING_ALGORITHMS);
+        let mut verifier = Verifier::builder(files.load()?, RING_ALGORITHMS);
         if !self.crl.is_empty() {
             verifier = verifier
                 .revocation(RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny));
         }
-        let mut auth = Authenticator::builder(verifier.build()?);
+        let verifier = verifier.build()?;
+        let mut auth = Authenticator::builder(verifier.clone());
         if let Some(threads) = self.verification_threads {
             auth = auth.verification_threads(threads);
         }
+        let mut registry = None;
         if let Some(path) = &self.registry {
-            let registry = MemoryRegistry::new();
-            registry.load_file(path, Timestamp::now())?;
-            auth = auth.registry(Arc::new(registry));
+            let loaded = Arc::new(MemoryRegistry::new());
+            loaded.load_file(path, Timestamp::now())?;
+            auth = auth.registry(loaded.clone());
+            registry = Some(loaded);
         }
-        Ok(auth.build()?)
+        let watcher = if self.watch {
+            let mut watcher = Watcher::builder()
+                .trust_store(verifier.clone(), files)
+                .interval(Duration::from_millis(self.watch_interval_ms));
+            if let (Some(registry), Some(path)) = (&registry, &self.registry) {
+                watcher = watcher.registry(registry.clone(), path);
+            }
+            Some(watcher.start()?)
+        } else {
+            None
+        };
+        let ops = Arc::new(Ops { verifier, registry, watcher });
+        let mut routes = axum::Router::new().route("/healthz", get(healthz)).with_state(ops);
+        if let Some(route) = metrics_route {
+            routes = routes.merge(route);
+        }
+        Ok(Built { auth: auth.build()?, ops: routes })
+    }
+
+    /// `GET /metrics` with `--metrics`: installs the Prometheus recorder.
+    #[cfg(feature = "metrics")]
+    fn metrics_route(&self) -> Result<Option<axum::Router>, Box<dyn std::error::Error>> {
+        if !self.metrics {
+            return Ok(None);
+        }
+        let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+        Ok(Some(axum::Router::new().route("/metrics", get(move || async move { handle.render() }))))
+    }
+
+    #[cfg(not(feature = "metrics"))]
+    fn metrics_route(&self) -> Result<Option<axum::Router>, Box<dyn std::error::Error>> {
+        if self.metrics {
+            return Err("--metrics needs the example built with feature `metrics`".into());
+        }
+        Ok(None)
     }
 
     /// The certauth layer for these flags (client-id header applied).

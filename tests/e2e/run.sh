@@ -149,7 +149,7 @@ valid_x5t=$(thumbprint "$pki/valid.pem")
 # ---------------------------------------------------------------------------------------
 # 2. The backends (examples), built once
 echo "e2e: building the examples" >&2
-cargo build --quiet --examples --features axum,rustls,ring
+cargo build --quiet --examples --features axum,rustls,ring,metrics
 target_dir=$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 examples=$target_dir/debug/examples
@@ -501,6 +501,58 @@ report axum_mtls s_client-valid "200 x5t=$valid_x5t" "$got"
 out=$(s_client revoked)
 got=$(grep -o 'alert [a-z ]*' <<<"$out" | head -n 1) || got="no alert: $(head -n 1 <<<"$out")"
 report axum_mtls s_client-revoked "alert certificate revoked" "$got"
+
+# ---------------------------------------------------------------------------------------
+# 5. Reload without restart: the trust bundle replaced while clients run (axum_behind_proxy
+# --watch); the new CA's client accepted and the removed CA's refused within the interval;
+# a corrupt bundle leaves the server serving the last good one, /healthz says so, and
+# /metrics counts the refused reload.
+reload=$tmp/reload
+mkdir -p "$reload"
+cp "$pki/trust.pem" "$reload/trust.pem"
+backend backend-reload "$examples/axum_behind_proxy" --trust "$reload/trust.pem" \
+  --trusted-proxy 127.0.0.1/32 --header x-ssl-client-cert --format haproxy-der \
+  --watch --watch-interval-ms 200 --metrics
+reload_addr=$addr
+unknown_b64=$(openssl x509 -in "$pki/unknown.pem" -outform DER | base64 -w0)
+as_header() { outcome -H "x-ssl-client-cert: $1" "http://$reload_addr/whoami"; }
+unknown_x5t=$(thumbprint "$pki/unknown.pem")
+report reload before-valid "200 x5t=$valid_x5t source=header:x-ssl-client-cert" "$(as_header "$valid_b64")"
+report reload before-unknown "401 unknown_issuer" "$(as_header "$unknown_b64")"
+# clients keep asking throughout; every answer must be 200 or 401
+(
+  while [ ! -e "$reload/stop" ]; do
+    for v in "$valid_b64" "$unknown_b64"; do
+      curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 -H "x-ssl-client-cert: $v" \
+        "http://$reload_addr/whoami" >>"$reload/statuses" || echo "curl-failed" >>"$reload/statuses"
+    done
+  done
+) &
+pids+=($!)
+replace_bundle() { cp "$1" "$reload/next.pem" && mv "$reload/next.pem" "$reload/trust.pem"; }
+replace_bundle "$pki/other-root.pem"
+got=""
+for ((i = 0; i < 50; i++)); do
+  got=$(as_header "$unknown_b64")
+  [ "$got" = "200 x5t=$unknown_x5t source=header:x-ssl-client-cert" ] && break
+  sleep 0.1
+done
+report reload new-ca-accepted "200 x5t=$unknown_x5t source=header:x-ssl-client-cert" "$got"
+report reload removed-ca-refused "401 unknown_issuer" "$(as_header "$valid_b64")"
+printf 'not a certificate bundle\n' >"$reload/next.pem" && mv "$reload/next.pem" "$reload/trust.pem"
+sleep 1 # five intervals
+report reload corrupt-keeps-serving "200 x5t=$unknown_x5t source=header:x-ssl-client-cert" \
+  "$(as_header "$unknown_b64")"
+report reload healthz-unhealthy 503 \
+  "$(curl -s -o "$tmp/health" -w '%{http_code}' "http://$reload_addr/healthz")"
+report reload metrics-counted yes "$(curl -s "http://$reload_addr/metrics" |
+  grep -Eq '^certauth_reloads_total\{(what="trust_store",result="error"|result="error",what="trust_store")\} [1-9]' &&
+  echo yes || echo no)"
+touch "$reload/stop"
+sleep 0.5
+others=$(sort -u "$reload/statuses" | grep -vx -e 200 -e 401 | tr '\n' ' ' || true)
+report reload clients-during-swaps "200 and 401 only" "${others:-200 and 401 only}"
+[ -s "$reload/statuses" ] || report reload clients-asked yes no
 
 echo "e2e: $((cases - failures))/$cases passed in $((SECONDS - started))s after the build" >&2
 [ "$failures" = 0 ]

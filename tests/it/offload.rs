@@ -21,6 +21,8 @@ use crate::common::at;
 struct Gate {
     closed: Mutex<bool>,
     opened: Condvar,
+    /// Signature checks waiting at the gate now.
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl Gate {
@@ -30,8 +32,24 @@ impl Gate {
     }
 
     fn pass(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
         let closed = self.closed.lock().unwrap();
+        self.waiting.fetch_add(1, SeqCst);
         let _ = self.opened.wait_timeout_while(closed, Duration::from_secs(10), |c| *c).unwrap();
+        self.waiting.fetch_sub(1, SeqCst);
+    }
+
+    /// Until a verification waits at the gate (so it runs on a verification thread and
+    /// no longer sits in the queue); gives up after ten seconds.
+    async fn until_one_waits(&self) {
+        for _ in 0..10_000 {
+            if self.waiting.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+                return;
+            }
+            tokio::task::yield_now().await;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        panic!("no verification reached the gate");
     }
 }
 
@@ -93,7 +111,7 @@ fn a_cached_request_is_answered_while_an_uncached_verification_runs() {
             let auth = auth.clone();
             async move { authenticate(&auth, &new).await }
         });
-        tokio::task::yield_now().await; // the uncached request starts and waits at the gate
+        s.gate.until_one_waits().await; // the uncached request waits at the gate
         authenticate(&auth, &known).await.unwrap();
         assert!(
             !uncached.is_finished(),
@@ -115,7 +133,7 @@ fn with_the_queue_full_the_next_uncached_request_is_refused_at_once_and_not_reme
             let (auth, leaf) = (auth.clone(), first);
             async move { authenticate(&auth, &leaf).await }
         });
-        tokio::task::yield_now().await; // on the one verification thread, at the gate
+        s.gate.until_one_waits().await; // on the one verification thread, at the gate
         let queued = tokio::spawn({
             let (auth, leaf) = (auth.clone(), second);
             async move { authenticate(&auth, &leaf).await }
