@@ -271,3 +271,22 @@ fn verify_with_the_crl_of_an_intermediate_only_the_chain_holds() {
     assert!(out.contains("\"error\":\"revoked\""), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Regression: `verify` of a leaf without its intermediate says which issuer was not
+/// found, how many certificates the chain held and where the intermediate belongs, on
+/// standard error and in the JSON `message`, as the library does.
+#[test]
+fn verify_unknown_issuer_names_the_missing_issuer() {
+    let args = ["verify", "--trust", "pki/root.pem", "--at", "2027-01-01T00:00:00Z"];
+    let expected = "no path to a trust anchor: issuer \"CN=Example Test Intermediate CA,O=Example \
+                    Test PKI,C=US\" not found (chain of 1 certificate); proxies such as nginx \
+                    forward only the leaf: add the intermediate to the trust store's \
+                    intermediate pool, or the issuing ca as a trust anchor";
+    let (code, _, err) = certauth(&[&args[..], &["pki/leaf-ec.pem"]].concat(), b"");
+    assert_eq!(code, 1);
+    assert_eq!(err.trim_end(), format!("rejected: unknown_issuer: {expected}"));
+    let (code, out, _) = certauth(&[&args[..], &["--json", "pki/leaf-ec.pem"]].concat(), b"");
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["message"], expected);
+}
