@@ -186,7 +186,7 @@ fn verify(command: Command) -> ExitCode {
     {
         Ok(v) => v,
         Err(e) => {
-            err!("error: configuration: {e}");
+            err!("error: configuration: {}", describe_config_error(&e, now, at.is_some()));
             return ExitCode::from(2);
         }
     };
@@ -221,6 +221,33 @@ fn verify(command: Command) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// A configuration error in the operator's words: an anchor outside its validity is
+/// said to be not valid at the verification time (`--at`, or now).
+fn describe_config_error(
+    e: &certauth::ConfigError,
+    now: certauth::Timestamp,
+    at_given: bool,
+) -> String {
+    use certauth::trust::TrustProblem;
+    let certauth::ConfigError::Trust(problems) = e else { return e.to_string() };
+    let when = if at_given { "the --at time" } else { "now" };
+    let now = now.to_rfc3339();
+    let described: Vec<String> = problems
+        .iter()
+        .map(|p| match p {
+            TrustProblem::AnchorNotYetValid { subject, not_before } => format!(
+                "trust anchor {subject} is not valid at {now} ({when}): it is valid from \
+                 {not_before}"
+            ),
+            TrustProblem::AnchorExpired { subject, not_after } => format!(
+                "trust anchor {subject} is not valid at {now} ({when}): it expired at {not_after}"
+            ),
+            other => other.to_string(),
+        })
+        .collect();
+    format!("trust store: {}", described.join("; "))
 }
 
 fn build_verifier(
@@ -327,13 +354,14 @@ fn is_one_line(bytes: &[u8]) -> bool {
     !bytes.trim_ascii_end().iter().any(|&c| matches!(c, b'\r' | b'\n' | 0))
 }
 
-/// Decodes a header value, without the final newline a file or `echo` adds.
+/// Decodes a header value, without the final newline a file or `echo` adds. Errors
+/// name the format's default header, or say `header: ...` when the format is detected.
 fn decode_header(
     bytes: &[u8],
     format: HeaderFormat,
     limits: &Limits,
 ) -> Result<PresentedChain, Error> {
-    let name = format.default_header_name().unwrap_or("header");
+    let name = format.default_header_name().unwrap_or("");
     certauth::input::decode_header(bytes.trim_ascii_end(), format, name, limits)
 }
 

@@ -290,3 +290,47 @@ fn verify_unknown_issuer_names_the_missing_issuer() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["message"], expected);
 }
+
+/// Regression: a detected header value's errors say `header: ...` once, never
+/// `header header: ...`; nginx's `-` for "no certificate" is `no_certificate` whatever the
+/// format.
+#[test]
+fn header_errors_name_the_header_once_and_dash_is_no_certificate() {
+    let (code, _, err) = certauth(&["inspect"], b"abc!!\n");
+    assert_eq!(code, 1);
+    assert!(err.starts_with("error: malformed_input: header: "), "{err}");
+    assert!(!err.contains("header header"), "{err}");
+    for format in ["auto", "nginx-escaped", "nginx-folded", "pem-oneline", "haproxy-der"] {
+        let (code, out, err) = certauth(&["inspect", "--json", "--format", format], b"-\n");
+        assert_eq!(code, 1, "{format}");
+        assert!(err.starts_with("error: no_certificate: header"), "{format}: {err}");
+        assert!(!err.contains("header header"), "{format}: {err}");
+        assert!(out.contains("\"error\":\"no_certificate\""), "{format}: {out}");
+    }
+}
+
+/// Regression: `verify --at` before the trust anchor's notBefore says that the anchor is
+/// not valid at that time (a configuration error, exit 2), not only when it becomes valid.
+#[test]
+fn verify_at_before_the_anchor_is_valid_says_so() {
+    let at = "2020-01-01T00:00:00Z";
+    let (code, out, err) =
+        certauth(&["verify", "--trust", "pki/root.pem", "--at", at, "pki/leaf-ec-chain.pem"], b"");
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        err.trim_end(),
+        "error: configuration: trust store: trust anchor CN=Example Test Root CA,O=Example \
+         Test PKI,C=US is not valid at 2020-01-01T00:00:00Z (the --at time): it is valid from \
+         2026-11-22T10:34:32Z"
+    );
+    // After its notAfter: expired, said the same way.
+    let (code, _, err) = certauth(
+        &["verify", "--trust", "pki/root.pem", "--at", "2050-01-01T00:00:00Z", "pki/leaf-ec.pem"],
+        b"",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("is not valid at 2050-01-01T00:00:00Z (the --at time): it expired at"),
+        "{err}"
+    );
+}

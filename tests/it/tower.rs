@@ -731,3 +731,37 @@ async fn connection_info_takes_precedence_over_connect_info() {
     assert_eq!(send(None, "192.0.2.7:1").await.unwrap().status(), StatusCode::BAD_REQUEST);
     assert_eq!(send(None, "10.0.0.1:1").await.unwrap().status(), StatusCode::OK);
 }
+
+/// Regression: nginx forwards `-` (what it logs for an empty variable) when the client
+/// sent no certificate. In every header format, from the trusted proxy, that is 401
+/// `no_certificate`, never 400 `malformed_input`: also with the proxy's verification
+/// header saying `NONE`, and again on a repeated request (the cached path).
+#[tokio::test]
+async fn a_forwarded_dash_is_no_certificate_in_every_format() {
+    let (_, auth) = fixture();
+    let no_certificate = (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#);
+    for format in HeaderFormat::ALL {
+        let name = format.default_header_name().unwrap_or("x-client-cert");
+        let builder = || {
+            let b = HeaderSource::builder(name, *format)
+                .trusted_proxies(TrustedProxies::parse(["10.0.0.1"]).unwrap());
+            if *format == HeaderFormat::Auto { b.allow_auto_detection() } else { b }
+        };
+        let plain = CertAuthLayer::new(auth.clone()).forwarded(builder().build().unwrap());
+        let verified = CertAuthLayer::new(auth.clone()).forwarded(
+            builder()
+                .require_verification_header("x-ssl-client-verify", "SUCCESS")
+                .build()
+                .unwrap(),
+        );
+        for value in ["-", " - "] {
+            for _ in 0..2 {
+                let got = call(plain.clone(), "10.0.0.1", &[(name, value.to_owned())]).await;
+                assert_eq!((got.0, got.1.as_str()), no_certificate, "{format} {value:?}");
+                let headers = [(name, value.to_owned()), ("x-ssl-client-verify", "NONE".into())];
+                let got = call(verified.clone(), "10.0.0.1", &headers).await;
+                assert_eq!((got.0, got.1.as_str()), no_certificate, "{format} {value:?}");
+            }
+        }
+    }
+}
