@@ -147,7 +147,7 @@
 //! | `axum` | [`AuthenticatedClient`] and `Option<AuthenticatedClient>` as axum extractors, and [`tower::CertAuthLayer`] reading the peer address from axum's `ConnectInfo<SocketAddr>` when a request has no [`tower::ConnectionInfo`] (implies `tower`; depends on `axum-core`, and on `axum` without default features but with `tokio`, where `ConnectInfo` lives) |
 //! | `pkcs12` | [`trust::TrustStoreBuilder::add_pkcs12`]: PKCS#12 trust bundles |
 //! | `testkit` | [`testkit`]: a throwaway PKI and proxy header encoders for your tests |
-//! | `cli` | the `certauth` operator tool (inspect, thumbprint, verify) |
+//! | `cli` | the `certauth` operator tool (inspect, thumbprint, verify, registry files) |
 //!
 //! # Untrusted input
 //!
