@@ -72,6 +72,11 @@ pub enum ErrorKind {
     /// Too many uncached verifications are waiting; the request was refused at once
     /// rather than queued without bound. Retrying later may succeed.
     Overloaded,
+    /// The server gave a request that carries a forwarded certificate header no peer
+    /// address (neither the tower layer's `ConnectionInfo` nor axum's
+    /// `ConnectInfo<SocketAddr>`), so a trusted proxy cannot be told from anyone else: a
+    /// mistake in the server's setup, not in the request.
+    MissingConnectionInfo,
 }
 
 impl ErrorKind {
@@ -104,6 +109,7 @@ impl ErrorKind {
         Self::ClientSuspended,
         Self::RegistryUnavailable,
         Self::Overloaded,
+        Self::MissingConnectionInfo,
     ];
 
     /// The stable snake_case name of this kind, e.g. `"malformed_input"`.
@@ -136,6 +142,7 @@ impl ErrorKind {
             Self::ClientSuspended => "client_suspended",
             Self::RegistryUnavailable => "registry_unavailable",
             Self::Overloaded => "overloaded",
+            Self::MissingConnectionInfo => "missing_connection_info",
         }
     }
 

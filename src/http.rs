@@ -809,6 +809,7 @@ impl HeaderSourceBuilder {
 /// | 400 Bad Request | malformed header or chain: `malformed_input`, `input_too_large`, `private_key_supplied`, `duplicate_header`, `digest_mismatch`; and `untrusted_source` (the request carries a certificate header it must not carry, as RFC 9440 2.4 lets a proxy answer) |
 /// | 401 Unauthorized | missing or unverifiable certificate: `no_certificate`, every verification failure, `proxy_verification_failed`, `binding_mismatch` |
 /// | 403 Forbidden | verified but not allowed: `identity_mismatch`, `unknown_client`, `client_suspended` |
+/// | 500 Internal Server Error | `missing_connection_info`: the server gave the request no peer address, so no forwarded header can be trusted (a setup mistake the client cannot fix, never answered like a spoof) |
 /// | 503 Service Unavailable | `registry_unavailable`, `overloaded` (too many uncached verifications waiting) |
 ///
 /// ```
@@ -843,6 +844,7 @@ pub fn status_for(kind: ErrorKind) -> StatusCode {
         ErrorKind::IdentityMismatch | ErrorKind::UnknownClient | ErrorKind::ClientSuspended => {
             StatusCode::FORBIDDEN
         }
+        ErrorKind::MissingConnectionInfo => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorKind::RegistryUnavailable | ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
@@ -995,6 +997,21 @@ mod tests {
             let json: serde_json::Value = serde_json::from_str(response.body()).unwrap();
             assert_eq!(json, serde_json::json!({ "error": kind.as_str() }), "{kind}");
         }
+    }
+
+    /// A request the server gave no peer address is the server's mistake: 500, never
+    /// the 400 of a spoofed header, so the two are told apart by status alone.
+    #[test]
+    fn missing_connection_info_is_a_server_error_unlike_a_spoof() {
+        assert_eq!(status_for(ErrorKind::MissingConnectionInfo), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_ne!(
+            status_for(ErrorKind::MissingConnectionInfo),
+            status_for(ErrorKind::UntrustedSource)
+        );
+        assert_eq!(
+            ErrorResponse::new(ErrorKind::MissingConnectionInfo).body_json(),
+            r#"{"error":"missing_connection_info"}"#
+        );
     }
 
     #[test]

@@ -84,11 +84,10 @@
 //! use std::net::SocketAddr;
 //! use std::sync::Arc;
 //!
-//! use axum::extract::{ConnectInfo, Request};
-//! use axum::{Router, middleware, routing::get};
+//! use axum::{Router, routing::get};
 //! use certauth::http::{HeaderSource, TrustedProxies};
 //! use certauth::registry::MemoryRegistry;
-//! use certauth::tower::{CertAuthLayer, ConnectionInfo};
+//! use certauth::tower::CertAuthLayer;
 //! use certauth::verify::RING_ALGORITHMS;
 //! use certauth::{AuthenticatedClient, Authenticator, HeaderFormat, Timestamp, TrustStore, Verifier};
 //!
@@ -107,18 +106,11 @@
 //!
 //!     let app = Router::new()
 //!         .route("/whoami", get(whoami))
-//!         .layer(CertAuthLayer::new(auth).forwarded(source))
-//!         // The layer needs the TCP peer of each request: without it, no forwarded
-//!         // header is trusted.
-//!         .layer(middleware::map_request(with_peer));
+//!         .layer(CertAuthLayer::new(auth).forwarded(source));
 //!     let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+//!     // The layer reads each request's TCP peer from axum's ConnectInfo<SocketAddr>.
 //!     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
 //!     Ok(())
-//! }
-//!
-//! async fn with_peer(ConnectInfo(peer): ConnectInfo<SocketAddr>, mut request: Request) -> Request {
-//!     request.extensions_mut().insert(ConnectionInfo::new(peer));
-//!     request
 //! }
 //!
 //! async fn whoami(client: AuthenticatedClient) -> String {
@@ -129,10 +121,12 @@
 //! ```
 //!
 //! A request from anyone but `10.0.0.5` that carries the header is refused with 400
-//! `untrusted_source`; one without a certificate gets 401 `no_certificate`. A
-//! [`ConnectionInfo`](crate::tower::ConnectionInfo) made per request is enough for
-//! proxies trusted by address; a proxy trusted by the certificate it presents on its own
-//! mTLS connection ([`http::ProxyIdentity`]) needs one per connection, so that its
+//! `untrusted_source`; one without a certificate gets 401 `no_certificate`. Served
+//! without connect info (`axum::serve(listener, app)`), a request carrying the header
+//! has no peer address and gets 500 `missing_connection_info`, with a warning in the log.
+//! axum's `ConnectInfo` is enough for proxies trusted by address; a proxy trusted by the certificate it presents on its own
+//! mTLS connection ([`http::ProxyIdentity`]) needs a
+//! [`ConnectionInfo`](crate::tower::ConnectionInfo) per connection, so that its
 //! certificate is verified once per connection: see `examples/axum_behind_proxy.rs`. A
 //! service that terminates mTLS itself uses the [`rustls`] verifier instead:
 //! `examples/axum_mtls.rs`. The README has proxy configurations (nginx, HAProxy and Apache
@@ -150,11 +144,11 @@
 //! | `rustls` | [`rustls`]: a rustls client certificate verifier applying certauth's policy in the handshake (rustls without a provider; bring yours) |
 //! | `http` | [`http`]: [`http::HeaderSource`], [`http::TrustedProxies`], [`http::ProxyIdentity`], [`http::status_for`] |
 //! | `tower` | [`tower`]: [`tower::CertAuthLayer`] (implies `http`) |
-//! | `axum` | [`AuthenticatedClient`] and `Option<AuthenticatedClient>` as axum extractors (implies `tower`; depends on `axum-core` only) |
+//! | `axum` | [`AuthenticatedClient`] and `Option<AuthenticatedClient>` as axum extractors, and [`tower::CertAuthLayer`] reading the peer address from axum's `ConnectInfo<SocketAddr>` when a request has no [`tower::ConnectionInfo`] (implies `tower`; depends on `axum-core`, and on `axum` without default features but with `tokio`, where `ConnectInfo` lives) |
 //! | `pkcs12` | [`trust::TrustStoreBuilder::add_pkcs12`]: PKCS#12 trust bundles |
 //! | `metrics` | [`metrics`]: counters and histograms through the `metrics` facade (bring your exporter) |
 //! | `testkit` | [`testkit`]: a throwaway PKI and proxy header encoders for your tests |
-//! | `cli` | the `certauth` operator tool (inspect, thumbprint, verify) |
+//! | `cli` | the `certauth` operator tool (inspect, thumbprint, verify, registry files) |
 //!
 //! # Untrusted input
 //!

@@ -261,4 +261,24 @@ pub enum RegistrationError {
         /// The operating system's reason.
         reason: String,
     },
+    /// A certificate of a client in a registry file is refused (its key fails the key
+    /// policy, or another client holds it).
+    #[error("client {client:?}: certificate {certificate}: {error}")]
+    CertificateRefused {
+        /// The client's id.
+        client: String,
+        /// The certificate: `x5t#S256 <thumbprint>`.
+        certificate: String,
+        /// Why it is refused.
+        error: Box<RegistrationError>,
+    },
+    /// An error in a registry file, with the file's path
+    /// ([`MemoryRegistry::load_file`](crate::registry::MemoryRegistry::load_file)).
+    #[error("{}: {error}", .path.display())]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong in it.
+        error: Box<RegistrationError>,
+    },
 }

@@ -4,8 +4,21 @@
 //! The certificate comes from the connection ([`ConnectionInfo::tls_certificates`], set
 //! by the server after a rustls handshake) or, when a [`HeaderSource`] is configured,
 //! from a forwarded header sent by a trusted proxy ([`ConnectionInfo::peer`] is the TCP
-//! peer). The server inserts one [`ConnectionInfo`] per connection into each request;
-//! without it, forwarded headers are never trusted.
+//! peer). The server inserts one [`ConnectionInfo`] per connection into each request.
+//! With feature `axum`, a request without [`ConnectionInfo`] takes its peer address from
+//! axum's [`ConnectInfo<SocketAddr>`](https://docs.rs/axum/0.8/axum/extract/struct.ConnectInfo.html),
+//! which `axum::serve` inserts when the router is served with
+//! `into_make_service_with_connect_info::<SocketAddr>()`:
+//!
+//! ```ignore
+//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//! ```
+//!
+//! A request that carries the configured forwarded header but no peer address at all
+//! (plain `axum::serve(listener, app)`, or a server that inserts nothing) cannot be
+//! trusted, and the mistake is the server's, not the client's: it is answered 500
+//! `missing_connection_info` (never the 400 `untrusted_source` of a spoof), and the first
+//! such request of each layer is logged at warn at [`TRACING_TARGET`] with what to change.
 //!
 //! When the request carries the configured header, the header decides: from a trusted
 //! proxy (by address, or by its mTLS certificate through
@@ -32,6 +45,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use ::http::header::HeaderValue;
@@ -115,6 +129,8 @@ struct Config {
     required: bool,
     client_id_header: Option<HeaderName>,
     token: Option<TokenConfirmation>,
+    /// Whether a request without a peer address has been logged at warn.
+    warned_no_peer: AtomicBool,
 }
 
 impl fmt::Debug for CertAuthLayer {
@@ -137,6 +153,7 @@ impl CertAuthLayer {
                 required: true,
                 client_id_header: None,
                 token: None,
+                warned_no_peer: AtomicBool::new(false),
             }),
         }
     }
@@ -148,6 +165,7 @@ impl CertAuthLayer {
             required: self.config.required,
             client_id_header: self.config.client_id_header.clone(),
             token: self.config.token.clone(),
+            warned_no_peer: AtomicBool::new(false),
         };
         f(&mut config);
         self.config = Arc::new(config);
@@ -285,14 +303,15 @@ async fn authenticate(
     // own TLS certificate, if any, is the proxy's and not the client's) or a spoofing
     // attempt, refused even when the connection carries a valid client certificate.
     if let Some(source) = config.headers.as_ref().filter(|s| s.is_present(headers)) {
-        let Some(connection) = connection else {
-            // Without the TCP peer there is no way to tell a proxy from a client.
-            return Err(Error::new(
-                ErrorKind::UntrustedSource,
-                "forwarded header without connection info",
-            ));
+        let peer = match connection {
+            Some(connection) => connection.as_peer(),
+            None => match connect_info(&request.extensions) {
+                Some(addr) => Peer::new(addr.ip()),
+                // Without the TCP peer there is no way to tell a proxy from a client.
+                None => return Err(missing_connection_info(config)),
+            },
         };
-        source.admit(headers, &connection.as_peer(), now)?;
+        source.admit(headers, &peer, now)?;
         // Decoded as the source decodes, with its limits and expectations, never the
         // authenticator's. One value is cached by its raw bytes (a repeat skips decoding);
         // several lines or a chain header are decoded first.
@@ -317,6 +336,47 @@ async fn authenticate(
         return config.authenticator.authenticate(&req).await.map(Some);
     }
     missing(config)
+}
+
+/// The peer address axum's `serve` puts into a request served with
+/// `into_make_service_with_connect_info::<SocketAddr>()`.
+#[cfg(feature = "axum")]
+fn connect_info(extensions: &::http::Extensions) -> Option<SocketAddr> {
+    extensions.get::<::axum::extract::ConnectInfo<SocketAddr>>().map(|info| info.0)
+}
+
+/// Without feature `axum`, only [`ConnectionInfo`] gives the peer address.
+#[cfg(not(feature = "axum"))]
+fn connect_info(_: &::http::Extensions) -> Option<SocketAddr> {
+    None
+}
+
+/// What to change when a request has no peer address.
+#[cfg(feature = "axum")]
+const NO_PEER_FIX: &str = "serve the router with \
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()), or insert \
+    certauth::tower::ConnectionInfo into each request";
+#[cfg(not(feature = "axum"))]
+const NO_PEER_FIX: &str = "insert certauth::tower::ConnectionInfo into each request (with \
+    axum::serve, enable certauth's feature axum to read ConnectInfo<SocketAddr>)";
+
+/// A forwarded header on a request without a peer address: the server's setup is
+/// incomplete. Logged at warn once per layer; every such request gets the error.
+fn missing_connection_info(config: &Config) -> Error {
+    if !config.warned_no_peer.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            target: TRACING_TARGET,
+            kind = %ErrorKind::MissingConnectionInfo,
+            fix = NO_PEER_FIX,
+            "forwarded certificate header on a request without a peer address: no proxy can \
+             be trusted until the server provides it",
+        );
+    }
+    Error::new(
+        ErrorKind::MissingConnectionInfo,
+        "forwarded certificate header on a request without a peer address (no ConnectionInfo \
+         or ConnectInfo<SocketAddr>)",
+    )
 }
 
 fn missing(config: &Config) -> Result<Option<AuthenticatedClient>, Error> {

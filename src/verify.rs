@@ -274,7 +274,7 @@ impl Verifier {
             Err(webpki::Error::CertNotValidYet { .. }) if inner.skew > 0 => {
                 attempt(now.plus_secs(inner.skew)).map_err(reported)?
             }
-            Err(e) => return Err(anchors.explain(reported(e))),
+            Err(e) => return Err(anchors.explain(missing_issuer(reported(e), chain, &store))),
         };
 
         let mut certs = Vec::with_capacity(1 + path.intermediate_certificates().count());
@@ -397,6 +397,69 @@ impl Verifier {
             thumbprint: OnceLock::new(),
         })
     }
+}
+
+/// Most certificates [`missing_issuer`] follows from the leaf: webpki's own bound on
+/// intermediates, and the anchor.
+const MAX_ISSUER_STEPS: usize = WEBPKI_MAX_INTERMEDIATES + 1;
+
+/// Longest issuer name, in characters, that an error message quotes.
+const MAX_QUOTED_NAME: usize = 200;
+
+/// Adds to an `unknown_issuer` error the issuer that was not found: following issuer
+/// names from the leaf through the presented and held certificates, the issuer of the
+/// last certificate reached, with the chain's size and where the missing certificate
+/// belongs. Left as it is when that issuer is a trust anchor's name (an anchor outside
+/// its validity, which the usable anchors' `explain` reports). Runs on this
+/// failure only, in at most [`MAX_ISSUER_STEPS`] passes over the certificates.
+fn missing_issuer(e: Error, chain: &PresentedChain, store: &TrustStore) -> Error {
+    use crate::cert::names_of;
+    if e.kind() != ErrorKind::UnknownIssuer {
+        return e;
+    }
+    let Some(mut names) = names_of(chain.leaf()) else { return e };
+    let mut last: &[u8] = chain.leaf();
+    let pool: Vec<(&[u8], crate::cert::CertNames<'_>)> = chain
+        .intermediates()
+        .iter()
+        .chain(store.intermediates())
+        .filter_map(|c| names_of(c).map(|n| (c.as_ref(), n)))
+        .collect();
+    let mut used: Vec<&[u8]> = vec![last];
+    for _ in 0..MAX_ISSUER_STEPS {
+        if names.subject == names.issuer {
+            break; // self-issued: a root nobody configured
+        }
+        let next = pool.iter().find(|(der, n)| n.subject == names.issuer && !used.contains(der));
+        let Some((der, n)) = next else { break };
+        used.push(der);
+        last = der;
+        names = *n;
+    }
+    if store.anchors().iter().any(|a| a.subject.as_ref() == names.issuer) {
+        return e;
+    }
+    let Ok(cert) = Certificate::from_der(last) else { return e };
+    let mut issuer = cert.issuer().to_rfc4514();
+    if let Some((cut, _)) = issuer.char_indices().nth(MAX_QUOTED_NAME) {
+        issuer.truncate(cut);
+        issuer.push_str("...");
+    }
+    let count = chain.certificates().len();
+    let plural = if count == 1 { "" } else { "s" };
+    let hint = if count == 1 {
+        "proxies such as nginx forward only the leaf: add the intermediate to the trust \
+         store's intermediate pool, or the issuing ca as a trust anchor"
+    } else {
+        "add it to the trust store: an intermediate to its pool, a root as a trust anchor"
+    };
+    Error::new(
+        e.kind(),
+        format!(
+            "{}: issuer {issuer:?} not found (chain of {count} certificate{plural}); {hint}",
+            e.message()
+        ),
+    )
 }
 
 /// Prefixes a policy error with the certificate's role in the path.

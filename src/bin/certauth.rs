@@ -7,13 +7,18 @@
 //! cargo run --features cli --bin certauth -- thumbprint --format xfcc tests/data/headers/envoy-xfcc-ec-all-details.txt
 //! cargo run --features cli --bin certauth -- thumbprint leaf.pem
 //! cargo run --features cli --bin certauth -- verify --trust tests/data/pki/root.pem --json tests/data/pki/leaf-ec-chain.pem
+//! cargo run --features cli --bin certauth -- registry --file clients.json add-client billing --name Billing --metadata tier=gold
+//! cargo run --features cli --bin certauth -- registry --file clients.json register billing --cert billing.pem
+//! cargo run --features cli --bin certauth -- registry --file clients.json list --expiring-within 30 --json
 //! ```
 //!
 //! Exit status: 0 on success (for `verify`: the chain is accepted), 1 when the input is
 //! rejected (the error kind and message on standard error; with `--json` also
 //! `{"error": KIND, "message": ...}` on standard output; `verify --json` prints
 //! `{"ok": false, "error": KIND, "message": ..., "identity": null}`), 2 on a usage or
-//! configuration error (an unreadable trust file). A panic is a bug.
+//! configuration error (an unreadable trust file). `registry`: 0 done, 1 the operation
+//! is refused (with the reason on standard error), 2 the registry file cannot be read,
+//! parsed or written. A panic is a bug.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -82,6 +87,79 @@ enum Command {
         /// Input file; standard input when absent.
         file: Option<PathBuf>,
     },
+    /// Manage a registry file: clients and their certificates. The file is created when
+    /// absent and replaced atomically, in the form `MemoryRegistry::save_file` writes
+    /// (certificates by x5t#S256).
+    Registry {
+        /// The registry file (JSON).
+        #[arg(long)]
+        file: PathBuf,
+        /// The time registrations and expiry are judged at, RFC 3339; the clock when absent.
+        #[arg(long, value_parser = parse_time)]
+        at: Option<certauth::Timestamp>,
+        #[command(subcommand)]
+        action: RegistryAction,
+    },
+}
+
+/// What `certauth registry` does to the file.
+#[derive(Subcommand)]
+enum RegistryAction {
+    /// Add a client (active, without certificates).
+    AddClient {
+        /// The client id.
+        id: String,
+        /// Display name (the id when absent).
+        #[arg(long)]
+        name: Option<String>,
+        /// A metadata entry KEY=VALUE; repeatable.
+        #[arg(long, value_parser = parse_metadata)]
+        metadata: Vec<(String, String)>,
+    },
+    /// Register a certificate (PEM or DER file; the leaf) to a client. An expired
+    /// certificate or a weak key is refused.
+    Register {
+        /// The client id.
+        id: String,
+        /// The certificate file.
+        #[arg(long)]
+        cert: PathBuf,
+        /// End of the rotation overlap, RFC 3339: the certificate is refused after it.
+        #[arg(long, value_parser = parse_time)]
+        retire_after: Option<certauth::Timestamp>,
+    },
+    /// Suspend a client: its requests are refused with client_suspended.
+    Suspend {
+        /// The client id.
+        id: String,
+    },
+    /// Re-activate a suspended client.
+    Activate {
+        /// The client id.
+        id: String,
+    },
+    /// Remove a client with its certificates and identity mappings.
+    Remove {
+        /// The client id.
+        id: String,
+    },
+    /// List the clients and their certificates.
+    List {
+        /// Only certificates whose notAfter is within DAYS days (or past), and their clients.
+        #[arg(long, value_name = "DAYS")]
+        expiring_within: Option<u32>,
+        /// Print one JSON object: {"clients": [{"id", "name", "status", "metadata",
+        /// "certificates": [{"x5t#S256", "not_after", "retire_after", "expired", "retired"}]}]}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_metadata(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err("expected KEY=VALUE".to_owned()),
+    }
 }
 
 /// Like `println!`, but a closed pipe (`certauth inspect | head`) is not a panic.
@@ -138,6 +216,9 @@ fn main() -> ExitCode {
     if let Command::Verify { .. } = cli.command {
         return verify(cli.command);
     }
+    if let Command::Registry { file, at, action } = cli.command {
+        return registry(&file, at.unwrap_or_else(certauth::Timestamp::now), action);
+    }
     let json_output = matches!(cli.command, Command::Inspect { json: true, .. });
     match run(cli.command) {
         Ok(out) => {
@@ -170,7 +251,9 @@ fn run(command: Command) -> Result<String, Error> {
             let chain = read_chain(file.as_ref(), format)?;
             Ok(certauth::Thumbprint::of(chain.leaf()).to_x5t_s256())
         }
-        Command::Verify { .. } => unreachable!("handled by verify()"),
+        Command::Verify { .. } | Command::Registry { .. } => {
+            unreachable!("handled by verify() and registry()")
+        }
     }
 }
 
@@ -186,7 +269,7 @@ fn verify(command: Command) -> ExitCode {
     {
         Ok(v) => v,
         Err(e) => {
-            err!("error: configuration: {e}");
+            err!("error: configuration: {}", describe_config_error(&e, now, at.is_some()));
             return ExitCode::from(2);
         }
     };
@@ -219,6 +302,186 @@ fn verify(command: Command) -> ExitCode {
                 );
             }
             ExitCode::from(1)
+        }
+    }
+}
+
+/// A configuration error in the operator's words: an anchor outside its validity is
+/// said to be not valid at the verification time (`--at`, or now).
+fn describe_config_error(
+    e: &certauth::ConfigError,
+    now: certauth::Timestamp,
+    at_given: bool,
+) -> String {
+    use certauth::trust::TrustProblem;
+    let certauth::ConfigError::Trust(problems) = e else { return e.to_string() };
+    let when = if at_given { "the --at time" } else { "now" };
+    let now = now.to_rfc3339();
+    let described: Vec<String> = problems
+        .iter()
+        .map(|p| match p {
+            TrustProblem::AnchorNotYetValid { subject, not_before } => format!(
+                "trust anchor {subject} is not valid at {now} ({when}): it is valid from \
+                 {not_before}"
+            ),
+            TrustProblem::AnchorExpired { subject, not_after } => format!(
+                "trust anchor {subject} is not valid at {now} ({when}): it expired at {not_after}"
+            ),
+            other => other.to_string(),
+        })
+        .collect();
+    format!("trust store: {}", described.join("; "))
+}
+
+/// `registry`: exit 0 done, 1 the operation is refused (unknown or duplicate client,
+/// expired certificate, weak key, certificate of another client), 2 the registry file
+/// cannot be read, parsed or written.
+fn registry(path: &std::path::Path, now: certauth::Timestamp, action: RegistryAction) -> ExitCode {
+    use certauth::registry::MemoryRegistry;
+    let registry = MemoryRegistry::new();
+    if path.exists()
+        && let Err(e) = registry.load_file(path, now)
+    {
+        err!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let done = match action {
+        RegistryAction::List { expiring_within, json } => {
+            list_clients(&registry, now, expiring_within, json);
+            return ExitCode::SUCCESS;
+        }
+        RegistryAction::AddClient { id, name, metadata } => {
+            let mut client = certauth::registry::RegisteredClient::builder(id.clone());
+            if let Some(name) = name {
+                client = client.name(name);
+            }
+            for (k, v) in metadata {
+                client = client.metadata(k, v);
+            }
+            registry.add_client(client.build()).map(|()| format!("added client {id:?}"))
+        }
+        RegistryAction::Register { id, cert, retire_after } => {
+            let certificate = match read_certificate(&cert) {
+                Ok(c) => c,
+                Err(e) => {
+                    err!("error: {}: {}: {}", cert.display(), e.kind(), e.message());
+                    return ExitCode::from(1);
+                }
+            };
+            let x5t = certificate.thumbprint().to_x5t_s256();
+            registry
+                .register_certificate(&id, &certificate, now, retire_after)
+                .map(|()| format!("registered certificate x5t#S256 {x5t} to client {id:?}"))
+                .map_err(|e| certauth::registry::RegistrationError::CertificateRefused {
+                    client: id.clone(),
+                    certificate: format!("x5t#S256 {x5t}"),
+                    error: Box::new(e),
+                })
+        }
+        RegistryAction::Suspend { id } => {
+            registry.suspend(&id).map(|()| format!("suspended client {id:?}"))
+        }
+        RegistryAction::Activate { id } => {
+            registry.activate(&id).map(|()| format!("activated client {id:?}"))
+        }
+        RegistryAction::Remove { id } => {
+            registry.remove_client(&id).map(|()| format!("removed client {id:?}"))
+        }
+    };
+    match done {
+        Ok(message) => {
+            if let Err(e) = registry.save_file(path) {
+                err!("error: {e}");
+                return ExitCode::from(2);
+            }
+            out!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            err!("error: {}: {e}", path.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The leaf of a PEM or DER file.
+fn read_certificate(path: &std::path::Path) -> Result<Certificate, Error> {
+    let limits = Limits::default();
+    let bytes = read_file(path, limits.max_bundle() as u64)?;
+    let chain = certauth::input::parse(&bytes, Format::Auto, &limits)?;
+    Certificate::from_der(chain.leaf())
+}
+
+/// `registry list`: every client, or with `expiring_within` the clients holding a
+/// certificate whose notAfter is before `now` plus that many days (those certificates
+/// only).
+fn list_clients(
+    registry: &certauth::registry::MemoryRegistry,
+    now: certauth::Timestamp,
+    expiring_within: Option<u32>,
+    json: bool,
+) {
+    let horizon = expiring_within.map(|days| now.plus_secs(i64::from(days) * 86_400));
+    let mut listed = Vec::new();
+    for client in registry.clients() {
+        let certificates: Vec<_> = client
+            .certificates()
+            .filter(|c| horizon.is_none_or(|h| c.not_after.is_some_and(|t| t <= h)))
+            .collect();
+        if horizon.is_some() && certificates.is_empty() {
+            continue;
+        }
+        listed.push((client, certificates));
+    }
+    if json {
+        let clients: Vec<Value> = listed
+            .iter()
+            .map(|(client, certificates)| {
+                let metadata: serde_json::Map<String, Value> =
+                    client.metadata_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
+                let certificates: Vec<Value> = certificates
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "x5t#S256": c.thumbprint.to_x5t_s256(),
+                            "not_after": c.not_after.map(certauth::Timestamp::to_rfc3339),
+                            "retire_after": c.retire_after.map(certauth::Timestamp::to_rfc3339),
+                            "expired": c.not_after.is_some_and(|t| t < now),
+                            "retired": c.is_retired_at(now),
+                        })
+                    })
+                    .collect();
+                json!({
+                    "id": client.id(),
+                    "name": client.name(),
+                    "status": serde_json::to_value(client.status()).unwrap_or(Value::Null),
+                    "metadata": metadata,
+                    "certificates": certificates,
+                })
+            })
+            .collect();
+        out!("{}", json!({ "clients": clients }));
+        return;
+    }
+    for (client, certificates) in &listed {
+        let status = serde_json::to_value(client.status())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        out!("{} ({}) {status}", client.id(), client.name());
+        for c in certificates {
+            let not_after = c.not_after.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
+            let mut notes = String::new();
+            if c.not_after.is_some_and(|t| t < now) {
+                notes.push_str(" expired");
+            }
+            if let Some(r) = c.retire_after {
+                notes.push_str(&format!(" retire-after {}", r.to_rfc3339()));
+            }
+            if c.is_retired_at(now) {
+                notes.push_str(" retired");
+            }
+            out!("  x5t#S256 {} not-after {not_after}{notes}", c.thumbprint.to_x5t_s256());
         }
     }
 }
@@ -327,13 +590,14 @@ fn is_one_line(bytes: &[u8]) -> bool {
     !bytes.trim_ascii_end().iter().any(|&c| matches!(c, b'\r' | b'\n' | 0))
 }
 
-/// Decodes a header value, without the final newline a file or `echo` adds.
+/// Decodes a header value, without the final newline a file or `echo` adds. Errors
+/// name the format's default header, or say `header: ...` when the format is detected.
 fn decode_header(
     bytes: &[u8],
     format: HeaderFormat,
     limits: &Limits,
 ) -> Result<PresentedChain, Error> {
-    let name = format.default_header_name().unwrap_or("header");
+    let name = format.default_header_name().unwrap_or("");
     certauth::input::decode_header(bytes.trim_ascii_end(), format, name, limits)
 }
 

@@ -50,7 +50,7 @@
 //! `spki_sha256` (hex digests), `all`, `any` (lists of rules) and `not` (a rule). A value
 //! is one of `exact`, `ignore_ascii_case`, `suffix` (strings) and `one_of` (a list).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -437,15 +437,20 @@ impl RegistryFile {
         Self::from_json(&bytes)
     }
 
-    /// The clients and identity mappings, with PEM certificates checked at `now` against
-    /// `registry`'s rules (expired or weak keys are refused).
+    /// The clients and identity mappings, with PEM certificates' keys checked against
+    /// `registry`'s key policy. A certificate expired at `now` is kept (it no longer
+    /// authenticates: verification refuses it) and reported in the warnings, each
+    /// naming the client and the certificate.
     fn resolve(
         &self,
         registry: &MemoryRegistry,
         now: Timestamp,
-    ) -> Result<Resolved, RegistrationError> {
+    ) -> Result<(Resolved, Vec<String>), RegistrationError> {
         let mut clients = Vec::with_capacity(self.clients.len());
         let mut identities = Vec::new();
+        let mut warnings = Vec::new();
+        // Which client holds each thumbprint, to name both when two claim one.
+        let mut owners: HashMap<Thumbprint, &str> = HashMap::new();
         for entry in &self.clients {
             let mut client = RegisteredClient::builder(entry.id.clone()).status(entry.status);
             if let Some(name) = &entry.name {
@@ -454,18 +459,40 @@ impl RegistryFile {
             for (k, v) in &entry.metadata {
                 client = client.metadata(k.clone(), v.clone());
             }
-            for cert in &entry.certificates {
+            for (position, cert) in entry.certificates.iter().enumerate() {
                 let retire_after = time("retire_after", &entry.id, cert.retire_after.as_ref())?;
                 let registered = match (&cert.pem, &cert.x5t_s256) {
                     (Some(pem), None) => {
-                        let unreadable = |error| RegistrationError::UnreadableCertificate {
+                        // No thumbprint without a certificate: named by its place.
+                        let unreadable = |error: Error| RegistrationError::UnreadableCertificate {
                             client: entry.id.clone(),
-                            error,
+                            error: Error::new(
+                                error.kind(),
+                                format!("certificate {}: {}", position + 1, error.message()),
+                            ),
                         };
                         let chain = input::parse(pem.as_bytes(), Format::Pem, &Limits::default())
                             .map_err(unreadable)?;
                         let parsed = Certificate::from_der(chain.leaf()).map_err(unreadable)?;
-                        registry.check_registrable(&parsed, now)?;
+                        let refused = |error| RegistrationError::CertificateRefused {
+                            client: entry.id.clone(),
+                            certificate: format!("x5t#S256 {}", parsed.thumbprint().to_x5t_s256()),
+                            error: Box::new(error),
+                        };
+                        match registry.check_registrable(&parsed, now) {
+                            Ok(()) => {}
+                            Err(RegistrationError::Expired(at)) => {
+                                // Kept: a file that outlives a certificate still loads.
+                                registry.check_key(&parsed).map_err(refused)?;
+                                warnings.push(format!(
+                                    "client {:?}: certificate x5t#S256 {} expired at {at}; kept, \
+                                     it no longer authenticates",
+                                    entry.id,
+                                    parsed.thumbprint().to_x5t_s256()
+                                ));
+                            }
+                            Err(e) => return Err(refused(e)),
+                        }
                         RegisteredCertificate {
                             thumbprint: parsed.thumbprint(),
                             not_after: Some(parsed.not_after()),
@@ -485,6 +512,26 @@ impl RegistryFile {
                         });
                     }
                 };
+                if cert.pem.is_none()
+                    && let Some(not_after) = registered.not_after.filter(|t| *t < now)
+                {
+                    warnings.push(format!(
+                        "client {:?}: certificate x5t#S256 {} expired at {}; kept, it no \
+                         longer authenticates",
+                        entry.id,
+                        registered.thumbprint.to_x5t_s256(),
+                        not_after.to_rfc3339()
+                    ));
+                }
+                if let Some(owner) = owners.insert(registered.thumbprint, &entry.id)
+                    && owner != entry.id
+                {
+                    return Err(RegistrationError::CertificateRefused {
+                        client: entry.id.clone(),
+                        certificate: format!("x5t#S256 {}", registered.thumbprint.to_x5t_s256()),
+                        error: Box::new(RegistrationError::OwnedByAnother(owner.to_owned())),
+                    });
+                }
                 client = client.certificate(registered);
             }
             for identity in &entry.identities {
@@ -501,25 +548,69 @@ impl RegistryFile {
             })?;
             identities.push((rule, mapping.client.clone()));
         }
-        Ok((clients, identities))
+        Ok(((clients, identities), warnings))
     }
 }
 
+/// The `tracing` target of registry file warnings.
+const TRACING_TARGET: &str = "certauth::registry";
+
 impl MemoryRegistry {
     /// Replaces the registry's content with a registry file's, atomically; on any error
-    /// the current content stays. PEM certificates are checked at `now`.
+    /// the current content stays. PEM certificates' keys are checked against the key
+    /// policy. A certificate expired at `now` (the predecessor in a rotation, say) is
+    /// kept, and logged at warn (target `certauth::registry`) with its client and
+    /// thumbprint: it no longer authenticates, since verification refuses it, and the
+    /// file still loads, so a service restarts with the rest of its clients. A
+    /// certificate past its `retire_after` is kept as well and refused as retired.
     pub fn load(&self, file: &RegistryFile, now: Timestamp) -> Result<(), RegistrationError> {
-        let (clients, identities) = file.resolve(self, now)?;
-        self.replace_all(clients, identities)
+        self.load_from(file, now, None)
     }
 
-    /// Reads and loads a registry file (see [`load`](Self::load)).
+    fn load_from(
+        &self,
+        file: &RegistryFile,
+        now: Timestamp,
+        path: Option<&Path>,
+    ) -> Result<(), RegistrationError> {
+        let ((clients, identities), warnings) = file.resolve(self, now)?;
+        self.replace_all(clients, identities)?;
+        let file = path.map_or_else(String::new, |p| p.display().to_string());
+        for warning in warnings {
+            tracing::warn!(target: TRACING_TARGET, file, "registry file: {warning}");
+        }
+        Ok(())
+    }
+
+    /// Reads and loads a registry file (see [`load`](Self::load)). Every error names the
+    /// file ([`RegistrationError::InFile`], or [`RegistrationError::UnreadableFile`]
+    /// when it cannot be read), and, for an error about one client or certificate, the
+    /// client's id and the certificate (its x5t#S256, or its place in the client's list
+    /// when it cannot be read); never the PEM.
+    ///
+    /// ```
+    /// use certauth::registry::MemoryRegistry;
+    /// let dir = std::env::temp_dir().join(format!("certauth-doc-load-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("clients.json");
+    /// std::fs::write(&path, r#"{"clients": [{"id": "billing", "certificates": [{"pem": "junk"}]}]}"#)?;
+    /// let err = MemoryRegistry::new().load_file(&path, certauth::Timestamp::now()).unwrap_err();
+    /// assert!(err.to_string().starts_with(&format!("{}: client \"billing\": certificate 1: ", path.display())));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn load_file(
         &self,
         path: impl AsRef<Path>,
         now: Timestamp,
     ) -> Result<(), RegistrationError> {
-        self.load(&RegistryFile::read(path)?, now)
+        let path = path.as_ref();
+        let in_file = |error| match error {
+            e @ RegistrationError::UnreadableFile { .. } => e,
+            e => RegistrationError::InFile { path: path.to_owned(), error: Box::new(e) },
+        };
+        let file = RegistryFile::read(path).map_err(in_file)?;
+        self.load_from(&file, now, Some(path)).map_err(in_file)
     }
 
     /// The registry as a file: every client with its name, status, metadata and

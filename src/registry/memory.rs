@@ -309,6 +309,11 @@ impl MemoryRegistry {
         if certificate.not_after() < now {
             return Err(RegistrationError::Expired(certificate.not_after().to_rfc3339()));
         }
+        self.check_key(certificate)
+    }
+
+    /// The key policy's rule for a certificate to register.
+    pub(crate) fn check_key(&self, certificate: &Certificate) -> Result<(), RegistrationError> {
         self.key_policy
             .check(certificate.key())
             .map_err(|e| RegistrationError::WeakKey(e.message().to_owned()))

@@ -556,3 +556,102 @@ async fn a_refused_chain_sent_again_is_answered_without_verifying() {
     }
     assert_eq!(a.cache_len(), 0, "failures never take a verified entry's place");
 }
+
+/// Regression: a registry file holding an expired certificate and one retired with a
+/// past `retire_after`, each next to its valid successor, loads (a service restarts):
+/// the successor authenticates, the expired one is refused by verification and the
+/// retired one as retired; saving and loading again keeps all three.
+#[tokio::test]
+async fn registry_file_with_expired_and_retired_certificates_loads() {
+    let w = world(|b| b);
+    let old = w.inter.leaf("rotating").valid(Timestamp::from_unix_secs(0), later(-30)).build();
+    let retired = w.inter.leaf("rotating").build();
+    let current = w.inter.leaf("rotating").build();
+    let json = format!(
+        r#"{{"clients": [{{"id": "rotating", "certificates": [
+            {{"pem": {old:?}}},
+            {{"pem": {retired:?}, "retire_after": "{past}"}},
+            {{"pem": {current:?}}}
+        ]}}]}}"#,
+        old = old.pem(),
+        retired = retired.pem(),
+        current = current.pem(),
+        past = later(-1).to_rfc3339(),
+    );
+    let dir = std::env::temp_dir().join(format!("certauth-expired-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("clients.json");
+    std::fs::write(&path, &json).unwrap();
+    w.registry.load_file(&path, at()).unwrap();
+    assert_eq!(w.registry.certificate_count(), 3);
+    assert_eq!(auth(&w, &current, at()).await.unwrap().client_id(), Some("rotating"));
+    assert_eq!(auth(&w, &old, at()).await.unwrap_err().kind(), ErrorKind::Expired);
+    assert_eq!(auth(&w, &retired, at()).await.unwrap_err().kind(), ErrorKind::ClientSuspended);
+    // Saved (by thumbprint) and loaded again: still three, still loading.
+    w.registry.save_file(&path).unwrap();
+    let copy = MemoryRegistry::new();
+    copy.load_file(&path, at()).unwrap();
+    assert_eq!(copy.clients(), w.registry.clients());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every error of a registry file names the file, the client and the certificate (its
+/// x5t#S256, or its place when it cannot be read), never the PEM.
+#[test]
+fn registry_file_errors_name_the_file_client_and_certificate() {
+    let root = Ca::root("File Errors Root");
+    let weak = root.leaf("weak").key(KeyType::Rsa1024).build();
+    let shared = root.leaf("shared").build();
+    let dir = std::env::temp_dir().join(format!("certauth-file-errors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("clients.json");
+    let load = |json: String| {
+        std::fs::write(&path, json).unwrap();
+        MemoryRegistry::new().load_file(&path, at()).unwrap_err()
+    };
+    let file = path.display().to_string();
+
+    let e = load(format!(
+        r#"{{"clients": [{{"id": "weakling", "certificates": [{{"pem": {:?}}}]}}]}}"#,
+        weak.pem()
+    ));
+    let text = e.to_string();
+    assert!(
+        matches!(&e, RegistrationError::InFile { error, .. }
+        if matches!(**error, RegistrationError::CertificateRefused { .. })),
+        "{e:?}"
+    );
+    assert!(
+        text.starts_with(&format!(
+            "{file}: client \"weakling\": certificate x5t#S256 {}: the certificate's key is refused",
+            weak.thumbprint().to_x5t_s256()
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("BEGIN") && !text.contains("MII"), "{text}");
+
+    let e = load(format!(
+        r#"{{"clients": [{{"id": "a", "certificates": [{{"pem": {pem:?}}}]}},
+                         {{"id": "b", "certificates": [{{"pem": {pem:?}}}]}}]}}"#,
+        pem = shared.pem()
+    ));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{file}: client \"b\": certificate x5t#S256 {}: the certificate is already \
+             registered to client \"a\"",
+            shared.thumbprint().to_x5t_s256()
+        )
+    );
+
+    let e = load(
+        r#"{"clients": [{"id": "c", "certificates": [{"x5t#S256": "AAAA"}, {"pem": "junk"}]}]}"#
+            .into(),
+    );
+    assert!(e.to_string().starts_with(&format!("{file}: client \"c\": ")), "{e}");
+    let e = load(r#"{"clients": [{"id": "c", "certificates": [{"pem": "junk"}]}]}"#.into());
+    assert!(e.to_string().starts_with(&format!("{file}: client \"c\": certificate 1: ")), "{e}");
+    let e = load("{".into());
+    assert!(e.to_string().starts_with(&format!("{file}: registry file: ")), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -271,3 +271,213 @@ fn verify_with_the_crl_of_an_intermediate_only_the_chain_holds() {
     assert!(out.contains("\"error\":\"revoked\""), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Regression: `verify` of a leaf without its intermediate says which issuer was not
+/// found, how many certificates the chain held and where the intermediate belongs, on
+/// standard error and in the JSON `message`, as the library does.
+#[test]
+fn verify_unknown_issuer_names_the_missing_issuer() {
+    let args = ["verify", "--trust", "pki/root.pem", "--at", "2027-01-01T00:00:00Z"];
+    let expected = "no path to a trust anchor: issuer \"CN=Example Test Intermediate CA,O=Example \
+                    Test PKI,C=US\" not found (chain of 1 certificate); proxies such as nginx \
+                    forward only the leaf: add the intermediate to the trust store's \
+                    intermediate pool, or the issuing ca as a trust anchor";
+    let (code, _, err) = certauth(&[&args[..], &["pki/leaf-ec.pem"]].concat(), b"");
+    assert_eq!(code, 1);
+    assert_eq!(err.trim_end(), format!("rejected: unknown_issuer: {expected}"));
+    let (code, out, _) = certauth(&[&args[..], &["--json", "pki/leaf-ec.pem"]].concat(), b"");
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["message"], expected);
+}
+
+/// Regression: a detected header value's errors say `header: ...` once, never
+/// `header header: ...`; nginx's `-` for "no certificate" is `no_certificate` whatever the
+/// format.
+#[test]
+fn header_errors_name_the_header_once_and_dash_is_no_certificate() {
+    let (code, _, err) = certauth(&["inspect"], b"abc!!\n");
+    assert_eq!(code, 1);
+    assert!(err.starts_with("error: malformed_input: header: "), "{err}");
+    assert!(!err.contains("header header"), "{err}");
+    for format in ["auto", "nginx-escaped", "nginx-folded", "pem-oneline", "haproxy-der"] {
+        let (code, out, err) = certauth(&["inspect", "--json", "--format", format], b"-\n");
+        assert_eq!(code, 1, "{format}");
+        assert!(err.starts_with("error: no_certificate: header"), "{format}: {err}");
+        assert!(!err.contains("header header"), "{format}: {err}");
+        assert!(out.contains("\"error\":\"no_certificate\""), "{format}: {out}");
+    }
+}
+
+/// Regression: `verify --at` before the trust anchor's notBefore says that the anchor is
+/// not valid at that time (a configuration error, exit 2), not only when it becomes valid.
+#[test]
+fn verify_at_before_the_anchor_is_valid_says_so() {
+    let at = "2020-01-01T00:00:00Z";
+    let (code, out, err) =
+        certauth(&["verify", "--trust", "pki/root.pem", "--at", at, "pki/leaf-ec-chain.pem"], b"");
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        err.trim_end(),
+        "error: configuration: trust store: trust anchor CN=Example Test Root CA,O=Example \
+         Test PKI,C=US is not valid at 2020-01-01T00:00:00Z (the --at time): it is valid from \
+         2026-11-22T10:34:32Z"
+    );
+    // After its notAfter: expired, said the same way.
+    let (code, _, err) = certauth(
+        &["verify", "--trust", "pki/root.pem", "--at", "2050-01-01T00:00:00Z", "pki/leaf-ec.pem"],
+        b"",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("is not valid at 2050-01-01T00:00:00Z (the --at time): it expired at"),
+        "{err}"
+    );
+}
+
+/// `certauth registry --file FILE ...` writes registry files: the file is created when
+/// absent, every command is checked (exit 1 with the reason on standard error, the file
+/// unchanged), `list` reports certificates and their expiry, and the library loads what
+/// the tool wrote.
+#[cfg(feature = "testkit")]
+#[test]
+fn registry_commands_manage_a_registry_file() {
+    use certauth::Timestamp;
+    use certauth::testkit::pki::{Ca, KeyType};
+    let at = "2026-06-01T00:00:00Z";
+    let now = Timestamp::parse_rfc3339(at).unwrap();
+    let day = |n: i64| now.plus_secs(n * 86_400);
+    let root = Ca::root("Registry CLI Root");
+    let good = root.leaf("billing").build();
+    let soon = root.leaf("billing-soon").valid(day(-10), day(20)).build();
+    let expired = root.leaf("old").valid(day(-100), day(-1)).build();
+    let weak = root.leaf("weak").key(KeyType::Rsa1024).build();
+    let dir = std::env::temp_dir().join(format!("certauth-cli-registry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let (good_pem, soon_pem) = (write("good.pem", good.pem()), write("soon.pem", soon.pem()));
+    let (expired_pem, weak_pem) = (write("old.pem", expired.pem()), write("weak.pem", weak.pem()));
+    let file = dir.join("clients.json").display().to_string();
+    let run =
+        |args: &[&str]| certauth(&[&["registry", "--file", &file, "--at", at], args].concat(), b"");
+
+    let (code, out, err) = run(&[
+        "add-client",
+        "billing",
+        "--name",
+        "Billing",
+        "--metadata",
+        "tier=gold",
+        "--metadata",
+        "scope=orders:read",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "added client \"billing\"");
+    assert!(std::path::Path::new(&file).exists(), "created");
+    let (code, _, err) = run(&["add-client", "billing"]);
+    assert_eq!(code, 1);
+    assert_eq!(err.trim(), format!("error: {file}: a client with id \"billing\" exists already"));
+
+    let (code, out, err) = run(&["register", "billing", "--cert", &good_pem]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&good.thumbprint().to_x5t_s256()), "{out}");
+    let (code, _, err) = run(&[
+        "register",
+        "billing",
+        "--cert",
+        &soon_pem,
+        "--retire-after",
+        "2026-06-15T00:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Refused, naming the file, the client and the certificate, never the PEM.
+    for (pem, cert, why) in [
+        (&expired_pem, &expired, "the certificate expired at"),
+        (&weak_pem, &weak, "the certificate's key is refused"),
+    ] {
+        let (code, _, err) = run(&["register", "billing", "--cert", pem]);
+        assert_eq!(code, 1, "{err}");
+        let x5t = cert.thumbprint().to_x5t_s256();
+        assert!(
+            err.starts_with(&format!(
+                "error: {file}: client \"billing\": certificate x5t#S256 {x5t}: {why}"
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("BEGIN"), "{err}");
+    }
+    let (code, _, err) = run(&["register", "ghost", "--cert", &good_pem]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no client with id \"ghost\""), "{err}");
+    let (code, _, err) = run(&["register", "billing", "--cert", "/nonexistent.pem"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent.pem"), "{err}");
+
+    let list = |args: &[&str]| {
+        let (code, out, err) = run(&[&["list", "--json"], args].concat());
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).expect("json")
+    };
+    let v = list(&[]);
+    let billing = &v["clients"][0];
+    assert_eq!(billing["id"], "billing");
+    assert_eq!(billing["name"], "Billing");
+    assert_eq!(billing["status"], "active");
+    assert_eq!(billing["metadata"], serde_json::json!({"tier": "gold", "scope": "orders:read"}));
+    assert_eq!(billing["certificates"].as_array().unwrap().len(), 2);
+    let v = list(&["--expiring-within", "30"]);
+    let certs = v["clients"][0]["certificates"].as_array().unwrap().clone();
+    assert_eq!(certs.len(), 1);
+    assert_eq!(certs[0]["x5t#S256"], soon.thumbprint().to_x5t_s256());
+    assert_eq!(certs[0]["not_after"], day(20).to_rfc3339());
+    assert_eq!(certs[0]["retire_after"], "2026-06-15T00:00:00Z");
+    assert_eq!(
+        (certs[0]["expired"].clone(), certs[0]["retired"].clone()),
+        (false.into(), false.into())
+    );
+    assert_eq!(list(&["--expiring-within", "5"])["clients"], serde_json::json!([]));
+    let (code, out, _) = run(&["list"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("billing (Billing) active\n  x5t#S256 "), "{out}");
+
+    // The library loads what the tool wrote; later, with a certificate expired, too.
+    let loaded = certauth::registry::MemoryRegistry::new();
+    loaded.load_file(&file, now).unwrap();
+    assert_eq!(loaded.certificate_count(), 2);
+    loaded.load_file(&file, day(40)).unwrap();
+    let (code, out, err) = certauth(
+        &["registry", "--file", &file, "--at", &day(40).to_rfc3339(), "list", "--json"],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"expired\":true"), "{out}");
+
+    for (action, status) in [("suspend", "suspended"), ("activate", "active")] {
+        let (code, _, err) = run(&[action, "billing"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(list(&[])["clients"][0]["status"], status);
+    }
+    let (code, _, _) = run(&["suspend", "ghost"]);
+    assert_eq!(code, 1);
+    let (code, _, err) = run(&["remove", "billing"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(list(&[])["clients"], serde_json::json!([]));
+    let (code, _, _) = run(&["remove", "billing"]);
+    assert_eq!(code, 1);
+
+    // A file the library refuses is exit 2, naming the file; it is left as it was.
+    std::fs::write(&file, "{").unwrap();
+    let (code, _, err) = run(&["add-client", "x"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with(&format!("error: {file}: registry file: ")), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{");
+    let (code, _, err) = run(&["add-client", "x", "--metadata", "novalue"]);
+    assert_eq!(code, 2, "usage error");
+    assert!(err.contains("expected KEY=VALUE"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

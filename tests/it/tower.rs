@@ -610,3 +610,158 @@ fn every_address_as_a_trusted_proxy_is_logged() {
     let _ = source();
     assert_eq!(trace::count("proxies") - before, 0);
 }
+
+/// Sends one HTTP/1.1 GET with `headers` to `addr` and returns the status and body.
+async fn http_get(addr: SocketAddr, headers: &[(&str, String)]) -> (StatusCode, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = "GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n".to_owned();
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse::<u16>().ok()).unwrap();
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body).to_owned();
+    (StatusCode::from_u16(status).unwrap(), body)
+}
+
+/// A router answering with the authenticated client's id, behind a layer trusting the
+/// proxy at 127.0.0.1, and a certificate registered to client `svc` forwarded in its
+/// header.
+fn loopback_app() -> (axum::Router, Vec<(&'static str, String)>) {
+    let (f, auth) = fixture();
+    let client = f.issuing.leaf("svc").build();
+    f.registry.add_client(RegisteredClient::new("svc", "Service")).unwrap();
+    f.registry.register_certificate("svc", &client.certificate(), Timestamp::now(), None).unwrap();
+    let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)
+        .trusted_proxies(TrustedProxies::parse(["127.0.0.1"]).unwrap())
+        .build()
+        .unwrap();
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(|c: AuthenticatedClient| async move {
+                c.client_id().unwrap_or("-").to_owned()
+            }),
+        )
+        .layer(CertAuthLayer::new(auth).forwarded(source));
+    (app, vec![Haproxy.forward(&client)])
+}
+
+/// Regression: axum's own server with `into_make_service_with_connect_info` gives the
+/// layer the peer address through `ConnectInfo<SocketAddr>`: the trusted proxy's header
+/// is accepted, without any `ConnectionInfo`.
+#[tokio::test]
+async fn axum_serve_with_connect_info_trusts_the_proxy_by_address() {
+    let (app, forwarded) = loopback_app();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+    });
+    assert_eq!(http_get(addr, &forwarded).await, (StatusCode::OK, "svc".to_owned()));
+    assert_eq!(
+        http_get(addr, &[]).await,
+        (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#.to_owned())
+    );
+    server.abort();
+}
+
+/// Regression: plain `axum::serve(listener, app)` gives no peer address. A forwarded
+/// header is then a setup mistake, answered 500 `missing_connection_info` (never the 400
+/// `untrusted_source` of a spoof) and logged at warn once per layer, not per request.
+#[tokio::test]
+async fn axum_serve_without_connect_info_is_a_configuration_error_logged_once() {
+    let (app, forwarded) = loopback_app();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let before = trace::count("fix");
+    let expected =
+        (StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"missing_connection_info"}"#.to_owned());
+    for _ in 0..3 {
+        assert_eq!(http_get(addr, &forwarded).await, expected);
+    }
+    assert_eq!(trace::count("fix") - before, 1, "one warning for three requests");
+    assert_ne!(
+        certauth::http::status_for(certauth::ErrorKind::MissingConnectionInfo),
+        certauth::http::status_for(certauth::ErrorKind::UntrustedSource)
+    );
+    // Without the header the request simply has no certificate.
+    assert_eq!(
+        http_get(addr, &[]).await,
+        (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#.to_owned())
+    );
+    server.abort();
+}
+
+/// `ConnectionInfo` wins over axum's `ConnectInfo`: a server that knows the TLS
+/// connection is never overridden by the address axum records.
+#[tokio::test]
+async fn connection_info_takes_precedence_over_connect_info() {
+    let (f, auth) = fixture();
+    let good = f.issuing.leaf("good").build();
+    f.registry.add_client(RegisteredClient::new("good", "Good")).unwrap();
+    f.registry.register_certificate("good", &good.certificate(), Timestamp::now(), None).unwrap();
+    let layer = CertAuthLayer::new(auth).forwarded(source());
+    let send = |info: Option<ConnectionInfo>, axum_peer: &str| {
+        let mut req = Request::get("/").body(Body::empty()).unwrap();
+        let (name, value) = Haproxy.forward(&good);
+        req.headers_mut().insert(name, value.parse().unwrap());
+        if let Some(info) = info {
+            req.extensions_mut().insert(info);
+        }
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(axum_peer.parse::<SocketAddr>().unwrap()));
+        let inner = tower::service_fn(|_: Request<Body>| async {
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        });
+        layer.clone().layer(inner).oneshot(req)
+    };
+    // axum says the trusted proxy, the server's own record says a stranger: refused.
+    let stranger = ConnectionInfo::new("192.0.2.7:1".parse().unwrap());
+    assert_eq!(send(Some(stranger), "10.0.0.1:1").await.unwrap().status(), StatusCode::BAD_REQUEST);
+    // And the other way round: accepted, the server's record decides.
+    let proxy = ConnectionInfo::new("10.0.0.1:1".parse().unwrap());
+    assert_eq!(send(Some(proxy), "192.0.2.7:1").await.unwrap().status(), StatusCode::OK);
+    // ConnectInfo alone: its address decides.
+    assert_eq!(send(None, "192.0.2.7:1").await.unwrap().status(), StatusCode::BAD_REQUEST);
+    assert_eq!(send(None, "10.0.0.1:1").await.unwrap().status(), StatusCode::OK);
+}
+
+/// Regression: nginx forwards `-` (what it logs for an empty variable) when the client
+/// sent no certificate. In every header format, from the trusted proxy, that is 401
+/// `no_certificate`, never 400 `malformed_input`: also with the proxy's verification
+/// header saying `NONE`, and again on a repeated request (the cached path).
+#[tokio::test]
+async fn a_forwarded_dash_is_no_certificate_in_every_format() {
+    let (_, auth) = fixture();
+    let no_certificate = (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#);
+    for format in HeaderFormat::ALL {
+        let name = format.default_header_name().unwrap_or("x-client-cert");
+        let builder = || {
+            let b = HeaderSource::builder(name, *format)
+                .trusted_proxies(TrustedProxies::parse(["10.0.0.1"]).unwrap());
+            if *format == HeaderFormat::Auto { b.allow_auto_detection() } else { b }
+        };
+        let plain = CertAuthLayer::new(auth.clone()).forwarded(builder().build().unwrap());
+        let verified = CertAuthLayer::new(auth.clone()).forwarded(
+            builder()
+                .require_verification_header("x-ssl-client-verify", "SUCCESS")
+                .build()
+                .unwrap(),
+        );
+        for value in ["-", " - "] {
+            for _ in 0..2 {
+                let got = call(plain.clone(), "10.0.0.1", &[(name, value.to_owned())]).await;
+                assert_eq!((got.0, got.1.as_str()), no_certificate, "{format} {value:?}");
+                let headers = [(name, value.to_owned()), ("x-ssl-client-verify", "NONE".into())];
+                let got = call(verified.clone(), "10.0.0.1", &headers).await;
+                assert_eq!((got.0, got.1.as_str()), no_certificate, "{format} {value:?}");
+            }
+        }
+    }
+}

@@ -929,3 +929,96 @@ fn crl_of_an_intermediate_only_clients_present() {
     assert_eq!(kind_of(&v, &[revoked.der(), p.inter.der()]), ErrorKind::RevocationUnknown);
     assert_eq!(kind_of(&v, &[good.der(), p.inter.der()]), ErrorKind::RevocationUnknown);
 }
+
+/// Regression: `unknown_issuer` names the issuer that was not found, the chain's size,
+/// and where the missing certificate belongs; never a whole certificate.
+#[test]
+fn unknown_issuer_names_the_missing_issuer_and_the_chain_size() {
+    let root = Ca::root("Example Root");
+    let inter = root.intermediate("Example Issuing CA");
+    let l = inter.leaf("client").build();
+    let v = verifier(&root);
+
+    // A proxy forwarded the leaf alone.
+    let e = v.verify(&chain(&[l.der()]), at()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownIssuer);
+    assert_eq!(
+        e.message(),
+        "no path to a trust anchor: issuer \"CN=Example Issuing CA\" not found (chain of 1 \
+         certificate); proxies such as nginx forward only the leaf: add the intermediate to \
+         the trust store's intermediate pool, or the issuing ca as a trust anchor"
+    );
+
+    // The whole chain, under a root the store does not hold: the root is what is missing.
+    let e = verifier(&Ca::root("Other Root"))
+        .verify(&chain(&[l.der(), inter.der()]), at())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownIssuer);
+    assert!(
+        e.message().contains("issuer \"CN=Example Root\" not found (chain of 2 certificates)"),
+        "{e}"
+    );
+    assert!(e.message().contains("a root as a trust anchor"), "{e}");
+
+    // The server holds an intermediate, but not the root above it: the walk goes through
+    // the held intermediate and names the root.
+    let held = TrustStore::builder()
+        .add_pem(Ca::root("Other Root").pem().as_bytes())
+        .unwrap()
+        .add_intermediates_pem(inter.pem().as_bytes())
+        .unwrap()
+        .check_at(at())
+        .build()
+        .unwrap();
+    let e = Verifier::builder(held, RING_ALGORITHMS)
+        .build()
+        .unwrap()
+        .verify(&chain(&[l.der()]), at())
+        .unwrap_err();
+    assert!(
+        e.message().contains("issuer \"CN=Example Root\" not found (chain of 1 certificate)"),
+        "{e}"
+    );
+
+    // No certificate of the chain appears in the message, in any encoding.
+    for der in [l.der(), inter.der()] {
+        let b64 = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(der.as_ref())
+        };
+        assert!(!e.message().contains(&b64[..40]));
+    }
+}
+
+/// A hostile issuer name is quoted escaped and cut short: the message stays one short line.
+#[test]
+fn unknown_issuer_quotes_a_long_or_odd_issuer_name_bounded() {
+    let long = format!("Evil\n{}", "x".repeat(2_000));
+    let odd = Ca::root(&long);
+    let l = odd.leaf("client").build();
+    let e = verifier(&Ca::root("Example Root")).verify(&chain(&[l.der()]), at()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownIssuer);
+    assert!(!e.message().contains('\n'), "{e}");
+    assert!(e.message().len() < 600, "{}", e.message().len());
+    assert!(e.message().contains(r#"issuer "CN=Evil\nxxx"#), "{e}");
+    assert!(e.message().contains(r#"xxx..." not found (chain of 1 certificate)"#), "{e}");
+}
+
+/// An anchor outside its validity is reported as such, not as an issuer not found.
+#[test]
+fn unknown_issuer_through_an_unusable_anchor_does_not_claim_a_missing_issuer() {
+    let future = Ca::builder("Example Root").valid(date(2027, 1, 1), DEFAULT_NOT_AFTER).build();
+    let l = future.leaf("client").build();
+    let store = TrustStore::builder()
+        .add_pem(future.pem().as_bytes())
+        .unwrap()
+        .check_at(at())
+        .warn_on_problems()
+        .build()
+        .unwrap();
+    let v = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+    let e = v.verify(&chain(&[l.der()]), at()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownIssuer);
+    assert!(!e.message().contains("not found"), "{e}");
+    assert!(e.message().contains("CN=Example Root (not valid before 2027-01-01T00:00:00Z)"), "{e}");
+}
