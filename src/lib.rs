@@ -222,7 +222,9 @@ pub mod axum;
 pub mod binding;
 pub mod cache;
 pub mod cert;
+mod der_reader;
 mod error;
+mod hex;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;

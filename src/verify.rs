@@ -296,7 +296,7 @@ impl Verifier {
         // The window in which this result holds: a cache may reuse it only inside it.
         let (mut valid_from, mut expires) = (anchor.not_before, anchor.not_after);
         for der in &certs {
-            let (not_before, not_after) = crate::cert::checked_validity_of(der)?;
+            let (not_before, not_after) = crate::der_reader::checked_validity_of(der)?;
             valid_from = valid_from.max(not_before);
             expires = expires.min(not_after);
         }
@@ -379,7 +379,7 @@ impl Verifier {
         let leaf = chain.leaf();
         inner.eku.check_leaf(leaf)?;
         inner.keys.check_certificate(leaf)?;
-        let (not_before, not_after) = crate::cert::validity_of(leaf).ok_or_else(|| {
+        let (not_before, not_after) = crate::der_reader::validity_of(leaf).map_err(|_| {
             Error::new(ErrorKind::InvalidCertificate, "malformed certificate validity")
         })?;
         check_validity(not_before, not_after, now, inner.skew)?;

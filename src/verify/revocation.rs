@@ -78,7 +78,7 @@ impl Crl {
         }
         let number = number.ok_or_else(|| bad("no crl number (required by rfc 5280)"))?;
         let number_hex =
-            if number.is_empty() { "00".to_owned() } else { crate::thumbprint::hex(&number, None) };
+            if number.is_empty() { "00".to_owned() } else { crate::hex::encode(&number, None) };
         let webpki = webpki::OwnedCertRevocationList::from_der(der)
             .map_err(|e| bad(&format!("refused by webpki ({e:?})")))?;
         let time = |t: &x509_cert::time::Time| {
@@ -97,27 +97,17 @@ impl Crl {
         })
     }
 
-    /// Parses every `X509 CRL` block of a PEM file.
+    /// Parses every `X509 CRL` block of a PEM file (strict RFC 7468, as
+    /// [`parse_strict`](crate::input::pem::parse_strict) reads certificates; blocks with
+    /// other labels are skipped, a private key is refused).
     pub fn from_pem(pem: &[u8]) -> Result<Vec<Self>> {
-        let text =
-            std::str::from_utf8(pem).map_err(|_| Error::malformed("crl pem is not utf-8"))?;
-        let mut crls = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("-----BEGIN X509 CRL-----") {
-            let block = &rest[start..];
-            let end = block
-                .find("-----END X509 CRL-----")
-                .map(|i| i + "-----END X509 CRL-----".len())
-                .ok_or_else(|| Error::malformed("crl pem: missing end line"))?;
-            let (_, der) = pem_rfc7468::decode_vec(&block.as_bytes()[..end])
-                .map_err(|e| Error::malformed(format!("crl pem: {e}")))?;
-            crls.push(Self::from_der(&der)?);
-            rest = &block[end..];
+        let none = || Error::malformed("no X509 CRL block in the pem input");
+        let ders = crate::input::pem::decode_strict_labelled(pem, b"X509 CRL", |_| Ok(()))
+            .map_err(|e| if e.kind() == ErrorKind::NoCertificate { none() } else { e })?;
+        if ders.is_empty() {
+            return Err(none());
         }
-        if crls.is_empty() {
-            return Err(Error::malformed("no X509 CRL block in the pem input"));
-        }
-        Ok(crls)
+        ders.iter().map(|der| Self::from_der(der)).collect()
     }
 
     /// Parses PEM (one or more CRLs) or DER, by content.
@@ -420,5 +410,43 @@ impl RevocationChecker for RevokedSerials {
             }
         });
         Box::pin(std::future::ready(result))
+    }
+}
+
+#[cfg(all(test, feature = "testkit"))]
+mod tests {
+    use super::*;
+    use crate::testkit::pki::Ca;
+
+    /// CRL PEM is read by the crate's one PEM scanner: strict RFC 7468, other labels
+    /// skipped, private keys refused without being echoed, malformed armour refused.
+    #[test]
+    fn crl_pem_goes_through_the_pem_scanner() {
+        let ca = Ca::root("Root");
+        let (one, two) = (ca.crl().number(1).build(), ca.crl().number(2).build());
+        let both = format!("{}text between blocks\n{}{}", one.pem(), ca.pem(), two.pem());
+        let crls = Crl::from_pem(both.as_bytes()).unwrap();
+        assert_eq!(crls.iter().map(Crl::number_hex).collect::<Vec<_>>(), ["01", "02"]);
+        assert_eq!(Crl::parse_any(one.der()).unwrap().len(), 1);
+
+        let key =
+            "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
+        let e = Crl::from_pem(format!("{}{key}", one.pem()).as_bytes()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PrivateKeySupplied);
+        assert!(!e.message().contains("MC4CAQAw"), "{e}");
+
+        let one_line = one.pem().replace('\n', "");
+        let unterminated = one.pem().replace("-----END X509 CRL-----\n", "");
+        for (input, why) in [
+            (one_line.as_str(), "pem block at offset 0"),
+            (unterminated.as_str(), "has no end line"),
+            (&ca.pem(), "no X509 CRL block"),
+            ("", "no X509 CRL block"),
+            ("not pem at all", "no X509 CRL block"),
+        ] {
+            let e = Crl::from_pem(input.as_bytes()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MalformedInput, "{why}");
+            assert!(e.message().contains(why), "{why}: {e}");
+        }
     }
 }
