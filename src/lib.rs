@@ -165,7 +165,7 @@
 //! [`input::der::split_concatenated`], [`input::pem::parse_strict`],
 //! [`input::pem::parse_lenient`], [`input::decode_header`],
 //! [`input::decode_header_lines`], [`input::decode_client_cert_and_chain`],
-//! [`Certificate::from_der`], [`Thumbprint::parse`], [`verify::Crl::parse_any`],
+//! [`Certificate::from_der`], [`Thumbprint::parse`], [`trust::Crl::parse_any`],
 //! [`Verifier::verify`], [`binding::check_token_binding`],
 //! [`registry::file::RegistryFile::from_json`], [`Authenticator::authenticate`], and with
 //! feature `http` [`http::HeaderSource::extract`], [`http::HeaderSource::extract_from`],

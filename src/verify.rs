@@ -27,11 +27,12 @@ use crate::trust::TrustStore;
 mod candidates;
 mod path;
 pub mod policy;
-pub mod revocation;
+mod revocation;
 
 pub use policy::{ExtendedKeyUsagePolicy, KeyPolicy};
 pub use revocation::{
-    Crl, RevocationChecker, RevocationDepth, RevocationPolicy, RevokedSerials, UnknownStatus,
+    CheckFuture, RevocationChecker, RevocationDepth, RevocationPolicy, RevokedSerials,
+    UnknownStatus,
 };
 
 /// webpki refuses paths with more than six intermediates.
@@ -214,7 +215,7 @@ impl Verifier {
         .collect();
         let intermediates = intermediates.as_slice();
         let crl_refs: Vec<&webpki::CertRevocationList<'_>> = match inner.revocation {
-            Some(_) => store.crls().iter().map(revocation::Crl::webpki).collect(),
+            Some(_) => store.crls().iter().map(crate::trust::Crl::webpki).collect(),
             None => Vec::new(),
         };
         let max = inner.max_intermediates;

@@ -16,6 +16,7 @@ mod headers;
 mod hostile;
 #[cfg(all(feature = "ring", feature = "testkit"))]
 mod identity;
+mod layering;
 #[cfg(feature = "ring")]
 mod limbo;
 #[cfg(all(feature = "ring", feature = "testkit", feature = "http"))]
