@@ -254,6 +254,11 @@ pub use time::Timestamp;
 pub use trust::TrustStore;
 pub use verify::{VerifiedChain, Verifier};
 
+/// A boxed, sendable future: what the asynchronous extension points return
+/// ([`registry::Registry`]'s look-ups, [`verify::RevocationChecker::check`]), so that
+/// they can be called through `dyn`.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// The `rustls-pki-types` crate, whose certificate and time types appear in certauth's API.
 pub use rustls_pki_types as pki_types;
 

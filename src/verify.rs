@@ -31,8 +31,7 @@ mod revocation;
 
 pub use policy::{ExtendedKeyUsagePolicy, KeyPolicy};
 pub use revocation::{
-    CheckFuture, RevocationChecker, RevocationDepth, RevocationPolicy, RevokedSerials,
-    UnknownStatus,
+    RevocationChecker, RevocationDepth, RevocationPolicy, RevokedSerials, UnknownStatus,
 };
 
 /// webpki refuses paths with more than six intermediates.

@@ -7,9 +7,8 @@
 //! ([`Crl`](crate::trust::Crl)).
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 
+use crate::BoxFuture;
 use crate::error::{Error, ErrorKind, Result};
 use crate::time::Timestamp;
 use crate::verify::VerifiedChain;
@@ -125,9 +124,6 @@ impl RevocationPolicy {
     }
 }
 
-/// The future a [`RevocationChecker`] returns.
-pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
-
 /// An asynchronous revocation check: OCSP, a database of revoked serials, a deny-list
 /// service.
 ///
@@ -141,9 +137,33 @@ pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>
 ///
 /// Return `Err` with kind `revoked`, `revocation_unknown` or `revocation_stale`; anything
 /// else is reported as given.
+///
+/// ```
+/// use certauth::verify::RevocationChecker;
+/// use certauth::{BoxFuture, Error, ErrorKind, Result, Timestamp, VerifiedChain};
+///
+/// /// Refuses every certificate issued before a compromise.
+/// #[derive(Debug)]
+/// struct IssuedAfter(Timestamp);
+///
+/// impl RevocationChecker for IssuedAfter {
+///     fn check<'a>(
+///         &'a self,
+///         chain: &'a VerifiedChain,
+///         _now: Timestamp,
+///     ) -> BoxFuture<'a, Result<()>> {
+///         Box::pin(async move {
+///             if chain.leaf()?.not_before() < self.0 {
+///                 return Err(Error::new(ErrorKind::Revoked, "issued before the key compromise"));
+///             }
+///             Ok(())
+///         })
+///     }
+/// }
+/// ```
 pub trait RevocationChecker: Send + Sync + fmt::Debug {
     /// Checks a verified chain at time `now`.
-    fn check<'a>(&'a self, chain: &'a VerifiedChain, now: Timestamp) -> CheckFuture<'a>;
+    fn check<'a>(&'a self, chain: &'a VerifiedChain, now: Timestamp) -> BoxFuture<'a, Result<()>>;
 }
 
 /// A [`RevocationChecker`] over a set of revoked (issuer, serial) pairs held in memory,
@@ -185,7 +205,7 @@ impl RevokedSerials {
 }
 
 impl RevocationChecker for RevokedSerials {
-    fn check<'a>(&'a self, chain: &'a VerifiedChain, _now: Timestamp) -> CheckFuture<'a> {
+    fn check<'a>(&'a self, chain: &'a VerifiedChain, _now: Timestamp) -> BoxFuture<'a, Result<()>> {
         let result = chain.leaf().and_then(|leaf| {
             let key = (leaf.issuer().der().to_vec(), leaf.serial_bytes().to_vec());
             if self.set.pin().contains(&key) {
