@@ -21,7 +21,7 @@ mod layering;
 mod limbo;
 #[cfg(all(feature = "ring", feature = "testkit", feature = "http"))]
 mod offload;
-#[cfg(feature = "ring")]
+#[cfg(all(feature = "ring", feature = "testkit"))]
 mod path_rules;
 mod pem_variants;
 #[cfg(feature = "testkit")]
