@@ -36,13 +36,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use certauth::registry::{
-    BoxFuture, ClientStatus, ExpiringCertificate, RegisteredCertificate, RegisteredClient,
-    Registration, RegistrationError, Registry,
+    ClientStatus, ExpiringCertificate, RegisteredCertificate, RegisteredClient, Registration,
+    RegistrationError, Registry,
 };
 use certauth::verify::{KeyPolicy, RING_ALGORITHMS};
 use certauth::{
-    AuthRequest, Authenticator, Certificate, Credential, Error, ErrorKind, Result, Thumbprint,
-    Timestamp, TrustStore, Verifier,
+    AuthRequest, Authenticator, BoxFuture, Certificate, Credential, Error, ErrorKind, Result,
+    Thumbprint, Timestamp, TrustStore, Verifier,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::FromSql;

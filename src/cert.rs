@@ -12,6 +12,7 @@ use rustls_pki_types::CertificateDer;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{self as pkix};
 
+use crate::der_reader;
 use crate::error::{Error, Result};
 use crate::thumbprint::Thumbprint;
 use crate::time::Timestamp;
@@ -89,10 +90,10 @@ impl Certificate {
         if der.is_empty() {
             return Err(Error::no_certificate("input is empty"));
         }
-        let len = crate::input::der::sequence_len(der)
+        let len = der_reader::sequence_len(der)
             .map_err(|why| Error::malformed(format!("certificate der {why}")))?;
         if let Some(rest) = der.get(len..).filter(|r| !r.is_empty()) {
-            if crate::input::der::sequence_len(rest).is_ok() {
+            if der_reader::sequence_len(rest).is_ok() {
                 return Err(Error::malformed(
                     "more than one certificate where one is expected (concatenated der)",
                 ));
@@ -110,7 +111,7 @@ impl Certificate {
             [0, rest @ ..] if !rest.is_empty() => rest,
             all => all,
         };
-        let serial_hex = crate::thumbprint::hex(magnitude, None);
+        let serial_hex = crate::hex::encode(magnitude, None);
 
         let mut sans = SubjectAltNames::default();
         let san =
@@ -448,10 +449,10 @@ impl PublicKeyInfo {
         Ok(match oid.as_str() {
             "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => {
                 // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
-                let seq = tlv(key_bytes, 0x30)
-                    .ok_or_else(|| Error::malformed("invalid rsa public key"))?;
-                let modulus =
-                    tlv(seq, 0x02).ok_or_else(|| Error::malformed("invalid rsa modulus"))?;
+                let seq = der_reader::sequence_content(key_bytes)
+                    .map_err(|why| Error::malformed(format!("rsa public key {why}")))?;
+                let modulus = der_reader::first_integer(seq)
+                    .map_err(|why| Error::malformed(format!("rsa modulus {why}")))?;
                 Self::Rsa { bits: bit_len(modulus) }
             }
             "1.2.840.10045.2.1" => {
@@ -472,7 +473,7 @@ impl PublicKeyInfo {
                     .algorithm
                     .parameters
                     .as_ref()
-                    .and_then(|any| tlv(any.value(), 0x02))
+                    .and_then(|any| der_reader::first_integer(any.value()).ok())
                     .ok_or_else(|| Error::malformed("dsa key without parameters"))?;
                 Self::Dsa { bits: bit_len(p) }
             }
@@ -502,185 +503,6 @@ impl PublicKeyInfo {
             Self::Other { .. } => None,
         }
     }
-}
-
-/// Content of the first TLV in `b` if its tag is `tag` (definite lengths up to 4 bytes).
-fn tlv(b: &[u8], tag: u8) -> Option<&[u8]> {
-    if *b.first()? != tag {
-        return None;
-    }
-    let first = *b.get(1)?;
-    let (start, len) = if first < 0x80 {
-        (2, usize::from(first))
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let bytes = b.get(2..2 + n)?;
-        (2 + n, bytes.iter().fold(0usize, |acc, &x| (acc << 8) | usize::from(x)))
-    };
-    b.get(start..start.checked_add(len)?)
-}
-
-/// One TLV at the start of `b`: (tag, whole TLV, rest). Definite lengths up to 4 bytes.
-fn split_tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let tag = *b.first()?;
-    let content = tlv(b, tag)?;
-    let header = content.as_ptr() as usize - b.as_ptr() as usize;
-    let end = header.checked_add(content.len())?;
-    Some((tag, b.get(..end)?, b.get(end..)?))
-}
-
-/// The DER `SubjectPublicKeyInfo` of a certificate, found by walking the TBS fields
-/// without parsing the rest: the verifier's key policy needs only this, on every request.
-pub(crate) fn spki_of(cert_der: &[u8]) -> Option<&[u8]> {
-    let cert = tlv(cert_der, 0x30)?;
-    let mut tbs = tlv(cert, 0x30)?;
-    if tbs.first() == Some(&0xa0) {
-        tbs = split_tlv(tbs)?.2; // [0] EXPLICIT version
-    }
-    // serial, signature algorithm, issuer, validity, subject
-    for _ in 0..5 {
-        tbs = split_tlv(tbs)?.2;
-    }
-    let (tag, spki, _) = split_tlv(tbs)?;
-    (tag == 0x30).then_some(spki)
-}
-
-/// The raw issuer and subject names (the contents of each `Name` SEQUENCE, as webpki
-/// compares them) and the DER `SubjectPublicKeyInfo` of a certificate, read by walking
-/// the TBS fields without parsing the rest: path-candidate selection needs only these.
-pub(crate) fn names_of(cert_der: &[u8]) -> Option<CertNames<'_>> {
-    let cert = tlv(cert_der, 0x30)?;
-    let mut tbs = tlv(cert, 0x30)?;
-    if tbs.first() == Some(&0xa0) {
-        tbs = split_tlv(tbs)?.2; // [0] EXPLICIT version
-    }
-    for _ in 0..2 {
-        tbs = split_tlv(tbs)?.2; // serial, signature algorithm
-    }
-    let issuer = tlv(tbs, 0x30)?;
-    tbs = split_tlv(tbs)?.2;
-    tbs = split_tlv(tbs)?.2; // validity
-    let subject = tlv(tbs, 0x30)?;
-    tbs = split_tlv(tbs)?.2;
-    let (tag, spki, _) = split_tlv(tbs)?;
-    (tag == 0x30).then_some(CertNames { issuer, subject, spki })
-}
-
-/// What [`names_of`] reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct CertNames<'a> {
-    pub(crate) issuer: &'a [u8],
-    pub(crate) subject: &'a [u8],
-    pub(crate) spki: &'a [u8],
-}
-
-/// notBefore and notAfter of a DER certificate, read without parsing the rest.
-pub(crate) fn validity_of(cert_der: &[u8]) -> Option<(Timestamp, Timestamp)> {
-    let cert = tlv(cert_der, 0x30)?;
-    let mut tbs = tlv(cert, 0x30)?;
-    if tbs.first() == Some(&0xa0) {
-        tbs = split_tlv(tbs)?.2;
-    }
-    for _ in 0..3 {
-        tbs = split_tlv(tbs)?.2; // serial, signature algorithm, issuer
-    }
-    let (_, validity, _) = split_tlv(tbs)?;
-    let v =
-        x509_cert::time::Validity::<x509_cert::certificate::Rfc5280>::from_der(validity).ok()?;
-    let ts = |t: &x509_cert::time::Time| {
-        Timestamp::from_unix_secs(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX))
-    };
-    Some((ts(&v.not_before), ts(&v.not_after)))
-}
-
-/// notBefore and notAfter of a DER certificate, as [`validity_of`] reads them; a
-/// certificate whose validity cannot be read is `invalid_certificate`, never left out of
-/// a computation such as a verified chain's window.
-pub(crate) fn checked_validity_of(cert_der: &[u8]) -> Result<(Timestamp, Timestamp)> {
-    validity_of(cert_der).ok_or_else(|| {
-        Error::new(
-            crate::error::ErrorKind::InvalidCertificate,
-            "the validity of a certificate cannot be read",
-        )
-    })
-}
-
-/// The value (the OCTET STRING's content) of the extension `oid` (DER-encoded OID
-/// content bytes) of a certificate, found without parsing the rest. `Err` when the
-/// TBS structure cannot be walked.
-pub(crate) fn extension_of<'a>(cert_der: &'a [u8], oid: &[u8]) -> Result<Option<&'a [u8]>, ()> {
-    let cert = tlv(cert_der, 0x30).ok_or(())?;
-    let mut tbs = tlv(cert, 0x30).ok_or(())?;
-    if tbs.first() == Some(&0xa0) {
-        tbs = split_tlv(tbs).ok_or(())?.2;
-    }
-    for _ in 0..6 {
-        tbs = split_tlv(tbs).ok_or(())?.2;
-    }
-    while let Some((tag, whole, rest)) = split_tlv(tbs) {
-        tbs = rest;
-        if tag != 0xa3 {
-            continue;
-        }
-        let mut exts = tlv(tlv(whole, 0xa3).ok_or(())?, 0x30).ok_or(())?;
-        while !exts.is_empty() {
-            let (_, ext, rest) = split_tlv(exts).ok_or(())?;
-            exts = rest;
-            let mut fields = tlv(ext, 0x30).ok_or(())?;
-            let ext_oid = tlv(fields, 0x06).ok_or(())?;
-            fields = split_tlv(fields).ok_or(())?.2;
-            if fields.first() == Some(&0x01) {
-                fields = split_tlv(fields).ok_or(())?.2; // critical
-            }
-            if ext_oid == oid {
-                return tlv(fields, 0x04).map(Some).ok_or(());
-            }
-        }
-        return Ok(None);
-    }
-    Ok(None)
-}
-
-/// DER content bytes of id-ce-keyUsage (2.5.29.15).
-const KEY_USAGE_OID: &[u8] = &[0x55, 0x1d, 0x0f];
-
-/// The key usage extension of a DER certificate, read without parsing the rest:
-/// `Ok(None)` when the certificate has none, `Err` when it or the TBS structure cannot
-/// be read.
-pub(crate) fn key_usage_of(cert_der: &[u8]) -> Result<Option<KeyUsage>, ()> {
-    let Some(value) = extension_of(cert_der, KEY_USAGE_OID)? else { return Ok(None) };
-    let (tag, whole, rest) = split_tlv(value).ok_or(())?;
-    if tag != 0x03 || !rest.is_empty() {
-        return Err(());
-    }
-    let (&unused, bytes) = tlv(whole, 0x03).ok_or(())?.split_first().ok_or(())?;
-    if unused > 7 || (bytes.is_empty() && unused != 0) {
-        return Err(());
-    }
-    // Bit 0 (digitalSignature) is the most significant bit of the first byte.
-    let bits = (0..9u16)
-        .filter(|i| bytes.get(usize::from(i / 8)).is_some_and(|b| b & (0x80 >> (i % 8)) != 0))
-        .fold(0u16, |acc, i| acc | (1 << i));
-    Ok(Some(KeyUsage(bits)))
-}
-
-/// Whether a DER `SEQUENCE OF OBJECT IDENTIFIER` (an EKU extension value) lists `oid`.
-pub(crate) fn oid_list_contains(seq: &[u8], oid: &[u8]) -> Result<bool, ()> {
-    let mut items = tlv(seq, 0x30).ok_or(())?;
-    while !items.is_empty() {
-        let (tag, whole, rest) = split_tlv(items).ok_or(())?;
-        if tag != 0x06 {
-            return Err(());
-        }
-        if tlv(whole, 0x06) == Some(oid) {
-            return Ok(true);
-        }
-        items = rest;
-    }
-    Ok(false)
 }
 
 /// Significant bits of an unsigned big-endian integer.
@@ -757,6 +579,11 @@ impl ExtendedKeyUsage {
 pub struct KeyUsage(u16);
 
 impl KeyUsage {
+    /// From the bits as [`der_reader::key_usage_of`] reads them (bit 0 is digitalSignature).
+    pub(crate) const fn from_bits(bits: u16) -> Self {
+        Self(bits)
+    }
+
     /// digitalSignature.
     pub fn digital_signature(&self) -> bool {
         self.0 & (1 << 0) != 0
@@ -796,54 +623,6 @@ mod tests {
     const LEAF_RSA: &[u8] = include_bytes!("../tests/data/pki/leaf-rsa.der");
     const INTERMEDIATE: &[u8] = include_bytes!("../tests/data/pki/intermediate.der");
     const ROOT: &[u8] = include_bytes!("../tests/data/pki/root.der");
-
-    #[test]
-    fn spki_walk_matches_full_parse() {
-        for der in [LEAF_EC, LEAF_RSA, INTERMEDIATE, ROOT] {
-            let full = Certificate::from_der(der).unwrap();
-            let spki = spki_of(der).unwrap();
-            assert_eq!(spki, full.spki_der());
-            assert_eq!(&PublicKeyInfo::from_spki_der(spki).unwrap(), full.key());
-        }
-        assert_eq!(spki_of(&LEAF_EC[..40]), None);
-        // EKU: 2.5.29.37; clientAuth 1.3.6.1.5.5.7.3.2
-        let eku_oid = [0x55, 0x1d, 0x25];
-        let client = [0x2b, 6, 1, 5, 5, 7, 3, 2];
-        let eku = extension_of(LEAF_EC, &eku_oid).unwrap().unwrap();
-        assert!(oid_list_contains(eku, &client).unwrap());
-        assert_eq!(extension_of(ROOT, &eku_oid), Ok(None));
-        assert_eq!(spki_of(b""), None);
-        let full = Certificate::from_der(LEAF_RSA).unwrap();
-        assert_eq!(validity_of(LEAF_RSA), Some((full.not_before(), full.not_after())));
-        assert_eq!(checked_validity_of(LEAF_RSA), Ok((full.not_before(), full.not_after())));
-    }
-
-    #[test]
-    fn key_usage_walk_matches_full_parse() {
-        for der in [LEAF_EC, LEAF_RSA, INTERMEDIATE, ROOT] {
-            let full = Certificate::from_der(der).unwrap();
-            assert_eq!(key_usage_of(der), Ok(full.key_usage()));
-        }
-        assert!(key_usage_of(INTERMEDIATE).unwrap().unwrap().key_cert_sign());
-        assert!(!key_usage_of(LEAF_EC).unwrap().unwrap().key_cert_sign());
-        assert_eq!(key_usage_of(&LEAF_EC[..40]), Err(()));
-    }
-
-    /// A certificate whose validity cannot be read has no notAfter to bound anything
-    /// with: an error, not a value to skip.
-    #[test]
-    fn unreadable_validity_is_an_error() {
-        let mut bad = LEAF_EC.to_vec();
-        // The validity's notBefore UTCTime: seconds "99".
-        let i = bad.windows(2).position(|w| w == [0x17, 0x0d]).unwrap();
-        bad[i + 2 + 10..i + 2 + 12].copy_from_slice(b"99");
-        assert_eq!(validity_of(&bad), None);
-        for unreadable in [&bad[..], &LEAF_EC[..60], b""] {
-            let e = checked_validity_of(unreadable).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::InvalidCertificate);
-            assert!(e.message().contains("validity"), "{e}");
-        }
-    }
 
     #[test]
     fn ec_leaf() {

@@ -160,7 +160,7 @@
 //! [`input::der::split_concatenated`], [`input::pem::parse_strict`],
 //! [`input::pem::parse_lenient`], [`input::decode_header`],
 //! [`input::decode_header_lines`], [`input::decode_client_cert_and_chain`],
-//! [`Certificate::from_der`], [`Thumbprint::parse`], [`verify::Crl::parse_any`],
+//! [`Certificate::from_der`], [`Thumbprint::parse`], [`trust::Crl::parse_any`],
 //! [`Verifier::verify`], [`binding::check_token_binding`],
 //! [`registry::file::RegistryFile::from_json`], [`Authenticator::authenticate`], and with
 //! feature `http` [`http::HeaderSource::extract`], [`http::HeaderSource::extract_from`],
@@ -217,8 +217,10 @@ pub mod axum;
 pub mod binding;
 pub mod cache;
 pub mod cert;
+mod der_reader;
 mod error;
 pub mod health;
+mod hex;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
@@ -251,6 +253,11 @@ pub use thumbprint::Thumbprint;
 pub use time::Timestamp;
 pub use trust::TrustStore;
 pub use verify::{VerifiedChain, Verifier};
+
+/// A boxed, sendable future: what the asynchronous extension points return
+/// ([`registry::Registry`]'s look-ups, [`verify::RevocationChecker::check`]), so that
+/// they can be called through `dyn`.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// The `rustls-pki-types` crate, whose certificate and time types appear in certauth's API.
 pub use rustls_pki_types as pki_types;

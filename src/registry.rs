@@ -8,11 +8,10 @@
 //! shared one for many replicas.
 
 use std::fmt;
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::BoxFuture;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::ClientIdentity;
 use crate::thumbprint::Thumbprint;
@@ -25,9 +24,6 @@ mod sharded;
 
 pub use client::{Certificates, Metadata, RegisteredClient, RegisteredClientBuilder};
 pub use memory::MemoryRegistry;
-
-/// A boxed, sendable future: what [`Registry`] methods return.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Whether a client may authenticate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

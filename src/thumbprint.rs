@@ -54,12 +54,12 @@ impl Thumbprint {
 
     /// Lowercase hex (64 characters), as Envoy's XFCC `Hash` and Caddy print it.
     pub fn to_hex(&self) -> String {
-        hex(&self.0, None)
+        crate::hex::encode(&self.0, None)
     }
 
     /// Uppercase colon-separated hex (`AB:CD:...`), as `openssl x509 -fingerprint` prints.
     pub fn to_hex_colons(&self) -> String {
-        hex(&self.0, Some(':')).to_ascii_uppercase()
+        crate::hex::encode(&self.0, Some(':')).to_ascii_uppercase()
     }
 
     /// Parses `x5t#S256` (base64url, padding optional) or hex (64 digits, any case,
@@ -105,12 +105,10 @@ impl fmt::Debug for Thumbprint {
 fn parse_digest(s: &str) -> std::result::Result<[u8; 32], &'static str> {
     let s = s.trim();
     let hexdigits: String = s.chars().filter(|&c| c != ':').collect();
-    let looks_hex = hexdigits.len() == 64 && hexdigits.bytes().all(|b| b.is_ascii_hexdigit());
-    if looks_hex && (s.len() == 64 || s.len() == 95) {
-        let mut out = [0u8; 32];
-        for (byte, pair) in out.iter_mut().zip(hexdigits.as_bytes().chunks_exact(2)) {
-            *byte = (nibble(pair[0]) << 4) | nibble(pair[1]);
-        }
+    let digest = crate::hex::decode_sha256(hexdigits.as_bytes());
+    if let Some(out) = digest
+        && (s.len() == 64 || s.len() == 95)
+    {
         if s.len() == 95 && !s.bytes().skip(2).step_by(3).all(|b| b == b':') {
             return Err("misplaced ':' in hex");
         }
@@ -120,27 +118,6 @@ fn parse_digest(s: &str) -> std::result::Result<[u8; 32], &'static str> {
         .decode(s.trim_end_matches('='))
         .map_err(|_| "neither base64url x5t#S256 nor 64 hex digits")?;
     <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| "not a sha-256 digest (wrong length)")
-}
-
-fn nibble(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        _ => c - b'A' + 10,
-    }
-}
-
-/// Lowercase hex, optionally separated; shared by thumbprints, serials and raw name values.
-pub(crate) fn hex(bytes: &[u8], sep: Option<char>) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 3);
-    for (i, b) in bytes.iter().enumerate() {
-        if let (Some(sep), true) = (sep, i > 0) {
-            out.push(sep);
-        }
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
 
 #[cfg(test)]

@@ -18,107 +18,11 @@ use crate::error::{ConfigError, Error, ErrorKind};
 use crate::input::{self, Format, Limits};
 use crate::thumbprint::Thumbprint;
 use crate::time::Timestamp;
-use crate::verify::revocation::Crl;
 
-/// A problem found while building a [`TrustStore`]. By default every problem is an
-/// error; [`TrustStoreBuilder::warn_on_problems`] turns them into warnings that
-/// [`TrustStore::warnings`] reports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TrustProblem {
-    /// An anchor is expired at the check time.
-    AnchorExpired {
-        /// The anchor's subject.
-        subject: String,
-        /// Its notAfter, RFC 3339.
-        not_after: String,
-    },
-    /// An anchor is not yet valid at the check time.
-    AnchorNotYetValid {
-        /// The anchor's subject.
-        subject: String,
-        /// Its notBefore, RFC 3339.
-        not_before: String,
-    },
-    /// A certificate given as an anchor is not a CA (no basicConstraints cA).
-    AnchorNotCa {
-        /// The certificate's subject.
-        subject: String,
-    },
-    /// The same certificate was added twice.
-    Duplicate {
-        /// The certificate's subject.
-        subject: String,
-    },
-    /// A CRL's issuer is neither an anchor nor a held intermediate: the CRL of an
-    /// intermediate that clients present. Always a warning, never an error: the CRL is
-    /// kept, and its signature is checked against the issuer found in each verified path
-    /// (a CRL no path's issuer signed leaves the status unknown, it never passes).
-    CrlWithoutIssuer {
-        /// The CRL's issuer.
-        issuer: String,
-    },
-    /// A CRL's issuer has a key usage extension without cRLSign.
-    CrlIssuerCannotSign {
-        /// The CRL's issuer.
-        issuer: String,
-    },
-    /// The same CRL was added twice.
-    DuplicateCrl {
-        /// The CRL's issuer.
-        issuer: String,
-        /// Its CRL number, hex.
-        number: String,
-    },
-    /// Two different CRLs of one issuer and scope carry the same CRL number, so neither
-    /// can be said to be the newest. Always refused, even with
-    /// [`TrustStoreBuilder::warn_on_problems`].
-    CrlNumberConflict {
-        /// The CRLs' issuer.
-        issuer: String,
-        /// The CRL number they share, hex.
-        number: String,
-    },
-    /// A certificate in a bundle is not a CA and was skipped (e.g. the leaf of a chain file).
-    SkippedNonCa {
-        /// The certificate's subject.
-        subject: String,
-    },
-}
+mod crl;
 
-impl fmt::Display for TrustProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::AnchorExpired { subject, not_after } => {
-                write!(f, "anchor {subject} expired at {not_after}")
-            }
-            Self::AnchorNotYetValid { subject, not_before } => {
-                write!(f, "anchor {subject} is not valid before {not_before}")
-            }
-            Self::AnchorNotCa { subject } => write!(f, "anchor {subject} is not a ca certificate"),
-            Self::Duplicate { subject } => write!(f, "certificate {subject} was added twice"),
-            Self::CrlWithoutIssuer { issuer } => {
-                write!(
-                    f,
-                    "crl of {issuer} matches no anchor or intermediate; it is checked against \
-                     the issuer in each client's chain"
-                )
-            }
-            Self::CrlIssuerCannotSign { issuer } => {
-                write!(f, "crl issuer {issuer} lacks the crlSign key usage")
-            }
-            Self::DuplicateCrl { issuer, number } => {
-                write!(f, "crl {number} of {issuer} was added twice")
-            }
-            Self::CrlNumberConflict { issuer, number } => {
-                write!(f, "two different crls of {issuer} have the crl number {number}")
-            }
-            Self::SkippedNonCa { subject } => {
-                write!(f, "skipped {subject}: not a ca certificate")
-            }
-        }
-    }
-}
+pub use crate::error::TrustProblem;
+pub use crl::Crl;
 
 /// Facts about an anchor that verification checks per request, computed once.
 #[derive(Debug)]

@@ -27,11 +27,11 @@ use crate::trust::TrustStore;
 mod candidates;
 mod path;
 pub mod policy;
-pub mod revocation;
+mod revocation;
 
 pub use policy::{ExtendedKeyUsagePolicy, KeyPolicy};
 pub use revocation::{
-    Crl, RevocationChecker, RevocationDepth, RevocationPolicy, RevokedSerials, UnknownStatus,
+    RevocationChecker, RevocationDepth, RevocationPolicy, RevokedSerials, UnknownStatus,
 };
 
 /// webpki refuses paths with more than six intermediates.
@@ -214,7 +214,7 @@ impl Verifier {
         .collect();
         let intermediates = intermediates.as_slice();
         let crl_refs: Vec<&webpki::CertRevocationList<'_>> = match inner.revocation {
-            Some(_) => store.crls().iter().map(revocation::Crl::webpki).collect(),
+            Some(_) => store.crls().iter().map(crate::trust::Crl::webpki).collect(),
             None => Vec::new(),
         };
         let max = inner.max_intermediates;
@@ -296,7 +296,7 @@ impl Verifier {
         // The window in which this result holds: a cache may reuse it only inside it.
         let (mut valid_from, mut expires) = (anchor.not_before, anchor.not_after);
         for der in &certs {
-            let (not_before, not_after) = crate::cert::checked_validity_of(der)?;
+            let (not_before, not_after) = crate::der_reader::checked_validity_of(der)?;
             valid_from = valid_from.max(not_before);
             expires = expires.min(not_after);
         }
@@ -379,7 +379,7 @@ impl Verifier {
         let leaf = chain.leaf();
         inner.eku.check_leaf(leaf)?;
         inner.keys.check_certificate(leaf)?;
-        let (not_before, not_after) = crate::cert::validity_of(leaf).ok_or_else(|| {
+        let (not_before, not_after) = crate::der_reader::validity_of(leaf).map_err(|_| {
             Error::new(ErrorKind::InvalidCertificate, "malformed certificate validity")
         })?;
         check_validity(not_before, not_after, now, inner.skew)?;
@@ -413,17 +413,17 @@ const MAX_QUOTED_NAME: usize = 200;
 /// its validity, which the usable anchors' `explain` reports). Runs on this
 /// failure only, in at most [`MAX_ISSUER_STEPS`] passes over the certificates.
 fn missing_issuer(e: Error, chain: &PresentedChain, store: &TrustStore) -> Error {
-    use crate::cert::names_of;
+    use crate::der_reader::{CertNames, names_of};
     if e.kind() != ErrorKind::UnknownIssuer {
         return e;
     }
-    let Some(mut names) = names_of(chain.leaf()) else { return e };
+    let Ok(mut names) = names_of(chain.leaf()) else { return e };
     let mut last: &[u8] = chain.leaf();
-    let pool: Vec<(&[u8], crate::cert::CertNames<'_>)> = chain
+    let pool: Vec<(&[u8], CertNames<'_>)> = chain
         .intermediates()
         .iter()
         .chain(store.intermediates())
-        .filter_map(|c| names_of(c).map(|n| (c.as_ref(), n)))
+        .filter_map(|c| names_of(c).ok().map(|n| (c.as_ref(), n)))
         .collect();
     let mut used: Vec<&[u8]> = vec![last];
     for _ in 0..MAX_ISSUER_STEPS {

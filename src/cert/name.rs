@@ -160,7 +160,7 @@ impl Attribute {
             Some(value) => Self { oid, value, raw: false },
             None => {
                 let der = any.to_der().unwrap_or_default();
-                Self { oid, value: format!("#{}", crate::thumbprint::hex(&der, None)), raw: true }
+                Self { oid, value: format!("#{}", crate::hex::encode(&der, None)), raw: true }
             }
         }
     }

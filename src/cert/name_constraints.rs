@@ -22,7 +22,7 @@ impl DnsConstraints {
     /// constraints extension, or one without dNSName subtrees (then DNS names are not
     /// constrained); `Err` when the extension cannot be read.
     pub(crate) fn of(cert_der: &[u8]) -> Result<Option<Self>, ()> {
-        match super::extension_of(cert_der, NAME_CONSTRAINTS)? {
+        match crate::der_reader::extension_of(cert_der, NAME_CONSTRAINTS).map_err(|_| ())? {
             None => Ok(None),
             Some(value) => Self::from_value(value),
         }

@@ -2,6 +2,7 @@
 
 use rustls_pki_types::CertificateDer;
 
+use crate::der_reader::sequence_len;
 use crate::error::{Error, Result};
 use crate::input::Limits;
 
@@ -46,35 +47,6 @@ pub(crate) fn split_owned(input: Vec<u8>, limits: &Limits) -> Result<Vec<Certifi
         }
         _ => split_concatenated(&input, limits),
     }
-}
-
-/// Total encoded length (header + content) of the DER `SEQUENCE` at the start of `b`.
-pub(crate) fn sequence_len(b: &[u8]) -> Result<usize, &'static str> {
-    match b.first() {
-        Some(0x30) => {}
-        Some(_) => return Err("does not start with a sequence"),
-        None => return Err("is empty"),
-    }
-    let first = *b.get(1).ok_or("is truncated")?;
-    let (header, content) = if first < 0x80 {
-        (2, usize::from(first))
-    } else {
-        let n = usize::from(first & 0x7f);
-        // 0x80 is BER's indefinite length; more than 4 length bytes is beyond any limit.
-        if n == 0 || n > 4 {
-            return Err("has an unsupported length encoding");
-        }
-        let bytes = b.get(2..2 + n).ok_or("is truncated")?;
-        if bytes.first() == Some(&0) || (n == 1 && bytes.first().is_some_and(|&l| l < 0x80)) {
-            return Err("has a non-minimal length");
-        }
-        (2 + n, bytes.iter().fold(0usize, |acc, &x| (acc << 8) | usize::from(x)))
-    };
-    let total = header + content;
-    if total > b.len() {
-        return Err("is truncated");
-    }
-    Ok(total)
 }
 
 #[cfg(test)]

@@ -25,15 +25,6 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// Appends `input` to `out` without whitespace, decoding `%XX` when `percent` is set
 /// (decoded whitespace is dropped too). A `%` not followed by two hex digits is an error;
 /// `base` is the offset of `input` in the header value, for the message.
@@ -60,7 +51,7 @@ pub(crate) fn normalize(input: &[u8], percent: bool, base: usize, out: &mut Vec<
         out.extend_from_slice(run);
         match tail {
             [b'%', hi, lo, after @ ..] if percent => {
-                let (Some(hi), Some(lo)) = (hex_value(*hi), hex_value(*lo)) else {
+                let (Some(hi), Some(lo)) = (crate::hex::digit(*hi), crate::hex::digit(*lo)) else {
                     return Err(bad_escape(input, tail, base));
                 };
                 let byte = (hi << 4) | lo;

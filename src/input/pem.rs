@@ -23,20 +23,35 @@ const CERTIFICATE: &[u8] = b"CERTIFICATE";
 /// there is no `CERTIFICATE` block, `input_too_large` beyond [`Limits::max_chain_len`]
 /// certificates. The caller bounds the input size.
 pub fn parse_strict(input: &[u8], limits: &Limits) -> Result<Vec<CertificateDer<'static>>> {
-    let blocks = blocks(input)?;
-    refuse_private_keys(&blocks)?;
-    let mut certs = Vec::new();
-    for block in blocks.iter().filter(|b| b.label == CERTIFICATE) {
-        limits.check_chain(certs.len() + 1)?;
-        let (_, der) = pem_rfc7468::decode_vec(block.whole).map_err(|e| {
-            Error::malformed(format!("pem block at offset {}: {}", block.start, describe(e)))
-        })?;
-        certs.push(CertificateDer::from(der));
-    }
+    let certs = decode_strict_labelled(input, CERTIFICATE, |n| limits.check_chain(n))?;
     if certs.is_empty() {
         return Err(Error::no_certificate("no certificate block in the pem input"));
     }
-    Ok(certs)
+    Ok(certs.into_iter().map(CertificateDer::from).collect())
+}
+
+/// The DER of every strict RFC 7468 block labelled `label` (e.g. `b"X509 CRL"`), in
+/// input order; blocks with other labels are skipped, text between blocks is ignored.
+/// `check_count(n)` runs before the `n`th such block is decoded and bounds their number.
+///
+/// Errors as for [`parse_strict`], except that input without a block of this label gives
+/// an empty list, and input with no PEM block at all is `no_certificate`.
+pub(crate) fn decode_strict_labelled(
+    input: &[u8],
+    label: &[u8],
+    mut check_count: impl FnMut(usize) -> Result<()>,
+) -> Result<Vec<Vec<u8>>> {
+    let blocks = blocks(input)?;
+    refuse_private_keys(&blocks)?;
+    let mut out = Vec::new();
+    for block in blocks.iter().filter(|b| b.label == label) {
+        check_count(out.len() + 1)?;
+        let (_, der) = pem_rfc7468::decode_vec(block.whole).map_err(|e| {
+            Error::malformed(format!("pem block at offset {}: {}", block.start, describe(e)))
+        })?;
+        out.push(der);
+    }
+    Ok(out)
 }
 
 /// Lenient PEM, for what proxies and gateways really send: the armour lines must be

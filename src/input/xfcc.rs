@@ -266,29 +266,15 @@ fn decode_pem_value(v: Value<'_>, limits: &Limits) -> Result<Vec<CertificateDer<
 }
 
 fn check_hash(hash: Value<'_>, leaf: &[u8]) -> Result<()> {
-    let mut expected = [0u8; 32];
-    let hex = hash.text;
-    if hex.len() != 64 {
+    if hash.text.len() != 64 {
         return Err(Error::malformed(format!(
             "xfcc: Hash at offset {} is not 64 hex digits",
             hash.offset
         )));
     }
-    for (out, pair) in expected.iter_mut().zip(hex.chunks_exact(2)) {
-        let digit = |c: u8| (c as char).to_digit(16);
-        match pair {
-            [hi, lo] => match (digit(*hi), digit(*lo)) {
-                (Some(hi), Some(lo)) => *out = u8::try_from(hi * 16 + lo).unwrap_or_default(),
-                _ => {
-                    return Err(Error::malformed(format!(
-                        "xfcc: Hash at offset {} is not hex",
-                        hash.offset
-                    )));
-                }
-            },
-            _ => return Err(Error::malformed("xfcc: Hash is not hex")),
-        }
-    }
+    let Some(expected) = crate::hex::decode_sha256(hash.text) else {
+        return Err(Error::malformed(format!("xfcc: Hash at offset {} is not hex", hash.offset)));
+    };
     let actual = sha2::Sha256::digest(leaf);
     if bool::from(actual.as_slice().ct_eq(&expected)) {
         Ok(())

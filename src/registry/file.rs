@@ -228,25 +228,13 @@ impl From<&IdentityRule> for RuleEntry {
                 Self::Thumbprint(pins.iter().map(Thumbprint::to_x5t_s256).collect())
             }
             IdentityRule::SpkiSha256(pins) => {
-                Self::SpkiSha256(pins.iter().map(|p| crate::thumbprint::hex(p, None)).collect())
+                Self::SpkiSha256(pins.iter().map(|p| crate::hex::encode(p, None)).collect())
             }
             IdentityRule::All(rules) => Self::All(rules.iter().map(Self::from).collect()),
             IdentityRule::Any(rules) => Self::Any(rules.iter().map(Self::from).collect()),
             IdentityRule::Not(rule) => Self::Not(Box::new(Self::from(&**rule))),
         }
     }
-}
-
-/// 64 hex digits as 32 bytes.
-fn sha256_hex(s: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if s.len() != 64 || !s.is_ascii() {
-        return None;
-    }
-    for (byte, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(out)
 }
 
 impl RuleEntry {
@@ -278,7 +266,7 @@ impl RuleEntry {
             Self::SpkiSha256(pins) => IdentityRule::SpkiSha256(
                 pins.iter()
                     .map(|p| {
-                        sha256_hex(p).ok_or_else(|| {
+                        crate::hex::decode_sha256(p.as_bytes()).ok_or_else(|| {
                             Error::malformed("an spki_sha256 pin is not 64 hex digits")
                         })
                     })
@@ -815,6 +803,8 @@ mod tests {
             (r#"{"x5t#S256": ["nope"]}"#, "thumbprint"),
             (r#"{"spki_sha256": ["abcd"]}"#, "64 hex digits"),
             (r#"{"spki_sha256": ["zz"]}"#, "64 hex digits"),
+            // Sign characters are not hex digits, although integer parsing accepts them.
+            (&format!(r#"{{"spki_sha256": ["{}"]}}"#, "+f".repeat(32)), "64 hex digits"),
         ] {
             let json = format!(
                 r#"{{"clients": [{{"id": "c"}}], "identities": [{{"client": "c", "rule": {rule}}}]}}"#

@@ -25,9 +25,10 @@ use arc_swap::ArcSwap;
 
 use super::sharded::{Edit, SHARDS, Sharded, search, shard_index};
 use super::{
-    BoxFuture, ClientStatus, ExpiringCertificate, RegisteredCertificate, RegisteredClient,
-    Registration, RegistrationError, Registry,
+    ClientStatus, ExpiringCertificate, RegisteredCertificate, RegisteredClient, Registration,
+    RegistrationError, Registry,
 };
+use crate::BoxFuture;
 use crate::cert::Certificate;
 use crate::error::Result;
 use crate::identity::{ClientIdentity, IdentityRule};

@@ -27,7 +27,7 @@
 
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 
-use crate::cert::{CertNames, names_of};
+use crate::der_reader::{CertNames, names_of};
 
 /// Name paths whose certificates are offered to path building: alternatives for when
 /// the first path fails a signature or a constraint.
@@ -48,16 +48,16 @@ pub(crate) fn path_candidates<'c>(
     if presented.is_empty() {
         return Vec::new();
     }
-    let Some(leaf_names) = names_of(leaf) else {
+    let Ok(leaf_names) = names_of(leaf) else {
         return Vec::new(); // webpki refuses the leaf itself
     };
-    let held_names: Vec<CertNames<'_>> = held.iter().filter_map(|c| names_of(c)).collect();
+    let held_names: Vec<CertNames<'_>> = held.iter().filter_map(|c| names_of(c).ok()).collect();
     let is_anchor_name = |name: &[u8]| anchors.iter().any(|a| a.subject.as_ref() == name);
 
     // Structural filter: parseable, not a duplicate, not self-issued, not named like an anchor.
     let mut kept: Vec<(&'c CertificateDer<'static>, CertNames<'c>)> = Vec::new();
     for cert in presented {
-        let Some(names) = names_of(cert) else { continue };
+        let Ok(names) = names_of(cert) else { continue };
         let duplicate = cert.as_ref() == leaf
             || kept.iter().any(|(k, _)| k.as_ref() == cert.as_ref())
             || held.iter().any(|h| h.as_ref() == cert.as_ref());

@@ -28,8 +28,8 @@
 
 use webpki::VerifiedPath;
 
-use crate::cert::Certificate;
 use crate::cert::name_constraints::DnsConstraints;
+use crate::cert::{Certificate, KeyUsage};
 use crate::error::{Error, ErrorKind};
 use crate::trust::{AnchorMeta, UsableAnchors};
 
@@ -69,7 +69,7 @@ pub(crate) fn check<'a>(
 /// RFC 5280 6.1.4 (n): keyCertSign in every intermediate that has a key usage extension.
 fn check_issuers_can_sign(path: &VerifiedPath<'_>) -> Result<(), Refusal> {
     for c in path.intermediate_certificates() {
-        match crate::cert::key_usage_of(&c.der()) {
+        match crate::der_reader::key_usage_of(&c.der()).map(|k| k.map(KeyUsage::from_bits)) {
             Ok(None) => {}
             Ok(Some(ku)) if ku.key_cert_sign() => {}
             Ok(Some(_)) => {
@@ -80,7 +80,7 @@ fn check_issuers_can_sign(path: &VerifiedPath<'_>) -> Result<(), Refusal> {
                      so it may not issue certificates",
                 ));
             }
-            Err(()) => {
+            Err(_) => {
                 return Err(Refusal::new(
                     webpki::Error::ExtensionValueInvalid,
                     ErrorKind::InvalidCertificate,
@@ -150,7 +150,7 @@ fn check_subject_cn(path: &VerifiedPath<'_>, anchor: &AnchorMeta) -> Result<(), 
         match DnsConstraints::of(&c.der()) {
             Ok(Some(d)) => of_intermediates.push(d),
             Ok(None) => {}
-            Err(()) => {
+            Err(_) => {
                 return Err(Refusal::new(
                     webpki::Error::MalformedNameConstraint,
                     ErrorKind::NameConstraintViolation,

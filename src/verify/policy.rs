@@ -6,7 +6,8 @@
 
 use std::fmt;
 
-use crate::cert::{self, Curve, PublicKeyInfo};
+use crate::cert::{Curve, KeyUsage, PublicKeyInfo};
+use crate::der_reader;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Which extended key usage (EKU) the leaf must carry.
@@ -40,8 +41,6 @@ pub(crate) const CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03
 pub(crate) const SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
 /// DER content bytes of id-ce-extKeyUsage (2.5.29.37).
 const EKU_EXTENSION: &[u8] = &[0x55, 0x1d, 0x25];
-/// DER content bytes of id-ce-keyUsage (2.5.29.15).
-const KEY_USAGE_EXTENSION: &[u8] = &[0x55, 0x1d, 0x0f];
 
 impl ExtendedKeyUsagePolicy {
     /// Require the purpose with this dotted OID, e.g. `"1.3.6.1.5.5.7.3.1"` (serverAuth).
@@ -76,20 +75,16 @@ impl ExtendedKeyUsagePolicy {
     /// refuses a leaf whose key usage claims keyCertSign (RFC 5280 4.2.1.3: only CAs).
     pub(crate) fn check_leaf(&self, leaf_der: &[u8]) -> Result<()> {
         let malformed = |_| Error::new(ErrorKind::InvalidCertificate, "malformed leaf extensions");
-        let ku = cert::extension_of(leaf_der, KEY_USAGE_EXTENSION).map_err(malformed)?;
-        // A BIT STRING: tag, length, unused bits, then digitalSignature as the top bit of
-        // the first byte; keyCertSign is bit 5. A leaf reaching here is not a CA (webpki
-        // refuses CAs as end entities).
-        if let Some([0x03, _, _, first, ..]) = ku
-            && first & 0x04 != 0
-        {
+        let ku = der_reader::key_usage_of(leaf_der).map_err(malformed)?.map(KeyUsage::from_bits);
+        // A leaf reaching here is not a CA (webpki refuses CAs as end entities).
+        if ku.is_some_and(|ku| ku.key_cert_sign()) {
             return Err(Error::new(
                 ErrorKind::InvalidCertificate,
                 "leaf key usage asserts keyCertSign but it is not a ca",
             ));
         }
         let purpose = self.name();
-        match cert::extension_of(leaf_der, EKU_EXTENSION).map_err(malformed)? {
+        match der_reader::extension_of(leaf_der, EKU_EXTENSION).map_err(malformed)? {
             None if matches!(self, Self::AllowMissingClientAuth | Self::RequireIfPresent(_)) => {
                 Ok(())
             }
@@ -98,7 +93,7 @@ impl ExtendedKeyUsagePolicy {
                 format!("leaf has no extended key usage extension; {purpose} is required"),
             )),
             Some(list) => {
-                if cert::oid_list_contains(list, self.oid()).map_err(malformed)? {
+                if der_reader::oid_list_contains(list, self.oid()).map_err(malformed)? {
                     Ok(())
                 } else {
                     Err(Error::new(
@@ -264,7 +259,7 @@ impl KeyPolicy {
 
     /// Checks the key of a DER certificate, reading only its SubjectPublicKeyInfo.
     pub(crate) fn check_certificate(&self, der: &[u8]) -> Result<()> {
-        let spki = cert::spki_of(der).ok_or_else(|| {
+        let spki = der_reader::spki_of(der).map_err(|_| {
             Error::new(ErrorKind::InvalidCertificate, "malformed certificate structure")
         })?;
         let key = PublicKeyInfo::from_spki_der(spki)

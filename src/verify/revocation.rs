@@ -1,249 +1,17 @@
-//! Revocation: CRLs parsed once, the policy that decides what an unknown or stale status
-//! means, and a trait for asynchronous checkers (OCSP, a database of revoked serials).
+//! Revocation policy: which certificates of a path the trust store's CRLs must cover,
+//! what an unknown or stale status means, and the [`RevocationChecker`] trait for
+//! asynchronous checks (OCSP, a database of revoked serials) with [`RevokedSerials`], one
+//! held in memory.
 //!
-//! webpki 0.103 checks a CRL's signature, its scope and the serial, but accepts a CRL
-//! with no CRL number or a critical one, and knows only `nextUpdate` for freshness.
-//! [`Crl::from_der`] refuses the former; [`RevocationPolicy`] adds a maximum age and
-//! chooses whether staleness is a hard or a soft failure.
+//! The CRLs themselves are parsed and held by the trust store
+//! ([`Crl`](crate::trust::Crl)).
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 
-use der::Decode as _;
-
+use crate::BoxFuture;
 use crate::error::{Error, ErrorKind, Result};
 use crate::time::Timestamp;
 use crate::verify::VerifiedChain;
-
-/// A certificate revocation list, parsed and checked once when it is loaded.
-///
-/// Refused at load time: malformed DER, a version other than v2, no CRL number, a
-/// critical or negative CRL number, a delta CRL, an indirect CRL, and anything else
-/// webpki refuses.
-///
-/// A CRL's issuer and scope (its issuing distribution point, if any) name the series
-/// it belongs to, and its CRL number orders the series: a trust store keeps only the
-/// newest CRL of each series.
-pub struct Crl {
-    webpki: webpki::CertRevocationList<'static>,
-    issuer: crate::cert::DistinguishedName,
-    this_update: Timestamp,
-    next_update: Option<Timestamp>,
-    /// The CRL number's magnitude, big-endian, without leading zeros.
-    number: Vec<u8>,
-    number_hex: String,
-    /// The issuing distribution point extension's value, if any.
-    scope: Option<Vec<u8>>,
-    /// SHA-256 of the DER, to tell two CRLs of one number apart.
-    digest: crate::thumbprint::Thumbprint,
-    revoked: usize,
-}
-
-/// id-ce-cRLNumber (2.5.29.20), id-ce-deltaCRLIndicator (2.5.29.27) and
-/// id-ce-issuingDistributionPoint (2.5.29.28).
-const CRL_NUMBER: &str = "2.5.29.20";
-const DELTA_CRL_INDICATOR: &str = "2.5.29.27";
-const ISSUING_DISTRIBUTION_POINT: &str = "2.5.29.28";
-
-impl Crl {
-    /// Parses one DER CRL.
-    pub fn from_der(der: &[u8]) -> Result<Self> {
-        let bad = |what: &str| Error::malformed(format!("crl: {what}"));
-        let list =
-            x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der)
-                .map_err(|e| bad(&format!("invalid der ({})", e.kind())))?;
-        let tbs = &list.tbs_cert_list;
-        let mut number = None;
-        let mut scope = None;
-        for ext in tbs.crl_extensions.iter().flatten() {
-            match ext.extn_id.to_string().as_str() {
-                CRL_NUMBER if ext.critical => {
-                    return Err(bad("the crl number must not be critical"));
-                }
-                CRL_NUMBER => {
-                    let n = der::asn1::Int::from_der(ext.extn_value.as_bytes())
-                        .map_err(|_| bad("malformed crl number"))?;
-                    let bytes = n.as_bytes();
-                    if bytes.first().is_some_and(|b| b & 0x80 != 0) {
-                        return Err(bad("the crl number must not be negative"));
-                    }
-                    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-                    number = Some(bytes[start..].to_vec());
-                }
-                DELTA_CRL_INDICATOR => return Err(bad("delta crls are not supported")),
-                ISSUING_DISTRIBUTION_POINT => scope = Some(ext.extn_value.as_bytes().to_vec()),
-                _ => {}
-            }
-        }
-        let number = number.ok_or_else(|| bad("no crl number (required by rfc 5280)"))?;
-        let number_hex =
-            if number.is_empty() { "00".to_owned() } else { crate::thumbprint::hex(&number, None) };
-        let webpki = webpki::OwnedCertRevocationList::from_der(der)
-            .map_err(|e| bad(&format!("refused by webpki ({e:?})")))?;
-        let time = |t: &x509_cert::time::Time| {
-            Timestamp::from_unix_secs(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(0))
-        };
-        Ok(Self {
-            webpki: webpki::CertRevocationList::Owned(webpki),
-            issuer: crate::cert::DistinguishedName::from_name(&tbs.issuer)?,
-            this_update: time(&tbs.this_update),
-            next_update: tbs.next_update.as_ref().map(time),
-            number,
-            number_hex,
-            scope,
-            digest: crate::thumbprint::Thumbprint::of(der),
-            revoked: tbs.revoked_certificates.as_ref().map_or(0, Vec::len),
-        })
-    }
-
-    /// Parses every `X509 CRL` block of a PEM file.
-    pub fn from_pem(pem: &[u8]) -> Result<Vec<Self>> {
-        let text =
-            std::str::from_utf8(pem).map_err(|_| Error::malformed("crl pem is not utf-8"))?;
-        let mut crls = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("-----BEGIN X509 CRL-----") {
-            let block = &rest[start..];
-            let end = block
-                .find("-----END X509 CRL-----")
-                .map(|i| i + "-----END X509 CRL-----".len())
-                .ok_or_else(|| Error::malformed("crl pem: missing end line"))?;
-            let (_, der) = pem_rfc7468::decode_vec(&block.as_bytes()[..end])
-                .map_err(|e| Error::malformed(format!("crl pem: {e}")))?;
-            crls.push(Self::from_der(&der)?);
-            rest = &block[end..];
-        }
-        if crls.is_empty() {
-            return Err(Error::malformed("no X509 CRL block in the pem input"));
-        }
-        Ok(crls)
-    }
-
-    /// Parses PEM (one or more CRLs) or DER, by content.
-    pub fn parse_any(bytes: &[u8]) -> Result<Vec<Self>> {
-        if bytes.first() == Some(&0x30) {
-            Ok(vec![Self::from_der(bytes)?])
-        } else {
-            Self::from_pem(bytes)
-        }
-    }
-
-    /// The issuer's distinguished name.
-    pub fn issuer(&self) -> &crate::cert::DistinguishedName {
-        &self.issuer
-    }
-
-    /// `thisUpdate`: when the CRL was issued.
-    pub fn this_update(&self) -> Timestamp {
-        self.this_update
-    }
-
-    /// `nextUpdate`: when a newer CRL is due, if the CRL says.
-    pub fn next_update(&self) -> Option<Timestamp> {
-        self.next_update
-    }
-
-    /// The CRL number, in hex (lowercase, without leading zero bytes).
-    pub fn number_hex(&self) -> &str {
-        &self.number_hex
-    }
-
-    /// Whether the two CRLs belong to one series: the same issuer and the same scope
-    /// (issuing distribution point, or none).
-    pub(crate) fn same_series(&self, other: &Crl) -> bool {
-        self.issuer_raw() == other.issuer_raw() && self.scope == other.scope
-    }
-
-    /// Orders two CRLs of one series by CRL number.
-    pub(crate) fn cmp_number(&self, other: &Crl) -> std::cmp::Ordering {
-        self.number.len().cmp(&other.number.len()).then_with(|| self.number.cmp(&other.number))
-    }
-
-    /// Whether the two are the same CRL, byte for byte.
-    pub(crate) fn same_bytes(&self, other: &Crl) -> bool {
-        self.digest == other.digest
-    }
-
-    /// How many certificates the CRL lists.
-    pub fn len(&self) -> usize {
-        self.revoked
-    }
-
-    /// Whether the CRL lists no certificate.
-    pub fn is_empty(&self) -> bool {
-        self.revoked == 0
-    }
-
-    pub(crate) fn webpki(&self) -> &webpki::CertRevocationList<'static> {
-        &self.webpki
-    }
-
-    /// Raw issuer name as webpki compares it with a certificate's issuer.
-    pub(crate) fn issuer_raw(&self) -> &[u8] {
-        self.webpki.issuer()
-    }
-
-    /// `Err(revocation_stale)` when the CRL is past `nextUpdate` or older than `max_age`.
-    pub(crate) fn check_fresh(
-        &self,
-        now: Timestamp,
-        skew: i64,
-        max_age: Option<i64>,
-    ) -> Result<()> {
-        // A CRL issued after the verification time says nothing about that time.
-        if self.this_update.as_unix_secs() > now.as_unix_secs().saturating_add(skew) {
-            return Err(Error::new(
-                ErrorKind::RevocationStale,
-                format!(
-                    "crl of {} is not valid before its this update {} (checked at {})",
-                    self.issuer,
-                    self.this_update.to_rfc3339(),
-                    now.to_rfc3339()
-                ),
-            ));
-        }
-        if let Some(next) = self.next_update
-            && now.as_unix_secs() > next.as_unix_secs().saturating_add(skew)
-        {
-            return Err(Error::new(
-                ErrorKind::RevocationStale,
-                format!(
-                    "crl of {} is past its next update {} at {}",
-                    self.issuer,
-                    next.to_rfc3339(),
-                    now.to_rfc3339()
-                ),
-            ));
-        }
-        if let Some(max) = max_age {
-            let age = now.as_unix_secs().saturating_sub(self.this_update.as_unix_secs());
-            if age > max.saturating_add(skew) {
-                return Err(Error::new(
-                    ErrorKind::RevocationStale,
-                    format!(
-                        "crl of {} was issued {} ({age} s ago), more than the maximum age of {max} s",
-                        self.issuer,
-                        self.this_update.to_rfc3339()
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Crl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Crl")
-            .field("issuer", &self.issuer.to_rfc4514())
-            .field("number", &self.number_hex)
-            .field("this_update", &self.this_update)
-            .field("next_update", &self.next_update)
-            .field("revoked", &self.revoked)
-            .finish()
-    }
-}
 
 /// Which certificates of a path are checked against the CRLs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -356,16 +124,46 @@ impl RevocationPolicy {
     }
 }
 
-/// The future a [`RevocationChecker`] returns.
-pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
-
-/// An asynchronous revocation check run after path validation: OCSP, a database of
-/// revoked serials, a deny-list service. The authenticator calls it for every chain it
-/// has not cached. Return `Err` with kind `revoked`, `revocation_unknown` or
-/// `revocation_stale`; anything else is reported as given.
+/// An asynchronous revocation check: OCSP, a database of revoked serials, a deny-list
+/// service.
+///
+/// [`Authenticator::authenticate`](crate::Authenticator::authenticate) calls it on every
+/// request, after the chain is verified, whether the verification came from the cache or
+/// was just made; so a revocation it learns takes effect on the next request. It does not
+/// run inside [`Verifier::verify`](crate::Verifier::verify), nor in
+/// [`Authenticator::verify_credential`](crate::Authenticator::verify_credential), which is
+/// what the rustls verifier calls during the TLS handshake: a handshake succeeds for a
+/// certificate it would refuse, and the request on that connection is refused.
+///
+/// Return `Err` with kind `revoked`, `revocation_unknown` or `revocation_stale`; anything
+/// else is reported as given.
+///
+/// ```
+/// use certauth::verify::RevocationChecker;
+/// use certauth::{BoxFuture, Error, ErrorKind, Result, Timestamp, VerifiedChain};
+///
+/// /// Refuses every certificate issued before a compromise.
+/// #[derive(Debug)]
+/// struct IssuedAfter(Timestamp);
+///
+/// impl RevocationChecker for IssuedAfter {
+///     fn check<'a>(
+///         &'a self,
+///         chain: &'a VerifiedChain,
+///         _now: Timestamp,
+///     ) -> BoxFuture<'a, Result<()>> {
+///         Box::pin(async move {
+///             if chain.leaf()?.not_before() < self.0 {
+///                 return Err(Error::new(ErrorKind::Revoked, "issued before the key compromise"));
+///             }
+///             Ok(())
+///         })
+///     }
+/// }
+/// ```
 pub trait RevocationChecker: Send + Sync + fmt::Debug {
     /// Checks a verified chain at time `now`.
-    fn check<'a>(&'a self, chain: &'a VerifiedChain, now: Timestamp) -> CheckFuture<'a>;
+    fn check<'a>(&'a self, chain: &'a VerifiedChain, now: Timestamp) -> BoxFuture<'a, Result<()>>;
 }
 
 /// A [`RevocationChecker`] over a set of revoked (issuer, serial) pairs held in memory,
@@ -407,7 +205,7 @@ impl RevokedSerials {
 }
 
 impl RevocationChecker for RevokedSerials {
-    fn check<'a>(&'a self, chain: &'a VerifiedChain, _now: Timestamp) -> CheckFuture<'a> {
+    fn check<'a>(&'a self, chain: &'a VerifiedChain, _now: Timestamp) -> BoxFuture<'a, Result<()>> {
         let result = chain.leaf().and_then(|leaf| {
             let key = (leaf.issuer().der().to_vec(), leaf.serial_bytes().to_vec());
             if self.set.pin().contains(&key) {

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use certauth::input::{Format, Limits, parse};
-use certauth::verify::{Crl, RING_ALGORITHMS, Verifier};
+use certauth::trust::Crl;
+use certauth::verify::{RING_ALGORITHMS, Verifier};
 use certauth::{Certificate, ErrorKind, Timestamp, TrustStore};
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {

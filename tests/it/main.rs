@@ -16,13 +16,14 @@ mod headers;
 mod hostile;
 #[cfg(all(feature = "ring", feature = "testkit"))]
 mod identity;
+mod layering;
 #[cfg(feature = "ring")]
 mod limbo;
 #[cfg(all(feature = "ring", feature = "testkit", feature = "metrics"))]
 mod metrics;
 #[cfg(all(feature = "ring", feature = "testkit", feature = "http"))]
 mod offload;
-#[cfg(feature = "ring")]
+#[cfg(all(feature = "ring", feature = "testkit"))]
 mod path_rules;
 mod pem_variants;
 #[cfg(feature = "testkit")]

@@ -206,10 +206,8 @@ async fn report_only_lets_refused_requests_through_and_registry_outage_is_503() 
         fn by_thumbprint<'a>(
             &'a self,
             _: &'a certauth::Thumbprint,
-        ) -> certauth::registry::BoxFuture<
-            'a,
-            certauth::Result<Option<certauth::registry::Registration>>,
-        > {
+        ) -> certauth::BoxFuture<'a, certauth::Result<Option<certauth::registry::Registration>>>
+        {
             Box::pin(async {
                 Err(certauth::Error::new(certauth::ErrorKind::RegistryUnavailable, "database down"))
             })
@@ -217,7 +215,7 @@ async fn report_only_lets_refused_requests_through_and_registry_outage_is_503() 
         fn by_client_id<'a>(
             &'a self,
             _: &'a str,
-        ) -> certauth::registry::BoxFuture<'a, certauth::Result<Option<RegisteredClient>>> {
+        ) -> certauth::BoxFuture<'a, certauth::Result<Option<RegisteredClient>>> {
             Box::pin(async { Ok(None) })
         }
     }

@@ -275,7 +275,7 @@ fn crl_without_number_or_with_critical_number_is_refused_at_load() {
     use der::{Decode as _, Encode as _};
     let p = pki();
     let good = crl(&p.inter, &[], (2026, 5, 20), (2026, 7, 1));
-    assert!(certauth::verify::Crl::from_der(&good).is_ok());
+    assert!(certauth::trust::Crl::from_der(&good).is_ok());
     let mut list =
         x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&good)
             .unwrap();
@@ -283,16 +283,16 @@ fn crl_without_number_or_with_critical_number_is_refused_at_load() {
     let number = exts.iter().position(|e| e.extn_id.to_string() == "2.5.29.20").unwrap();
     exts[number].critical = true;
     let critical = list.to_der().unwrap();
-    let e = certauth::verify::Crl::from_der(&critical).unwrap_err();
+    let e = certauth::trust::Crl::from_der(&critical).unwrap_err();
     assert!(e.message().contains("critical"), "{e}");
     // A negative number (INTEGER -1) orders nothing: refused.
     let exts = list.tbs_cert_list.crl_extensions.as_mut().unwrap();
     exts[number].critical = false;
     exts[number].extn_value = der::asn1::OctetString::new(vec![0x02, 0x01, 0xff]).unwrap();
-    let e = certauth::verify::Crl::from_der(&list.to_der().unwrap()).unwrap_err();
+    let e = certauth::trust::Crl::from_der(&list.to_der().unwrap()).unwrap_err();
     assert!(e.message().contains("negative"), "{e}");
     list.tbs_cert_list.crl_extensions.as_mut().unwrap().remove(number);
-    let e = certauth::verify::Crl::from_der(&list.to_der().unwrap()).unwrap_err();
+    let e = certauth::trust::Crl::from_der(&list.to_der().unwrap()).unwrap_err();
     assert!(e.message().contains("no crl number"), "{e}");
 }
 

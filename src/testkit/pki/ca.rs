@@ -153,6 +153,9 @@ pub struct CaBuilder<'a> {
     path_len: Option<u8>,
     ekus: Vec<ExtendedKeyUsagePurpose>,
     crl_sign: bool,
+    key_cert_sign: bool,
+    digital_signature: bool,
+    key_usage: bool,
     serial: Option<Vec<u8>>,
     permitted: Vec<GeneralSubtree>,
     excluded: Vec<GeneralSubtree>,
@@ -181,6 +184,9 @@ impl<'a> CaBuilder<'a> {
             path_len: None,
             ekus: Vec::new(),
             crl_sign: true,
+            key_cert_sign: true,
+            digital_signature: true,
+            key_usage: true,
             serial: None,
             permitted: Vec::new(),
             excluded: Vec::new(),
@@ -242,6 +248,43 @@ impl<'a> CaBuilder<'a> {
     #[must_use]
     pub fn without_crl_sign(mut self) -> Self {
         self.crl_sign = false;
+        self
+    }
+
+    /// Leaves keyCertSign out of the key usage, for tests where an intermediate is not
+    /// allowed to issue certificates. Default: keyCertSign present. The CA still signs
+    /// what it is asked to (as an issuer that lists no key usage).
+    #[must_use]
+    pub fn without_key_cert_sign(mut self) -> Self {
+        self.key_cert_sign = false;
+        self
+    }
+
+    /// Leaves digitalSignature out of the key usage. Default: digitalSignature present.
+    #[must_use]
+    pub fn without_digital_signature(mut self) -> Self {
+        self.digital_signature = false;
+        self
+    }
+
+    /// Issues the CA without a key usage extension at all (then nothing restricts what
+    /// its key may sign). Default: a key usage extension (see [`Ca`]).
+    ///
+    /// ```
+    /// use certauth::testkit::pki::Ca;
+    /// let root = Ca::root("Root");
+    /// let plain = root.sub_ca("No Key Usage").without_key_usage().build();
+    /// let only = root.sub_ca("Only keyCertSign").without_crl_sign().without_digital_signature();
+    /// let only = certauth::Certificate::from_der(only.build().der())?.key_usage().unwrap();
+    /// assert!(only.key_cert_sign() && !only.crl_sign() && !only.digital_signature());
+    /// assert_eq!(certauth::Certificate::from_der(plain.der())?.key_usage(), None);
+    /// let no_sign = root.sub_ca("No keyCertSign").without_key_cert_sign().build();
+    /// assert!(!certauth::Certificate::from_der(no_sign.der())?.key_usage().unwrap().key_cert_sign());
+    /// # Ok::<(), certauth::Error>(())
+    /// ```
+    #[must_use]
+    pub fn without_key_usage(mut self) -> Self {
+        self.key_usage = false;
         self
     }
 
@@ -316,10 +359,14 @@ impl<'a> CaBuilder<'a> {
             Some(n) => BasicConstraints::Constrained(n),
             None => BasicConstraints::Unconstrained,
         });
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
-        if self.crl_sign {
-            params.key_usages.push(KeyUsagePurpose::CrlSign);
-        }
+        params.key_usages = [
+            (self.key_cert_sign, KeyUsagePurpose::KeyCertSign),
+            (self.digital_signature, KeyUsagePurpose::DigitalSignature),
+            (self.crl_sign, KeyUsagePurpose::CrlSign),
+        ]
+        .into_iter()
+        .filter_map(|(wanted, usage)| (wanted && self.key_usage).then_some(usage))
+        .collect();
         params.extended_key_usages = self.ekus;
         if !self.permitted.is_empty() || !self.excluded.is_empty() {
             params.name_constraints = Some(NameConstraints {
@@ -347,6 +394,11 @@ impl<'a> CaBuilder<'a> {
                 (cert.unwrap_or_else(|e| panic!("testkit: self-signing a CA: {e}")), Vec::new())
             }
         };
+        // rcgen refuses to sign as an issuer whose key usage lacks keyCertSign; the
+        // issuer's key usage is not part of what it signs, so sign as one that lists none.
+        if !params.key_usages.contains(&KeyUsagePurpose::KeyCertSign) {
+            params.key_usages.clear();
+        }
         Ca {
             name: self.name,
             params,

@@ -1,8 +1,6 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-pub(crate) mod pki;
-
 use std::path::{Path, PathBuf};
 
 /// The fixed verification time of the tests: 2026-06-01T00:00:00Z, inside the test kit's
