@@ -85,7 +85,7 @@ impl Certificate {
     ///
     /// Errors: `no_certificate` for empty input; `malformed_input` for anything that is
     /// not one well-formed certificate, including trailing bytes and several
-    /// concatenated certificates (split those with [`crate::input::der::split_concatenated`]).
+    /// concatenated certificates (split those with [`der::split_concatenated`](crate::der::split_concatenated)).
     pub fn from_der(der: &[u8]) -> Result<Self> {
         if der.is_empty() {
             return Err(Error::no_certificate("input is empty"));

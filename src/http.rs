@@ -325,7 +325,7 @@ impl HeaderSource {
     /// - several field lines of a single-valued format: `duplicate_header`;
     /// - a required verification signal missing or not the expected value:
     ///   `proxy_verification_failed`;
-    /// - otherwise the decoded chain, or the decoder's error ([`crate::input::decode_header`]).
+    /// - otherwise the decoded chain, or the decoder's error ([`decode_header`](crate::decode_header)).
     ///
     /// No certificate is verified here, so no time is needed: the clock is never read.
     pub fn extract(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Option<PresentedChain>> {

@@ -17,15 +17,15 @@
 //! ```
 //!
 //! - [`PresentedChain`]: the leaf and intermediates exactly as presented, and where they
-//!   came from ([`Source`]). Nothing about it is trusted yet. Made by [`input::parse`]
-//!   (files and bytes, by [`Format`]) and [`input::decode_header`] (forwarded headers, by
+//!   came from ([`Source`]). Nothing about it is trusted yet. Made by [`parse`]
+//!   (files and bytes, by [`Format`]) and [`decode_header`] (forwarded headers, by
 //!   [`HeaderFormat`]), always within [`Limits`].
 //! - [`Verifier::verify`] builds a path to a [`TrustStore`] anchor with rustls-webpki and
 //!   adds what webpki leaves to its caller (the leaf's EKU, key strength, chain depth, CRL
-//!   freshness; see [`verify`]). Only a successful verification makes a
+//!   freshness; see [`Verifier`]). Only a successful verification makes a
 //!   [`VerifiedChain`], so anything that takes one knows the check ran.
 //! - [`ClientIdentity`] reads who the client is from a [`VerifiedChain`];
-//!   [`identity::IdentityRule`]s decide who may come in.
+//!   [`IdentityRule`]s decide who may come in.
 //! - A [`registry::Registry`] maps the identity to a [`registry::RegisteredClient`]
 //!   ([`registry::MemoryRegistry`] is the embedded one).
 //! - [`Authenticator`] runs all of it, with a verification cache in front, and returns an
@@ -46,9 +46,8 @@
 //! ```
 //! # #[cfg(feature = "ring")]
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use certauth::input::{self, Format, Limits};
-//! use certauth::verify::RING_ALGORITHMS;
-//! use certauth::{ClientIdentity, ErrorKind, Timestamp, TrustStore, Verifier};
+//! use certauth::{ClientIdentity, ErrorKind, Format, Limits, RING_ALGORITHMS};
+//! use certauth::{Timestamp, TrustStore, Verifier};
 //!
 //! // A fixed time keeps the example reproducible; a server passes `Timestamp::now()`.
 //! let now = Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?;
@@ -59,7 +58,7 @@
 //! let verifier = Verifier::builder(store, RING_ALGORITHMS).build()?;
 //!
 //! let pem = std::fs::read("tests/data/pki/leaf-ec-chain.pem")?;
-//! let chain = input::parse(&pem, Format::Pem, &Limits::default())?;
+//! let chain = certauth::parse(&pem, Format::Pem, &Limits::default())?;
 //! let client = ClientIdentity::new(verifier.verify(&chain, now)?)?;
 //! assert_eq!(client.subject().common_name(), Some("client.example.test"));
 //! println!("x5t#S256 = {}", client.thumbprint());
@@ -88,7 +87,7 @@
 //! use certauth::http::{HeaderSource, TrustedProxies};
 //! use certauth::registry::MemoryRegistry;
 //! use certauth::tower::CertAuthLayer;
-//! use certauth::verify::RING_ALGORITHMS;
+//! use certauth::RING_ALGORITHMS;
 //! use certauth::{AuthenticatedClient, Authenticator, HeaderFormat, Timestamp, TrustStore, Verifier};
 //!
 //! #[tokio::main]
@@ -140,12 +139,12 @@
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `ring`, `aws-lc-rs` | [`verify::RING_ALGORITHMS`], [`verify::AWS_LC_RS_ALGORITHMS`]: the signature algorithms of that crypto provider (without either, pass your provider's) |
+//! | `ring`, `aws-lc-rs` | [`RING_ALGORITHMS`], [`AWS_LC_RS_ALGORITHMS`]: the signature algorithms of that crypto provider (without either, pass your provider's) |
 //! | `rustls` | [`rustls`]: a rustls client certificate verifier applying certauth's policy in the handshake (rustls without a provider; bring yours) |
 //! | `http` | [`http`]: [`http::HeaderSource`], [`http::TrustedProxies`], [`http::ProxyIdentity`], [`http::status_for`] |
 //! | `tower` | [`tower`]: [`tower::CertAuthLayer`] (implies `http`) |
 //! | `axum` | [`AuthenticatedClient`] and `Option<AuthenticatedClient>` as axum extractors, and [`tower::CertAuthLayer`] reading the peer address from axum's `ConnectInfo<SocketAddr>` when a request has no [`tower::ConnectionInfo`] (implies `tower`; depends on `axum-core`, and on `axum` without default features but with `tokio`, where `ConnectInfo` lives) |
-//! | `pkcs12` | [`trust::TrustStoreBuilder::add_pkcs12`]: PKCS#12 trust bundles |
+//! | `pkcs12` | [`TrustStoreBuilder::add_pkcs12`]: PKCS#12 trust bundles |
 //! | `metrics` | [`metrics`]: counters and histograms through the `metrics` facade (bring your exporter) |
 //! | `testkit` | [`testkit`]: a throwaway PKI and proxy header encoders for your tests |
 //! | `cli` | the `certauth` operator tool (inspect, thumbprint, verify, registry files) |
@@ -156,12 +155,12 @@
 //!
 //! **Never panics.** These calls return a value or a typed [`Error`] whose [`ErrorKind`]
 //! is stable (`malformed_input`, `input_too_large`, `no_certificate`,
-//! `private_key_supplied`, ...), whatever the input: [`input::parse`],
-//! [`input::der::split_concatenated`], [`input::pem::parse_strict`],
-//! [`input::pem::parse_lenient`], [`input::decode_header`],
-//! [`input::decode_header_lines`], [`input::decode_client_cert_and_chain`],
-//! [`Certificate::from_der`], [`Thumbprint::parse`], [`trust::Crl::parse_any`],
-//! [`Verifier::verify`], [`binding::check_token_binding`],
+//! `private_key_supplied`, ...), whatever the input: [`parse`],
+//! [`der::split_concatenated`], [`pem::parse_strict`],
+//! [`pem::parse_lenient`], [`decode_header`],
+//! [`decode_header_lines`], [`decode_client_cert_and_chain`],
+//! [`Certificate::from_der`], [`Thumbprint::parse`], [`Crl::parse_any`],
+//! [`Verifier::verify`], [`check_token_binding`],
 //! [`registry::file::RegistryFile::from_json`], [`Authenticator::authenticate`], and with
 //! feature `http` [`http::HeaderSource::extract`], [`http::HeaderSource::extract_from`],
 //! [`http::HeaderSource::admit`] and [`http::ProxyIdentity::check`] on a peer's
@@ -187,16 +186,16 @@
 //! never reach it, so a crafted chain costs a small multiple of a genuine one on every
 //! entry point, TLS handshakes included. A refused chain sent again within 10 seconds is
 //! refused from a bounded memory without verifying
-//! ([`cache::CacheConfig::failure_ttl_secs`]).
+//! ([`CacheConfig::failure_ttl_secs`]).
 //!
 //! **No request starves another.** [`Authenticator::authenticate`] verifies cache misses
 //! on certauth's own threads (half the cores by default), not on the async runtime's
 //! workers, so cached requests are answered while new or crafted chains are verified;
 //! when more than a bounded queue wait, the next is refused at once with `overloaded`
-//! (503) ([`authenticator::AuthenticatorBuilder::verification_threads`]).
+//! (503) ([`AuthenticatorBuilder::verification_threads`]).
 //!
 //! **The cache cannot be poisoned.** It holds at most 10,000 entries and 64 MiB by default
-//! ([`cache::CacheConfig`]), only successes, one entry per leaf and source, keyed by the
+//! ([`CacheConfig`]), only successes, one entry per leaf and source, keyed by the
 //! exact presented bytes; a hit is accepted only when a full verification at that time
 //! would accept. A flood of distinct garbage cannot fill it.
 //!
@@ -210,13 +209,16 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
-pub mod authenticator;
+// The verification pipeline's modules are private: their items have one path each, at
+// the crate root. Public modules are the optional integrations and the areas with a
+// vocabulary of their own (registry, reload, health, test kit).
+mod authenticator;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
-pub mod binding;
-pub mod cache;
-pub mod cert;
+mod binding;
+mod cache;
+mod cert;
 mod der_reader;
 mod error;
 pub mod health;
@@ -224,8 +226,8 @@ mod hex;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
-pub mod identity;
-pub mod input;
+mod identity;
+mod input;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
@@ -235,27 +237,50 @@ pub mod reload;
 #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
 pub mod rustls;
 #[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
-pub mod thumbprint;
+mod thumbprint;
 mod time;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
-pub mod trust;
-pub mod verify;
+mod trust;
+mod verify;
 
-pub use authenticator::{AuthRequest, AuthenticatedClient, Authenticator, Credential};
-pub use cert::Certificate;
-pub use error::{ConfigError, Error, ErrorKind, Result};
-pub use identity::ClientIdentity;
-pub use input::{Format, HeaderFormat, Limits, PresentedChain, Source};
+pub use authenticator::{
+    AuthEvent, AuthRequest, AuthenticatedClient, Authenticator, AuthenticatorBuilder, CheckOutcome,
+    Credential, DecisionTrace, TRACING_TARGET, TraceStep, Unregistered,
+};
+pub use binding::{BindingFailure, BindingMode, Confirmation, check_token_binding};
+pub use cache::CacheConfig;
+pub use cert::{
+    Attribute, CLIENT_AUTH_OID, Certificate, Curve, DistinguishedName, ExtendedKeyUsage, KeyUsage,
+    PublicKeyInfo, RelativeDistinguishedName, SERVER_AUTH_OID, SignatureAlgorithm, SpiffeId,
+    SubjectAltNames,
+};
+pub use error::{ConfigError, Error, ErrorKind, Result, TrustProblem};
+pub use identity::{ClientIdentity, IdentityRule, SpiffeMatch, ValueMatch};
+pub use input::{
+    Format, HeaderFormat, Limits, PresentedChain, Source, decode_client_cert_and_chain,
+    decode_header, decode_header_lines, der, parse, pem,
+};
 pub use thumbprint::Thumbprint;
 pub use time::Timestamp;
-pub use trust::TrustStore;
-pub use verify::{VerifiedChain, Verifier};
+pub use trust::{Crl, TrustStore, TrustStoreBuilder};
+#[cfg(feature = "aws-lc-rs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws-lc-rs")))]
+pub use verify::AWS_LC_RS_ALGORITHMS;
+#[cfg(feature = "ring")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ring")))]
+pub use verify::RING_ALGORITHMS;
+pub use verify::{
+    Algorithms, ExtendedKeyUsagePolicy, KeyPolicy, RevocationChecker, RevocationDepth,
+    RevocationPolicy, RevokedSerials, TrustedBy, UnknownStatus, VerifiedChain, Verifier,
+    VerifierBuilder,
+};
 
 /// A boxed, sendable future: what the asynchronous extension points return
-/// ([`registry::Registry`]'s look-ups, [`verify::RevocationChecker::check`]), so that
+/// ([`registry::Registry`]'s look-ups, [`RevocationChecker::check`]), so that
 /// they can be called through `dyn`.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 

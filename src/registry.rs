@@ -19,7 +19,7 @@ use crate::time::Timestamp;
 
 mod client;
 pub mod file;
-pub mod memory;
+mod memory;
 mod sharded;
 
 pub use client::{Certificates, Metadata, RegisteredClient, RegisteredClientBuilder};

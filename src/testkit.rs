@@ -48,6 +48,3 @@
 pub mod hostile;
 pub mod pki;
 pub mod proxy;
-
-pub use pki::{Ca, Crl, KeyType, Leaf};
-pub use proxy::Proxy;

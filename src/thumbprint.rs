@@ -2,7 +2,7 @@
 //!
 //! A [`Thumbprint`] prints as RFC 8705's `x5t#S256` (base64url, no padding) or as hex,
 //! parses back from either, and compares in constant time. Binding tokens to verified
-//! certificates is [`crate::binding`]'s job.
+//! certificates is [`check_token_binding`](crate::check_token_binding)'s job.
 
 use std::fmt;
 use std::str::FromStr;

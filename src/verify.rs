@@ -26,7 +26,7 @@ use crate::trust::TrustStore;
 
 mod candidates;
 mod path;
-pub mod policy;
+mod policy;
 mod revocation;
 
 pub use policy::{ExtendedKeyUsagePolicy, KeyPolicy};
@@ -81,7 +81,18 @@ pub static AWS_LC_RS_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
 /// `provider.signature_verification_algorithms.all`).
 pub type Algorithms = &'static [&'static dyn SignatureVerificationAlgorithm];
 
-/// Verifies presented client chains against a [`TrustStore`] and a policy.
+/// Verifies presented client chains against a [`TrustStore`] and a policy: a
+/// [`PresentedChain`] and a time in, a [`VerifiedChain`] or a typed [`Error`] out.
+///
+/// Path building and signatures are rustls-webpki's; certauth adds what webpki leaves to
+/// its caller: the leaf's own EKU, the leaf's key strength, a chain-depth bound, the
+/// anchor's path length constraint, keyCertSign in the issuers' key usage, DNS name
+/// constraints on a host-like subject common name, a symmetric clock-skew allowance, CRL
+/// freshness, pinned self-signed certificates, and atomic trust-store rotation. The order
+/// is cheapest first: the leaf checks run before any signature is verified, and the path
+/// rules on each candidate path that webpki builds, so a candidate they refuse leaves
+/// webpki free to find another. Before path building, only the presented certificates on
+/// a few short name paths from the leaf to an anchor are offered (bounded work).
 ///
 /// Cheap to clone (one `Arc`); share one per configuration. The trust store can be
 /// replaced while requests are being verified ([`replace_trust_store`](Self::replace_trust_store));
@@ -89,13 +100,13 @@ pub type Algorithms = &'static [&'static dyn SignatureVerificationAlgorithm];
 ///
 /// ```
 /// # #[cfg(feature = "ring")] {
-/// use certauth::{input, trust::TrustStore, verify::{Verifier, RING_ALGORITHMS}, Timestamp, Limits, Format};
+/// use certauth::{Format, Limits, RING_ALGORITHMS, Timestamp, TrustStore, Verifier};
 /// let store = TrustStore::builder()
 ///     .add_pem(include_bytes!("../tests/data/pki/root.pem"))?
 ///     .check_at(Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?)
 ///     .build()?;
 /// let verifier = Verifier::builder(store, RING_ALGORITHMS).build()?;
-/// let chain = input::parse(include_bytes!("../tests/data/pki/leaf-ec-chain.pem"), Format::Pem, &Limits::default())?;
+/// let chain = certauth::parse(include_bytes!("../tests/data/pki/leaf-ec-chain.pem"), Format::Pem, &Limits::default())?;
 /// let verified = verifier.verify(&chain, Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?)?;
 /// assert_eq!(verified.leaf()?.subject().common_name(), Some("client.example.test"));
 /// # }

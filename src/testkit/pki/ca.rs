@@ -297,11 +297,11 @@ impl<'a> CaBuilder<'a> {
     }
 
     /// Adds an extended key usage extension listing exactly these dotted OIDs (e.g.
-    /// [`crate::cert::SERVER_AUTH_OID`]), for tests where a CA's extended key usage
+    /// [`SERVER_AUTH_OID`](crate::SERVER_AUTH_OID)), for tests where a CA's extended key usage
     /// constrains the chain below it. Default: no extended key usage extension.
     ///
     /// ```
-    /// use certauth::cert::SERVER_AUTH_OID;
+    /// use certauth::SERVER_AUTH_OID;
     /// use certauth::testkit::pki::Ca;
     /// let root = Ca::root("Root");
     /// let servers_only = root.sub_ca("Server CA").eku(&[SERVER_AUTH_OID]).build();

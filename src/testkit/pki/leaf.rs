@@ -190,7 +190,7 @@ impl<'a> LeafBuilder<'a> {
     }
 
     /// Exactly these extended key usages, as dotted OIDs (e.g.
-    /// [`crate::cert::CLIENT_AUTH_OID`], `"1.3.6.1.5.5.7.3.4"`). An empty slice is the
+    /// [`CLIENT_AUTH_OID`](crate::CLIENT_AUTH_OID), `"1.3.6.1.5.5.7.3.4"`). An empty slice is the
     /// same as [`LeafBuilder::no_eku`].
     ///
     /// # Panics
