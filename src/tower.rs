@@ -251,10 +251,12 @@ where
                 }
                 Ok(None) => {}
                 Err(e) if config.authenticator.is_report_only() => {
-                    tracing::warn!(target: TRACING_TARGET, kind = %e.kind(), "report-only: request let through");
+                    let (source, peer) = refusal_context(&config, &parts);
+                    tracing::warn!(target: TRACING_TARGET, kind = %e.kind(), source, peer, message = e.message(), "report-only: request let through");
                 }
                 Err(e) => {
-                    tracing::info!(target: TRACING_TARGET, kind = %e.kind(), message = e.message(), "request refused");
+                    let (source, peer) = refusal_context(&config, &parts);
+                    tracing::info!(target: TRACING_TARGET, kind = %e.kind(), source, peer, message = e.message(), "request refused");
                     return Ok(ErrorResponse::new(e.kind()).into_response());
                 }
             }
@@ -343,6 +345,24 @@ async fn authenticate(
 #[cfg(feature = "axum")]
 fn connect_info(extensions: &::http::Extensions) -> Option<SocketAddr> {
     extensions.get::<::axum::extract::ConnectInfo<SocketAddr>>().map(|info| info.0)
+}
+
+/// For the log line of a refusal: where the certificate came from (`header`, `tls` or
+/// `none`) and the TCP peer's address (`unknown` without connection information).
+fn refusal_context(config: &Config, request: &::http::request::Parts) -> (&'static str, String) {
+    let connection = request.extensions.get::<ConnectionInfo>();
+    let source = if config.headers.as_ref().is_some_and(|s| s.is_present(&request.headers)) {
+        "header"
+    } else if connection.is_some_and(|c| c.tls_certificates.is_some()) {
+        "tls"
+    } else {
+        "none"
+    };
+    let peer = connection
+        .map(|c| c.peer)
+        .or_else(|| connect_info(&request.extensions))
+        .map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+    (source, peer)
 }
 
 /// Without feature `axum`, only [`ConnectionInfo`] gives the peer address.

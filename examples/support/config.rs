@@ -65,6 +65,23 @@ struct Ops {
     watcher: Option<Watcher>,
 }
 
+/// At start-up, what was loaded: anchors with their expiry, CRLs with their next update,
+/// the registry's size (names from the operator's own configuration, never a client's).
+fn log_summary(verifier: &Verifier, registry: Option<&MemoryRegistry>) {
+    let store = verifier.trust_store();
+    for (subject, _, not_after) in store.anchor_validity() {
+        tracing::info!(target: "certauth::config", anchor = subject, not_after = %not_after, "trust anchor");
+    }
+    tracing::info!(target: "certauth::config", intermediates = store.intermediates().len(), "intermediates held");
+    for crl in store.crls() {
+        let next = crl.next_update().map_or_else(|| "none".to_owned(), |t| t.to_rfc3339());
+        tracing::info!(target: "certauth::config", issuer = %crl.issuer(), next_update = next.as_str(), "crl");
+    }
+    if let Some(registry) = registry {
+        tracing::info!(target: "certauth::config", clients = registry.client_count(), "registry");
+    }
+}
+
 /// `GET /healthz`: the health report as JSON; 200 when healthy, 503 otherwise.
 async fn healthz(
     State(ops): State<Arc<Ops>>,
@@ -125,6 +142,7 @@ impl Common {
         } else {
             None
         };
+        log_summary(&verifier, registry.as_deref());
         let ops = Arc::new(Ops { verifier, registry, watcher });
         let mut routes = axum::Router::new().route("/healthz", get(healthz)).with_state(ops);
         if let Some(route) = metrics_route {

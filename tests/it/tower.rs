@@ -483,6 +483,19 @@ mod trace {
     use tracing::{Event, Metadata, Subscriber};
 
     static COUNTS: Mutex<Option<HashMap<(ThreadId, &'static str), usize>>> = Mutex::new(None);
+    /// Every field value of certauth's events, per thread, as `Debug` prints it.
+    static VALUES: Mutex<Vec<(ThreadId, &'static str, String)>> = Mutex::new(Vec::new());
+
+    struct Values(Vec<(&'static str, String)>);
+
+    impl tracing::field::Visit for Values {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            self.0.push((field.name(), format!("{value:?}")));
+        }
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            self.0.push((field.name(), value.to_owned()));
+        }
+    }
 
     struct Counter;
 
@@ -504,18 +517,41 @@ mod trace {
             for field in event.metadata().fields() {
                 *counts.entry((thread::current().id(), field.name())).or_default() += 1;
             }
+            let mut values = Values(Vec::new());
+            event.record(&mut values);
+            let id = thread::current().id();
+            VALUES.lock().unwrap().extend(values.0.into_iter().map(|(k, v)| (id, k, v)));
         }
         fn enter(&self, _: &Id) {}
         fn exit(&self, _: &Id) {}
     }
 
-    /// How many certauth events with the field `field` this thread has emitted.
-    pub(super) fn count(field: &'static str) -> usize {
+    fn install() {
         static INSTALL: Once = Once::new();
         INSTALL.call_once(|| {
             tracing::dispatcher::set_global_default(tracing::Dispatch::new(Counter))
                 .expect("no other global subscriber in the test binary");
         });
+    }
+
+    /// The values of `field` in this thread's certauth events, oldest first.
+    pub(super) fn values(field: &'static str) -> Vec<String> {
+        install();
+        let id = thread::current().id();
+        let values = VALUES.lock().unwrap();
+        values.iter().filter(|(t, f, _)| *t == id && *f == field).map(|(.., v)| v.clone()).collect()
+    }
+
+    /// Every value this thread's certauth events carried.
+    pub(super) fn all_values() -> Vec<String> {
+        install();
+        let id = thread::current().id();
+        VALUES.lock().unwrap().iter().filter(|(t, ..)| *t == id).map(|(.., v)| v.clone()).collect()
+    }
+
+    /// How many certauth events with the field `field` this thread has emitted.
+    pub(super) fn count(field: &'static str) -> usize {
+        install();
         let counts = COUNTS.lock().unwrap();
         counts.as_ref().and_then(|c| c.get(&(thread::current().id(), field))).copied().unwrap_or(0)
     }
@@ -761,5 +797,33 @@ async fn a_forwarded_dash_is_no_certificate_in_every_format() {
                 assert_eq!((got.0, got.1.as_str()), no_certificate, "{format} {value:?}");
             }
         }
+    }
+}
+
+/// A refusal is logged once at info with its kind, where the certificate came from and
+/// the peer's address, and never with the certificate or header value.
+#[test]
+fn a_refusal_is_logged_with_kind_source_and_peer_never_the_certificate() {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let (f, auth) = fixture();
+    let stranger = Ca::root("Log Stranger Root").leaf("stranger").build();
+    let layer = CertAuthLayer::new(auth).forwarded(source());
+    let (name, value) = Haproxy.forward(&stranger);
+    let mut req = Request::get("/").body(Body::empty()).unwrap();
+    req.headers_mut().insert(name, value.parse().unwrap());
+    req.extensions_mut().insert(ConnectionInfo::new("10.0.0.1:4711".parse().unwrap()));
+    let inner = tower::service_fn(|_: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::empty()))
+    });
+    let before = trace::values("peer").len();
+    let response = rt.block_on(layer.layer(inner).oneshot(req)).unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let peers = trace::values("peer");
+    assert_eq!(peers[before..], ["10.0.0.1:4711".to_owned()], "logged once, with the peer");
+    assert_eq!(trace::values("source").last().map(String::as_str), Some("header"));
+    assert_eq!(trace::values("kind").last().map(String::as_str), Some("unknown_issuer"));
+    let _ = f;
+    for v in trace::all_values() {
+        assert!(!v.contains(&value[..40]), "a log line carried the header value: {v}");
     }
 }
