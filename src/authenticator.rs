@@ -618,20 +618,23 @@ impl Authenticator {
                 step("registry", CheckOutcome::Skipped, &|| "no registry".into());
                 None
             }
-            Some(registry) => match self.lookup(&**registry, req, &identity, fresh).await {
-                Ok(client) => {
-                    step("registry", CheckOutcome::Passed, &|| {
+            Some(registry) => {
+                match self.registry_lookup(&**registry, req, &identity, fresh).await {
+                    Ok(client) => {
+                        step("registry", CheckOutcome::Passed, &|| {
+                            client.as_ref().map_or_else(
+                                || "anonymous".into(),
+                                |c| format!("client {}", c.id()),
+                            )
+                        });
                         client
-                            .as_ref()
-                            .map_or_else(|| "anonymous".into(), |c| format!("client {}", c.id()))
-                    });
-                    client
+                    }
+                    Err(e) => {
+                        step("registry", fail(&e), &|| e.message().to_owned());
+                        return Err(e);
+                    }
                 }
-                Err(e) => {
-                    step("registry", fail(&e), &|| e.message().to_owned());
-                    return Err(e);
-                }
-            },
+            }
         };
 
         // 5. Token binding.
@@ -701,6 +704,20 @@ impl Authenticator {
                 "too many verifications are waiting; try again later",
             )),
         }
+    }
+
+    /// [`lookup`](Self::lookup), counted (feature `metrics`).
+    async fn registry_lookup(
+        &self,
+        registry: &dyn Registry,
+        req: &AuthRequest<'_>,
+        identity: &ClientIdentity,
+        fresh: bool,
+    ) -> Result<Option<RegisteredClient>> {
+        let result = self.lookup(registry, req, identity, fresh).await;
+        #[cfg(feature = "metrics")]
+        self.inner.metrics().registry(&result);
+        result
     }
 
     async fn lookup(

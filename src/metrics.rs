@@ -8,6 +8,7 @@
 //! | `certauth_cache_hits_total` | counter | - | verifications answered by the cache (successes and remembered failures) |
 //! | `certauth_cache_misses_total` | counter | - | verifications run |
 //! | `certauth_cache_entries` | gauge | - | entries in the verification cache, after each miss |
+//! | `certauth_registry_lookups_total` | counter | `result` (`found`, `anonymous`, `not_found`, `refused`, `error`) | every registry look-up of an authentication: a client found, an unregistered certificate let through anonymously, none found, a suspended client or retired certificate, the registry unavailable |
 //! | `certauth_reloads_total` | counter | `what` (`trust_store`, `registry`), `result` (`ok`, `error`) | every reload a [`Watcher`](crate::reload::Watcher) attempts |
 //! | `certauth_anchor_not_after_timestamp_seconds` | gauge | `anchor` (`sha256:` and 16 hex digits of the anchor's subject and key) | each anchor's notAfter, set when an authenticator is built and after each trust-store reload |
 //! | `certauth_crl_next_update_timestamp_seconds` | gauge | `issuer` (`sha256:` and 16 hex digits of the issuer's name) | each CRL's nextUpdate, set likewise |
@@ -34,6 +35,8 @@ pub const CACHE_MISSES_TOTAL: &str = "certauth_cache_misses_total";
 /// `certauth_cache_entries`.
 pub const CACHE_ENTRIES: &str = "certauth_cache_entries";
 
+/// `certauth_registry_lookups_total`.
+pub const REGISTRY_LOOKUPS_TOTAL: &str = "certauth_registry_lookups_total";
 /// `certauth_reloads_total`.
 pub const RELOADS_TOTAL: &str = "certauth_reloads_total";
 /// `certauth_anchor_not_after_timestamp_seconds`.
@@ -108,6 +111,8 @@ pub(crate) struct Metrics {
     hits: ::metrics::Counter,
     misses: ::metrics::Counter,
     entries: ::metrics::Gauge,
+    /// found, anonymous, not_found, refused, error.
+    registry: [::metrics::Counter; 5],
 }
 
 impl Metrics {
@@ -129,6 +134,8 @@ impl Metrics {
             hits: ::metrics::counter!(CACHE_HITS_TOTAL),
             misses: ::metrics::counter!(CACHE_MISSES_TOTAL),
             entries: ::metrics::gauge!(CACHE_ENTRIES),
+            registry: ["found", "anonymous", "not_found", "refused", "error"]
+                .map(|result| ::metrics::counter!(REGISTRY_LOOKUPS_TOTAL, "result" => result)),
         }
     }
 
@@ -136,6 +143,22 @@ impl Metrics {
         let outcome =
             outcome.map_or(0, |k| ErrorKind::ALL.iter().position(|&x| x == k).map_or(0, |i| i + 1));
         self.authentications[outcome * SourceLabel::ALL.len() + source as usize].increment(1);
+    }
+
+    pub(crate) fn registry(
+        &self,
+        result: &crate::Result<Option<crate::registry::RegisteredClient>>,
+    ) {
+        let i = match result {
+            Ok(Some(_)) => 0,
+            Ok(None) => 1,
+            Err(e) => match e.kind() {
+                ErrorKind::UnknownClient => 2,
+                ErrorKind::RegistryUnavailable => 4,
+                _ => 3,
+            },
+        };
+        self.registry[i].increment(1);
     }
 
     pub(crate) fn verification(&self, took: Duration) {

@@ -95,10 +95,45 @@ fn authentications_cache_and_verification_time_are_counted_with_bounded_labels()
             let allowed = match k.as_str() {
                 "outcome" => v == "ok" || kinds.contains(&v.as_str()),
                 "source" => ["tls", "header", "bytes"].contains(&v.as_str()),
+                "result" => {
+                    ["found", "anonymous", "not_found", "refused", "error"].contains(&v.as_str())
+                }
                 _ => false,
             };
             assert!(allowed, "{name}: label {k}={v}");
             assert!(!v.contains("good-client") && !v.contains("stranger"), "{name}: {k}={v}");
         }
     }
+}
+
+#[test]
+fn registry_look_ups_are_counted_by_result() {
+    use certauth::metrics::REGISTRY_LOOKUPS_TOTAL;
+    use certauth::registry::{MemoryRegistry, RegisteredClient};
+    let root = Ca::root("Metrics Registry Root");
+    let store = TrustStore::builder().add_der(root.der()).unwrap().check_at(at()).build().unwrap();
+    let registry = std::sync::Arc::new(MemoryRegistry::new());
+    let known = root.leaf("known").build();
+    registry.add_client(RegisteredClient::new("app", "App")).unwrap();
+    registry.register_certificate("app", &known.certificate(), at(), None).unwrap();
+    let auth = Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build().unwrap())
+        .registry(registry.clone())
+        .build()
+        .unwrap();
+    let unknown = root.leaf("unregistered").build();
+    let recorder = DebuggingRecorder::new();
+    metrics::with_local_recorder(&recorder, || {
+        for leaf in [&known, &known, &unknown] {
+            let chain = leaf.chain();
+            let _ = block_on(auth.authenticate(&AuthRequest::new(Credential::Tls(&chain), at())));
+        }
+        registry.suspend("app").unwrap();
+        let chain = known.chain();
+        let _ = block_on(auth.authenticate(&AuthRequest::new(Credential::Tls(&chain), at())));
+    });
+    let snap = snapshot(&recorder);
+    assert_eq!(counter(&snap, REGISTRY_LOOKUPS_TOTAL, &[("result", "found")]), 2);
+    assert_eq!(counter(&snap, REGISTRY_LOOKUPS_TOTAL, &[("result", "not_found")]), 1);
+    assert_eq!(counter(&snap, REGISTRY_LOOKUPS_TOTAL, &[("result", "refused")]), 1);
+    assert_eq!(counter(&snap, REGISTRY_LOOKUPS_TOTAL, &[("result", "error")]), 0);
 }
