@@ -145,6 +145,7 @@
 //! | `http` | [`http`]: [`http::HeaderSource`], [`http::TrustedProxies`], [`http::ProxyIdentity`], [`http::status_for`] |
 //! | `tower` | [`tower`]: [`tower::CertAuthLayer`] (implies `http`) |
 //! | `axum` | [`AuthenticatedClient`] and `Option<AuthenticatedClient>` as axum extractors, and [`tower::CertAuthLayer`] reading the peer address from axum's `ConnectInfo<SocketAddr>` when a request has no [`tower::ConnectionInfo`] (implies `tower`; depends on `axum-core`, and on `axum` without default features but with `tokio`, where `ConnectInfo` lives) |
+//! | `axum-tls` | [`axum::MtlsListener`]: terminates mTLS for `axum::serve` with the [`rustls`] verifier, handshakes off the accept loop, HTTP/1.1 and HTTP/2 (implies `axum` and `rustls`; adds `tokio-rustls` without a crypto provider, and axum's `http1` and `http2`) |
 //! | `pkcs12` | [`trust::TrustStoreBuilder::add_pkcs12`]: PKCS#12 trust bundles |
 //! | `metrics` | [`metrics`]: counters and histograms through the `metrics` facade (bring your exporter) |
 //! | `testkit` | [`testkit`]: a throwaway PKI and proxy header encoders for your tests |

@@ -149,7 +149,7 @@ valid_x5t=$(thumbprint "$pki/valid.pem")
 # ---------------------------------------------------------------------------------------
 # 2. The backends (examples), built once
 echo "e2e: building the examples" >&2
-cargo build --quiet --examples --features axum,rustls,ring,metrics
+cargo build --quiet --examples --features axum-tls,ring,metrics
 target_dir=$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 examples=$target_dir/debug/examples

@@ -34,6 +34,8 @@ mod reload;
 mod testkit;
 #[cfg(all(feature = "rustls", feature = "testkit", feature = "ring"))]
 mod tls;
+#[cfg(all(feature = "axum-tls", feature = "testkit", feature = "ring"))]
+mod tls_listener;
 #[cfg(all(feature = "axum", feature = "testkit", feature = "ring"))]
 mod tower;
 #[cfg(all(feature = "ring", feature = "testkit"))]

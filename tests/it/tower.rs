@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::common::trace;
 use axum::body::Body;
 use certauth::http::{ErrorResponse, HeaderSource, ProxyIdentity, TrustedProxies};
 use certauth::identity::{IdentityRule, SpiffeMatch};
@@ -472,55 +473,6 @@ fn layer_for(auth: &Authenticator, source: HeaderSource) -> CertAuthLayer {
     CertAuthLayer::new(auth.clone()).forwarded(source)
 }
 
-/// Counts, per thread, the `tracing` events of certauth that carry a given field.
-mod trace {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, Once};
-    use std::thread::{self, ThreadId};
-
-    use tracing::span::{Attributes, Id, Record};
-    use tracing::subscriber::Interest;
-    use tracing::{Event, Metadata, Subscriber};
-
-    static COUNTS: Mutex<Option<HashMap<(ThreadId, &'static str), usize>>> = Mutex::new(None);
-
-    struct Counter;
-
-    impl Subscriber for Counter {
-        fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-            if self.enabled(metadata) { Interest::always() } else { Interest::never() }
-        }
-        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-            metadata.target().starts_with("certauth")
-        }
-        fn new_span(&self, _: &Attributes<'_>) -> Id {
-            Id::from_u64(1)
-        }
-        fn record(&self, _: &Id, _: &Record<'_>) {}
-        fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, event: &Event<'_>) {
-            let mut counts = COUNTS.lock().unwrap();
-            let counts = counts.get_or_insert_with(HashMap::new);
-            for field in event.metadata().fields() {
-                *counts.entry((thread::current().id(), field.name())).or_default() += 1;
-            }
-        }
-        fn enter(&self, _: &Id) {}
-        fn exit(&self, _: &Id) {}
-    }
-
-    /// How many certauth events with the field `field` this thread has emitted.
-    pub(super) fn count(field: &'static str) -> usize {
-        static INSTALL: Once = Once::new();
-        INSTALL.call_once(|| {
-            tracing::dispatcher::set_global_default(tracing::Dispatch::new(Counter))
-                .expect("no other global subscriber in the test binary");
-        });
-        let counts = COUNTS.lock().unwrap();
-        counts.as_ref().and_then(|c| c.get(&(thread::current().id(), field))).copied().unwrap_or(0)
-    }
-}
-
 /// Regression: with a `ProxyIdentity` configured, whether a connection is a proxy's is
 /// decided once per connection. The proxy verifier runs once on a client's chain (it
 /// fails, so no verification cache helps), not once per request.
@@ -694,6 +646,53 @@ async fn axum_serve_without_connect_info_is_a_configuration_error_logged_once() 
         (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#.to_owned())
     );
     server.abort();
+}
+
+/// A layer without a forwarded header source reads TLS certificates only. A request
+/// with no connection information at all is a setup mistake (500
+/// `missing_connection_info`, also on an optional layer); with axum's
+/// `ConnectInfo<SocketAddr>` only (plain TCP), the client simply sent no certificate; with
+/// `ConnectInfo<ConnectionInfo>` (what `MtlsListener` gives), its certificates count.
+#[tokio::test]
+async fn a_tls_only_layer_without_connection_information_is_a_setup_mistake() {
+    let (f, auth) = fixture();
+    let good = f.issuing.leaf("good").build();
+    f.registry.add_client(RegisteredClient::new("good", "Good")).unwrap();
+    f.registry.register_certificate("good", &good.certificate(), Timestamp::now(), None).unwrap();
+    let send = |layer: CertAuthLayer, extensions: http::Extensions| async move {
+        let mut req = Request::get("/").body(Body::empty()).unwrap();
+        *req.extensions_mut() = extensions;
+        let inner = tower::service_fn(|req: Request<Body>| async move {
+            let id = req
+                .extensions()
+                .get::<AuthenticatedClient>()
+                .map(|c| c.client_id().map(str::to_owned));
+            Ok::<_, Infallible>(Response::new(Body::from(format!("{id:?}"))))
+        });
+        let res = layer.layer(inner).oneshot(req).await.unwrap();
+        let status = res.status();
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    };
+    let missing =
+        (StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"missing_connection_info"}"#.to_owned());
+    let required = CertAuthLayer::new(auth.clone());
+    assert_eq!(send(required.clone(), http::Extensions::new()).await, missing);
+    assert_eq!(send(required.clone().optional(), http::Extensions::new()).await, missing);
+
+    let mut tcp = http::Extensions::new();
+    tcp.insert(axum::extract::ConnectInfo("192.0.2.1:4000".parse::<SocketAddr>().unwrap()));
+    assert_eq!(
+        send(required.clone(), tcp.clone()).await,
+        (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#.to_owned())
+    );
+    assert_eq!(send(required.clone().optional(), tcp).await, (StatusCode::OK, "None".to_owned()));
+
+    let mut tls = http::Extensions::new();
+    let info =
+        ConnectionInfo::new("192.0.2.1:4000".parse().unwrap()).with_tls_certificates(good.chain());
+    tls.insert(axum::extract::ConnectInfo(info));
+    assert_eq!(send(required, tls).await, (StatusCode::OK, r#"Some(Some("good"))"#.to_owned()));
 }
 
 /// `ConnectionInfo` wins over axum's `ConnectInfo`: a server that knows the TLS
