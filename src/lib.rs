@@ -30,6 +30,9 @@
 //!   ([`registry::MemoryRegistry`] is the embedded one).
 //! - [`Authenticator`] runs all of it, with a verification cache in front, and returns an
 //!   [`AuthenticatedClient`] or an [`Error`] whose [`ErrorKind`] says what went wrong.
+//! - Per route, an [`authorize::Policy`] decides which authenticated clients may use it
+//!   (client ids, an identity rule, registry metadata such as a scope); refused:
+//!   `not_permitted` (403).
 //!
 //! Time is an argument ([`Timestamp`]): verification, the cache and the registry decide
 //! at the time they are given, so a test pins a fixed time and a server passes
@@ -212,6 +215,7 @@
 #![forbid(unsafe_code)]
 
 pub mod authenticator;
+pub mod authorize;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;

@@ -48,6 +48,10 @@
 //! [`Limits`](crate::Limits) and XFCC element count; the authenticator's limits apply to
 //! the connection's own certificates.
 //!
+//! Per route, [`AuthorizeLayer`] admits only the authenticated clients an
+//! [`authorize::Policy`](crate::authorize::Policy) allows (client ids, an identity rule,
+//! registry metadata such as a scope), and answers the others 403 `not_permitted`.
+//!
 //! A refused request is answered with [`ErrorResponse`]: 400 (malformed header, untrusted
 //! source), 401 (no or unverifiable certificate; RFC 8705 binding failures add
 //! `WWW-Authenticate: Bearer error="invalid_token"`), 403 (valid but not allowed), 503
@@ -71,6 +75,7 @@ use tower_service::Service;
 use crate::authenticator::{
     AuthRequest, AuthenticatedClient, Authenticator, Credential, TRACING_TARGET,
 };
+use crate::authorize::Policy;
 use crate::error::{Error, ErrorKind};
 use crate::http::{ConnectionMemo, ErrorResponse, HeaderSource, Peer};
 use crate::time::Timestamp;
@@ -455,5 +460,79 @@ fn missing(config: &Config) -> Result<Option<AuthenticatedClient>, Error> {
         Err(Error::new(ErrorKind::NoCertificate, "no client certificate"))
     } else {
         Ok(None)
+    }
+}
+
+/// A per-route [`Policy`]: lets through requests whose [`AuthenticatedClient`] the policy
+/// allows, and answers the others with 403 `not_permitted`, or 401 `no_certificate` when
+/// the request has no authenticated client (behind an optional [`CertAuthLayer`], or
+/// without one). Put it inside [`CertAuthLayer`], which authenticates first: with axum,
+/// `route_layer` on the route and `layer(CertAuthLayer)` on the router.
+///
+/// ```ignore
+/// let app = Router::new()
+///     .route("/orders", get(list_orders)
+///         .route_layer(AuthorizeLayer::new(Policy::metadata_contains("scope", "orders:read"))))
+///     .route("/admin", post(admin)
+///         .route_layer(AuthorizeLayer::new(Policy::client_ids(["ops-console"]))))
+///     .layer(CertAuthLayer::new(authenticator));
+/// ```
+///
+/// A refusal is logged at info at [`TRACING_TARGET`] with its kind and the client.
+#[derive(Clone, Debug)]
+pub struct AuthorizeLayer {
+    policy: Arc<Policy>,
+}
+
+impl AuthorizeLayer {
+    /// A layer applying `policy`.
+    pub fn new(policy: Policy) -> Self {
+        Self { policy: Arc::new(policy) }
+    }
+}
+
+impl<S> Layer<S> for AuthorizeLayer {
+    type Service = Authorize<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authorize { inner, policy: self.policy.clone() }
+    }
+}
+
+/// The service [`AuthorizeLayer`] makes.
+#[derive(Clone, Debug)]
+pub struct Authorize<S> {
+    inner: S,
+    policy: Arc<Policy>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Authorize<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Future: Send + 'static,
+    ResBody: From<String> + Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let verdict = match request.extensions().get::<AuthenticatedClient>() {
+            Some(client) => self.policy.check(client),
+            None => Err(Error::new(ErrorKind::NoCertificate, "no authenticated client")),
+        };
+        match verdict {
+            Ok(()) => Box::pin(self.inner.call(request)),
+            Err(e) => {
+                tracing::info!(target: TRACING_TARGET, kind = %e.kind(), message = e.message(), "request refused by the route's policy");
+                let response = ErrorResponse::new(e.kind()).into_response();
+                Box::pin(std::future::ready(Ok(response)))
+            }
+        }
     }
 }

@@ -2,6 +2,8 @@
 
 #[cfg(all(feature = "ring", feature = "testkit"))]
 mod authenticator;
+#[cfg(all(feature = "axum", feature = "testkit", feature = "ring"))]
+mod authorize;
 #[cfg(all(feature = "ring", feature = "testkit"))]
 mod cache_equivalence;
 #[cfg(feature = "cli")]
