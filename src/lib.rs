@@ -239,6 +239,9 @@ pub mod reload;
 #[cfg(feature = "rustls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
 pub mod rustls;
+#[cfg(all(feature = "tower", any(feature = "ring", feature = "axum-tls")))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "tower", any(feature = "ring", feature = "axum-tls")))))]
+pub mod setup;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod thumbprint;
