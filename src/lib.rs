@@ -48,32 +48,33 @@
 //!
 //! ```
 //! # #[cfg(feature = "ring")]
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # mod example {
 //! use certauth::input::{self, Format, Limits};
 //! use certauth::verify::RING_ALGORITHMS;
 //! use certauth::{ClientIdentity, ErrorKind, Timestamp, TrustStore, Verifier};
 //!
-//! // A fixed time keeps the example reproducible; a server passes `Timestamp::now()`.
-//! let now = Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?;
-//! let store = TrustStore::builder()
-//!     .add_pem(&std::fs::read("tests/data/pki/root.pem")?)?
-//!     .check_at(now)
-//!     .build()?;
-//! let verifier = Verifier::builder(store, RING_ALGORITHMS).build()?;
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // A fixed time keeps the example reproducible; a server passes `Timestamp::now()`.
+//!     let now = Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?;
+//!     let store = TrustStore::builder()
+//!         .add_pem(&std::fs::read("tests/data/pki/root.pem")?)?
+//!         .check_at(now)
+//!         .build()?;
+//!     let verifier = Verifier::builder(store, RING_ALGORITHMS).build()?;
 //!
-//! let pem = std::fs::read("tests/data/pki/leaf-ec-chain.pem")?;
-//! let chain = input::parse(&pem, Format::Pem, &Limits::default())?;
-//! let client = ClientIdentity::new(verifier.verify(&chain, now)?)?;
-//! assert_eq!(client.subject().common_name(), Some("client.example.test"));
-//! println!("x5t#S256 = {}", client.thumbprint());
+//!     let pem = std::fs::read("tests/data/pki/leaf-ec-chain.pem")?;
+//!     let chain = input::parse(&pem, Format::Pem, &Limits::default())?;
+//!     let client = ClientIdentity::new(verifier.verify(&chain, now)?)?;
+//!     assert_eq!(client.subject().common_name(), Some("client.example.test"));
+//!     println!("x5t#S256 = {}", client.thumbprint());
 //!
-//! // The same chain after it expired: a typed error with a stable kind.
-//! let later = Timestamp::parse_rfc3339("2040-01-01T00:00:00Z")?;
-//! let err = verifier.verify(&chain, later).unwrap_err();
-//! assert_eq!(err.kind(), ErrorKind::Expired);
-//! # Ok(())
+//!     // The same chain after it expired: a typed error with a stable kind.
+//!     let later = Timestamp::parse_rfc3339("2040-01-01T00:00:00Z")?;
+//!     let err = verifier.verify(&chain, later).unwrap_err();
+//!     assert_eq!(err.kind(), ErrorKind::Expired);
+//!     Ok(())
+//! }
 //! # }
-//! # #[cfg(not(feature = "ring"))]
 //! # fn main() {}
 //! ```
 //!
@@ -131,8 +132,11 @@
 //! mTLS connection ([`http::ProxyIdentity`]) needs a
 //! [`ConnectionInfo`](crate::tower::ConnectionInfo) per connection, so that its
 //! certificate is verified once per connection: see `examples/axum_behind_proxy.rs`. A
-//! service that terminates mTLS itself uses the [`rustls`] verifier instead:
-//! `examples/axum_mtls.rs`. The README has proxy configurations (nginx, HAProxy and Apache
+//! service that terminates mTLS itself serves on `axum::MtlsListener` (feature
+//! `axum-tls`), which runs the [`rustls`] verifier in the handshake:
+//! `examples/axum_mtls.rs`. `setup::behind_proxy` and `setup::terminate_mtls` build either
+//! deployment from files in one call, and `authorize::Policy` restricts a route to some
+//! clients (the README shows all three). The README has proxy configurations (nginx, HAProxy and Apache
 //! tested end to end; Envoy), and `docs/header-formats.md` in the repository describes
 //! every supported header.
 //!
@@ -270,7 +274,10 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 /// The `rustls-pki-types` crate, whose certificate and time types appear in certauth's API.
 pub use rustls_pki_types as pki_types;
 
-/// The README's code examples, compiled and run as doc tests.
-#[cfg(doctest)]
+/// The README's code examples, compiled and run as doc tests, exactly as a reader would
+/// paste them: complete programs without hidden lines, so they need the features they
+/// name (`cargo test --all-features --doc`).
+#[cfg(all(doctest, feature = "axum-tls", feature = "ring"))]
+#[doc(test(attr(deny(warnings))))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
