@@ -486,6 +486,16 @@ for c in expired:"certificate expired" unknown:"unknown ca" revoked:"certificate
   none:"certificate required"; do
   report axum_mtls "${c%%:*}" "alert ${c#*:}" "$(as_client "${c%%:*}" "$url")"
 done
+# each refused handshake is on the server's standard error: its kind and the peer
+for kind in expired unknown_issuer revoked no_certificate; do
+  got="not logged"
+  for ((i = 0; i < 40; i++)); do # written as the accept loop collects the handshake
+    grep -q "tls handshake refused kind=$kind peer=127\.0\.0\.1:" "$logs/axum-mtls.log" &&
+      got=logged && break
+    sleep 0.05
+  done
+  report axum_mtls "log-$kind" logged "$got"
+done
 
 s_client() { # CASE: the response (or the alert) openssl s_client gets for GET /whoami
   printf 'GET /whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' |
