@@ -10,8 +10,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use certauth::pki_types::{CertificateDer, TrustAnchor, UnixTime};
-use certauth::trust::TrustStore;
-use certauth::verify::{
+use certauth::TrustStore;
+use certauth::{
     RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier,
 };
 use certauth::{Format, Limits, PresentedChain, Source, Timestamp};

@@ -26,7 +26,7 @@ use certauth::rustls::MtlsClientVerifier;
 use certauth::testkit::pki::{Ca, KeyType, Leaf};
 use certauth::testkit::proxy::{Nginx, Proxy as _};
 use certauth::tower::CertAuthLayer;
-use certauth::verify::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus};
+use certauth::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus};
 use certauth::{Authenticator, HeaderFormat, Timestamp, TrustStore, Verifier};
 use tokio::net::TcpListener;
 

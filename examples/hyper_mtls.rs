@@ -19,7 +19,7 @@ use std::sync::Arc;
 use certauth::http::ErrorResponse;
 use certauth::pki_types::pem::PemObject as _;
 use certauth::pki_types::{CertificateDer, PrivateKeyDer};
-use certauth::verify::RING_ALGORITHMS;
+use certauth::RING_ALGORITHMS;
 use certauth::{AuthRequest, Authenticator, Credential, Timestamp, TrustStore, Verifier};
 use clap::Parser;
 use http_body_util::Full;

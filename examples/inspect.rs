@@ -7,7 +7,7 @@
 //! The library half of the operator tool, in a dozen lines: content-detected input,
 //! the certificate model, and the RFC 8705 thumbprint.
 
-use certauth::input::{Format, Limits, parse};
+use certauth::{Format, Limits, parse};
 use certauth::{Certificate, Error};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -39,7 +39,7 @@ use certauth::registry::{
     ClientStatus, ExpiringCertificate, RegisteredCertificate, RegisteredClient, Registration,
     RegistrationError, Registry,
 };
-use certauth::verify::{KeyPolicy, RING_ALGORITHMS};
+use certauth::{KeyPolicy, RING_ALGORITHMS};
 use certauth::{
     AuthRequest, Authenticator, BoxFuture, Certificate, Credential, Error, ErrorKind, Result,
     Thumbprint, Timestamp, TrustStore, Verifier,

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use certauth::authorize::Policy;
-//! use certauth::identity::{IdentityRule, SpiffeMatch};
+//! use certauth::{IdentityRule, SpiffeMatch};
 //!
 //! // Billing and reporting may read orders; so may any client whose registry entry has
 //! // `orders:read` among its scopes, if its certificate is from the payments domain.
@@ -89,7 +89,7 @@ impl Policy {
     ///
     /// ```
     /// use certauth::authorize::Policy;
-    /// use certauth::identity::{IdentityRule, ValueMatch};
+    /// use certauth::{IdentityRule, ValueMatch};
     /// let ops = Policy::identity(IdentityRule::subject("OU", ValueMatch::exact("operations")));
     /// # let _ = ops;
     /// ```

@@ -49,8 +49,8 @@
 //! ```
 //! # #[cfg(feature = "ring")]
 //! # mod example {
-//! use certauth::input::{self, Format, Limits};
-//! use certauth::verify::RING_ALGORITHMS;
+//! use certauth::{self, Format, Limits};
+//! use certauth::RING_ALGORITHMS;
 //! use certauth::{ClientIdentity, ErrorKind, Timestamp, TrustStore, Verifier};
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -92,7 +92,7 @@
 //! use certauth::http::{HeaderSource, TrustedProxies};
 //! use certauth::registry::MemoryRegistry;
 //! use certauth::tower::CertAuthLayer;
-//! use certauth::verify::RING_ALGORITHMS;
+//! use certauth::RING_ALGORITHMS;
 //! use certauth::{AuthenticatedClient, Authenticator, HeaderFormat, Timestamp, TrustStore, Verifier};
 //!
 //! #[tokio::main]

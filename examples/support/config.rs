@@ -12,7 +12,7 @@ use axum::routing::get;
 use certauth::health::HealthReport;
 use certauth::registry::MemoryRegistry;
 use certauth::reload::{TrustFiles, Watcher};
-use certauth::verify::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus};
+use certauth::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus};
 use certauth::{Authenticator, Timestamp, Verifier};
 
 /// Flags every reference server takes.

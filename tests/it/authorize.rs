@@ -6,13 +6,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use certauth::authenticator::Unregistered;
+use certauth::Unregistered;
 use certauth::authorize::Policy;
-use certauth::identity::{IdentityRule, SpiffeMatch, ValueMatch};
+use certauth::{IdentityRule, SpiffeMatch, ValueMatch};
 use certauth::registry::{MemoryRegistry, RegisteredClient};
 use certauth::testkit::pki::{Ca, Leaf};
 use certauth::tower::{AuthorizeLayer, CertAuthLayer, ConnectionInfo};
-use certauth::verify::RING_ALGORITHMS;
+use certauth::RING_ALGORITHMS;
 use certauth::{
     AuthRequest, AuthenticatedClient, Authenticator, Credential, ErrorKind, Timestamp, TrustStore,
     Verifier,

@@ -61,8 +61,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use certauth::trust::TrustStore;
-use certauth::verify::{
+use certauth::TrustStore;
+use certauth::{
     RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier,
 };
 use certauth::{ConfigError, Format, Limits, PresentedChain, Source, Timestamp};

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use certauth::ErrorKind;
 use certauth::http::{HeaderSource, TrustedProxies};
-use certauth::input::{HeaderFormat, Limits, decode_header};
+use certauth::{HeaderFormat, Limits, decode_header};
 use certauth::testkit::pki::{Ca, Leaf};
 use certauth::testkit::proxy::{self, Envoy, EnvoyDetail, EnvoyXfcc, Proxy};
 use http::{HeaderMap, HeaderValue};

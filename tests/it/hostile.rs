@@ -9,9 +9,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use certauth::input::{Format, Limits, parse};
-use certauth::trust::Crl;
-use certauth::verify::{RING_ALGORITHMS, Verifier};
+use certauth::{Format, Limits, parse};
+use certauth::Crl;
+use certauth::{RING_ALGORITHMS, Verifier};
 use certauth::{Certificate, ErrorKind, Timestamp, TrustStore};
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -143,7 +143,7 @@ fn resource_bounds_are_enforced_quickly() {
     // 10,000 XFCC elements within a generous header bound: refused by the element bound.
     let xfcc = "By=spiffe://a;URI=spiffe://b,".repeat(10_000);
     let l = Limits::default().with_max_header_value(xfcc.len());
-    let err = certauth::input::decode_header(
+    let err = certauth::decode_header(
         xfcc.as_bytes(),
         certauth::HeaderFormat::Xfcc,
         "x-forwarded-client-cert",
@@ -153,7 +153,7 @@ fn resource_bounds_are_enforced_quickly() {
     assert_eq!(err.kind(), ErrorKind::InputTooLarge, "{err}");
     // A 1 MB header value against the default 16 KiB bound.
     let mega = vec![b'A'; 1 << 20];
-    let err = certauth::input::decode_header(
+    let err = certauth::decode_header(
         &mega,
         certauth::HeaderFormat::HaproxyDer,
         "x-cert",

@@ -2,11 +2,11 @@
 
 use std::net::IpAddr;
 
-use certauth::binding::{BindingMode, check_token_binding};
-use certauth::identity::{IdentityRule, SpiffeMatch, ValueMatch};
+use certauth::{BindingMode, check_token_binding};
+use certauth::{IdentityRule, SpiffeMatch, ValueMatch};
 use certauth::testkit::pki::Ca;
-use certauth::trust::TrustStore;
-use certauth::verify::{RING_ALGORITHMS, Verifier};
+use certauth::TrustStore;
+use certauth::{RING_ALGORITHMS, Verifier};
 use certauth::{ClientIdentity, ErrorKind, Thumbprint};
 
 use crate::common::at;

@@ -6,8 +6,8 @@ use certauth::metrics::{
     VERIFICATION_SECONDS,
 };
 use certauth::testkit::pki::Ca;
-use certauth::trust::TrustStore;
-use certauth::verify::{RING_ALGORITHMS, Verifier};
+use certauth::TrustStore;
+use certauth::{RING_ALGORITHMS, Verifier};
 use certauth::{AuthRequest, Authenticator, Credential};
 use metrics_util::MetricKind;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};

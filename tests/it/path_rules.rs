@@ -5,8 +5,8 @@
 
 use certauth::pki_types::CertificateDer;
 use certauth::testkit::pki::{Ca, LeafBuilder};
-use certauth::trust::TrustStore;
-use certauth::verify::{RING_ALGORITHMS, TrustedBy, Verifier};
+use certauth::TrustStore;
+use certauth::{RING_ALGORITHMS, TrustedBy, Verifier};
 use certauth::{Certificate, ErrorKind, Format, Limits, PresentedChain, Source, Timestamp};
 
 use crate::common::at;

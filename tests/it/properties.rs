@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use certauth::HeaderFormat;
-use certauth::input::{Format, Limits, decode_header, parse, pem};
+use certauth::{Format, Limits, decode_header, parse, pem};
 use certauth::pki_types::CertificateDer;
 use certauth::testkit::pki::Ca;
 use certauth::testkit::proxy::{self, Proxy};

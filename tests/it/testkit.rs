@@ -1,7 +1,7 @@
 //! The test kit used from outside the crate, as a user would: every proxy's header for a
 //! generated chain decodes, through certauth's public input API, to the same certificates.
 
-use certauth::input::{Format, Limits, parse};
+use certauth::{Format, Limits, parse};
 use certauth::pki_types::CertificateDer;
 use certauth::testkit::pki::{Ca, KeyType};
 use certauth::testkit::proxy::{self, Proxy};

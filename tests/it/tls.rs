@@ -6,7 +6,7 @@ use certauth::pki_types::pem::PemObject as _;
 use certauth::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use certauth::rustls::MtlsClientVerifier;
 use certauth::testkit::pki::{Ca, Leaf};
-use certauth::verify::RING_ALGORITHMS;
+use certauth::RING_ALGORITHMS;
 use certauth::{AuthRequest, Authenticator, Credential, Timestamp, TrustStore, Verifier};
 use rustls::{AlertDescription, ClientConfig, ClientConnection, ServerConfig, ServerConnection};
 

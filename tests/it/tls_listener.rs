@@ -15,7 +15,7 @@ use certauth::registry::{MemoryRegistry, RegisteredClient};
 use certauth::rustls::MtlsClientVerifier;
 use certauth::testkit::pki::{Ca, Leaf};
 use certauth::tower::{CertAuthLayer, ConnectionInfo};
-use certauth::verify::RING_ALGORITHMS;
+use certauth::RING_ALGORITHMS;
 use certauth::{Authenticator, Timestamp, TrustStore, Verifier};
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use crate::common::trace;
 use axum::body::Body;
 use certauth::http::{ErrorResponse, HeaderSource, ProxyIdentity, TrustedProxies};
-use certauth::identity::{IdentityRule, SpiffeMatch};
+use certauth::{IdentityRule, SpiffeMatch};
 use certauth::registry::{MemoryRegistry, RegisteredClient};
 use certauth::testkit::pki::Ca;
 use certauth::testkit::proxy::{Haproxy, Proxy as _, Traefik};
 use certauth::tower::{CertAuthLayer, ConnectionInfo};
-use certauth::verify::RING_ALGORITHMS;
+use certauth::RING_ALGORITHMS;
 use certauth::{
     AuthenticatedClient, Authenticator, HeaderFormat, Limits, Timestamp, TrustStore, Verifier,
 };

@@ -4,14 +4,14 @@
 
 use std::cell::Cell;
 
-use certauth::cache::CacheConfig;
+use certauth::CacheConfig;
 use certauth::pki_types::{
     AlgorithmIdentifier, CertificateDer, InvalidSignature, SignatureVerificationAlgorithm,
 };
 use certauth::testkit::hostile;
 use certauth::testkit::pki::{Ca, KeyType};
-use certauth::trust::TrustStore;
-use certauth::verify::{RING_ALGORITHMS, Verifier};
+use certauth::TrustStore;
+use certauth::{RING_ALGORITHMS, Verifier};
 use certauth::{
     Authenticator, Credential, ErrorKind, Format, Limits, PresentedChain, Source, Timestamp,
 };
