@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use certauth::CacheConfig;
+use certauth::RING_ALGORITHMS;
 use certauth::registry::{MemoryRegistry, RegisteredClient, Registry};
 use certauth::testkit::pki::Ca;
-use certauth::RING_ALGORITHMS;
 use certauth::{
     AuthRequest, Authenticator, Credential, Format, Thumbprint, Timestamp, TrustStore, Verifier,
 };

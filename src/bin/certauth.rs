@@ -573,14 +573,12 @@ fn read_chain(file: Option<&PathBuf>, format: InputFormat) -> Result<PresentedCh
     };
     match format {
         InputFormat::Header(f) => decode_header(&bytes, f, &limits),
-        InputFormat::File(Format::Auto) => {
-            match certauth::parse(&bytes, Format::Auto, &limits) {
-                Err(e) if e.kind() == ErrorKind::MalformedInput && is_one_line(&bytes) => {
-                    decode_header(&bytes, HeaderFormat::Auto, &limits)
-                }
-                other => other,
+        InputFormat::File(Format::Auto) => match certauth::parse(&bytes, Format::Auto, &limits) {
+            Err(e) if e.kind() == ErrorKind::MalformedInput && is_one_line(&bytes) => {
+                decode_header(&bytes, HeaderFormat::Auto, &limits)
             }
-        }
+            other => other,
+        },
         InputFormat::File(f) => certauth::parse(&bytes, f, &limits),
     }
 }

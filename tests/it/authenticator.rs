@@ -3,15 +3,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use certauth::{AuthEvent, CheckOutcome, Unregistered};
-use certauth::{IdentityRule, ValueMatch};
 use certauth::registry::file::RegistryFile;
 use certauth::registry::{MemoryRegistry, RegisteredClient, RegistrationError, Registry};
 use certauth::testkit::pki::{Ca, KeyType, Leaf};
-use certauth::{RING_ALGORITHMS, RevokedSerials};
+use certauth::{AuthEvent, CheckOutcome, Unregistered};
 use certauth::{
     AuthRequest, Authenticator, Credential, ErrorKind, Timestamp, TrustStore, Verifier,
 };
+use certauth::{IdentityRule, ValueMatch};
+use certauth::{RING_ALGORITHMS, RevokedSerials};
 
 fn at() -> Timestamp {
     Timestamp::parse_rfc3339("2026-06-01T00:00:00Z").unwrap()
@@ -40,9 +40,7 @@ struct World {
 }
 
 fn world(
-    edit: impl FnOnce(
-        certauth::AuthenticatorBuilder,
-    ) -> certauth::AuthenticatorBuilder,
+    edit: impl FnOnce(certauth::AuthenticatorBuilder) -> certauth::AuthenticatorBuilder,
 ) -> World {
     let root = Ca::root("Auth Root");
     let inter = root.intermediate("Auth Issuing CA");
@@ -219,9 +217,7 @@ async fn identity_mapping_registers_by_spiffe_id() {
     w.registry.add_client(RegisteredClient::new("mesh", "Mesh workloads")).unwrap();
     w.registry
         .map_identity(
-            IdentityRule::Spiffe(certauth::SpiffeMatch::TrustDomain(
-                "example.org".into(),
-            )),
+            IdentityRule::Spiffe(certauth::SpiffeMatch::TrustDomain("example.org".into())),
             "mesh",
         )
         .unwrap();

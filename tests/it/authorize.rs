@@ -6,17 +6,17 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
+use certauth::RING_ALGORITHMS;
 use certauth::Unregistered;
 use certauth::authorize::Policy;
-use certauth::{IdentityRule, SpiffeMatch, ValueMatch};
 use certauth::registry::{MemoryRegistry, RegisteredClient};
 use certauth::testkit::pki::{Ca, Leaf};
 use certauth::tower::{AuthorizeLayer, CertAuthLayer, ConnectionInfo};
-use certauth::RING_ALGORITHMS;
 use certauth::{
     AuthRequest, AuthenticatedClient, Authenticator, Credential, ErrorKind, Timestamp, TrustStore,
     Verifier,
 };
+use certauth::{IdentityRule, SpiffeMatch, ValueMatch};
 use http::{Request, StatusCode};
 use tower::ServiceExt as _;
 

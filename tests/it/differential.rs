@@ -62,10 +62,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use certauth::TrustStore;
-use certauth::{
-    RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier,
-};
 use certauth::{ConfigError, Format, Limits, PresentedChain, Source, Timestamp};
+use certauth::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier};
 
 /// One certificate or CRL, DER.
 pub(crate) type Der = Vec<u8>;

@@ -856,11 +856,11 @@ mod http_source {
     /// gives, however far that is from the clock.
     #[cfg(all(feature = "testkit", feature = "ring"))]
     mod proxy_certificate_time {
-        use certauth::http::{Peer, ProxyIdentity};
         use certauth::IdentityRule;
+        use certauth::RING_ALGORITHMS;
+        use certauth::http::{Peer, ProxyIdentity};
         use certauth::testkit::pki::Ca;
         use certauth::testkit::proxy::{Haproxy, Proxy as _};
-        use certauth::RING_ALGORITHMS;
         use certauth::{Timestamp, TrustStore, Verifier};
 
         use super::*;
@@ -883,9 +883,7 @@ mod http_source {
                 .unwrap();
             let identity = ProxyIdentity::new(
                 Verifier::builder(store, RING_ALGORITHMS).build().unwrap(),
-                IdentityRule::DnsSan(certauth::ValueMatch::Exact(
-                    "edge.mesh.test".into(),
-                )),
+                IdentityRule::DnsSan(certauth::ValueMatch::Exact("edge.mesh.test".into())),
             )
             .unwrap();
             let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)

@@ -9,10 +9,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use certauth::{Format, Limits, parse};
 use certauth::Crl;
-use certauth::{RING_ALGORITHMS, Verifier};
 use certauth::{Certificate, ErrorKind, Timestamp, TrustStore};
+use certauth::{Format, Limits, parse};
+use certauth::{RING_ALGORITHMS, Verifier};
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -153,13 +153,8 @@ fn resource_bounds_are_enforced_quickly() {
     assert_eq!(err.kind(), ErrorKind::InputTooLarge, "{err}");
     // A 1 MB header value against the default 16 KiB bound.
     let mega = vec![b'A'; 1 << 20];
-    let err = certauth::decode_header(
-        &mega,
-        certauth::HeaderFormat::HaproxyDer,
-        "x-cert",
-        &limits,
-    )
-    .unwrap_err();
+    let err = certauth::decode_header(&mega, certauth::HeaderFormat::HaproxyDer, "x-cert", &limits)
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InputTooLarge);
     // Trust-store files: 16 MiB by default.
     let huge_bundle = vec![b'A'; (16 << 20) + 1];

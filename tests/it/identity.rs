@@ -2,12 +2,12 @@
 
 use std::net::IpAddr;
 
-use certauth::{BindingMode, check_token_binding};
-use certauth::{IdentityRule, SpiffeMatch, ValueMatch};
-use certauth::testkit::pki::Ca;
 use certauth::TrustStore;
-use certauth::{RING_ALGORITHMS, Verifier};
+use certauth::testkit::pki::Ca;
+use certauth::{BindingMode, check_token_binding};
 use certauth::{ClientIdentity, ErrorKind, Thumbprint};
+use certauth::{IdentityRule, SpiffeMatch, ValueMatch};
+use certauth::{RING_ALGORITHMS, Verifier};
 
 use crate::common::at;
 

@@ -12,9 +12,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use certauth::TrustStore;
 use certauth::pki_types::pem::PemObject as _;
 use certauth::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
-use certauth::TrustStore;
 use certauth::{
     ExtendedKeyUsagePolicy, RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus,
     Verifier,

@@ -11,10 +11,8 @@ use certauth::health::HealthReport;
 use certauth::registry::{MemoryRegistry, Registry as _};
 use certauth::reload::{TrustFiles, Watched, Watcher};
 use certauth::testkit::pki::{Ca, Leaf};
-use certauth::{
-    RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier,
-};
 use certauth::{Credential, ErrorKind, Thumbprint, Timestamp};
+use certauth::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier};
 
 use crate::common::{at, block_on};
 

@@ -6,14 +6,14 @@ use certauth::pki_types::CertificateDer;
 use certauth::testkit::pki::{
     Ca, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, Leaf, self_signed,
 };
-use certauth::{TrustProblem, TrustStore};
+use certauth::{
+    Certificate, ConfigError, ErrorKind, Format, Limits, PresentedChain, Source, Timestamp,
+};
 use certauth::{
     ExtendedKeyUsagePolicy, RING_ALGORITHMS, RevocationDepth, RevocationPolicy, TrustedBy,
     UnknownStatus, Verifier,
 };
-use certauth::{
-    Certificate, ConfigError, ErrorKind, Format, Limits, PresentedChain, Source, Timestamp,
-};
+use certauth::{TrustProblem, TrustStore};
 
 use crate::common::at;
 
