@@ -20,8 +20,9 @@
 //!
 //! `GET /whoami` answers `{"subject", "x5t#S256", "spiffe_id", "client_id", "source"}`;
 //! a refused request gets its status and `{"error":"<kind>"}` (a certificate header from a
-//! peer that is not a trusted proxy: 400 `untrusted_source`). Prints `listening on ADDR`
-//! once ready. Recipes for nginx, HAProxy and Apache are in the README.
+//! peer that is not a trusted proxy: 400 `untrusted_source`), logged at target
+//! `certauth::auth` on standard error (`RUST_LOG`, `info` by default). Prints
+//! `listening on ADDR` once ready. Recipes for nginx, HAProxy and Apache are in the README.
 
 #[path = "support/config.rs"]
 mod config;
@@ -98,6 +99,7 @@ fn parse_verify_header(s: &str) -> Result<(String, String), String> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    support::init_tracing();
     let args = Args::parse();
     let built = args.common.build()?;
     let auth = built.auth;

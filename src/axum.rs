@@ -1,4 +1,5 @@
-//! Feature `axum`: [`AuthenticatedClient`] as an axum extractor.
+//! Feature `axum`: [`AuthenticatedClient`] as an axum extractor; with feature `axum-tls`,
+//! [`MtlsListener`], a TLS listener for `axum::serve`.
 //!
 //! The [`CertAuthLayer`](crate::tower::CertAuthLayer) authenticates and inserts the
 //! client; handlers take it as an argument:
@@ -8,9 +9,25 @@
 //! async fn maybe(client: Option<AuthenticatedClient>) -> &'static str { if client.is_some() { "hello" } else { "anonymous" } }
 //! ```
 //!
+//! With feature `axum-tls`, [`MtlsListener`] terminates mTLS for `axum::serve`; served
+//! with `into_make_service_with_connect_info::<ConnectionInfo>()`, every request carries
+//! its connection's certificates for the layer:
+//!
+//! ```ignore
+//! let listener = MtlsListener::bind("0.0.0.0:8443", server_config).await?;
+//! axum::serve(listener, app.into_make_service_with_connect_info::<ConnectionInfo>()).await?;
+//! ```
+//!
 //! `AuthenticatedClient` without the layer (or behind an optional layer, with no
 //! certificate) is rejected with the layer's [`ErrorResponse`] for `no_certificate`: 401
 //! `{"error":"no_certificate"}`; `Option<..>` never rejects.
+
+#[cfg(feature = "axum-tls")]
+mod listener;
+
+#[cfg(feature = "axum-tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum-tls")))]
+pub use listener::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_HANDSHAKES, MtlsListener};
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};

@@ -77,6 +77,10 @@ pub enum ErrorKind {
     /// `ConnectInfo<SocketAddr>`), so a trusted proxy cannot be told from anyone else: a
     /// mistake in the server's setup, not in the request.
     MissingConnectionInfo,
+    /// The client is authenticated, but a route's policy
+    /// ([`authorize::Policy`](crate::authorize::Policy)) does not let it in: not one of
+    /// the route's client ids, identity rule or registry metadata.
+    NotPermitted,
 }
 
 impl ErrorKind {
@@ -110,6 +114,7 @@ impl ErrorKind {
         Self::RegistryUnavailable,
         Self::Overloaded,
         Self::MissingConnectionInfo,
+        Self::NotPermitted,
     ];
 
     /// The stable snake_case name of this kind, e.g. `"malformed_input"`.
@@ -143,6 +148,7 @@ impl ErrorKind {
             Self::RegistryUnavailable => "registry_unavailable",
             Self::Overloaded => "overloaded",
             Self::MissingConnectionInfo => "missing_connection_info",
+            Self::NotPermitted => "not_permitted",
         }
     }
 

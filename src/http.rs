@@ -808,7 +808,7 @@ impl HeaderSourceBuilder {
 /// |---|---|
 /// | 400 Bad Request | malformed header or chain: `malformed_input`, `input_too_large`, `private_key_supplied`, `duplicate_header`, `digest_mismatch`; and `untrusted_source` (the request carries a certificate header it must not carry, as RFC 9440 2.4 lets a proxy answer) |
 /// | 401 Unauthorized | missing or unverifiable certificate: `no_certificate`, every verification failure, `proxy_verification_failed`, `binding_mismatch` |
-/// | 403 Forbidden | verified but not allowed: `identity_mismatch`, `unknown_client`, `client_suspended` |
+/// | 403 Forbidden | verified but not allowed: `identity_mismatch`, `unknown_client`, `client_suspended`, and `not_permitted` (authenticated, but a route's policy does not let the client in) |
 /// | 500 Internal Server Error | `missing_connection_info`: the server gave the request no peer address, so no forwarded header can be trusted (a setup mistake the client cannot fix, never answered like a spoof) |
 /// | 503 Service Unavailable | `registry_unavailable`, `overloaded` (too many uncached verifications waiting) |
 ///
@@ -841,9 +841,10 @@ pub fn status_for(kind: ErrorKind) -> StatusCode {
         | ErrorKind::InvalidCertificate
         | ErrorKind::ProxyVerificationFailed
         | ErrorKind::BindingMismatch => StatusCode::UNAUTHORIZED,
-        ErrorKind::IdentityMismatch | ErrorKind::UnknownClient | ErrorKind::ClientSuspended => {
-            StatusCode::FORBIDDEN
-        }
+        ErrorKind::IdentityMismatch
+        | ErrorKind::UnknownClient
+        | ErrorKind::ClientSuspended
+        | ErrorKind::NotPermitted => StatusCode::FORBIDDEN,
         ErrorKind::MissingConnectionInfo => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorKind::RegistryUnavailable | ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
     }
@@ -1012,6 +1013,18 @@ mod tests {
             ErrorResponse::new(ErrorKind::MissingConnectionInfo).body_json(),
             r#"{"error":"missing_connection_info"}"#
         );
+    }
+
+    /// A route's policy refusing an authenticated client: 403 `not_permitted`, apart
+    /// from the 401 of a client that could not be authenticated.
+    #[test]
+    fn not_permitted_is_forbidden() {
+        assert_eq!(status_for(ErrorKind::NotPermitted), StatusCode::FORBIDDEN);
+        assert_eq!(
+            ErrorResponse::new(ErrorKind::NotPermitted).body_json(),
+            r#"{"error":"not_permitted"}"#
+        );
+        assert_eq!(ErrorKind::from_name("not_permitted"), Some(ErrorKind::NotPermitted));
     }
 
     #[test]

@@ -30,6 +30,9 @@
 //!   ([`registry::MemoryRegistry`] is the embedded one).
 //! - [`Authenticator`] runs all of it, with a verification cache in front, and returns an
 //!   [`AuthenticatedClient`] or an [`Error`] whose [`ErrorKind`] says what went wrong.
+//! - Per route, an [`authorize::Policy`] decides which authenticated clients may use it
+//!   (client ids, an identity rule, registry metadata such as a scope); refused:
+//!   `not_permitted` (403).
 //!
 //! Time is an argument ([`Timestamp`]): verification, the cache and the registry decide
 //! at the time they are given, so a test pins a fixed time and a server passes
@@ -45,31 +48,32 @@
 //!
 //! ```
 //! # #[cfg(feature = "ring")]
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # mod example {
 //! use certauth::{ClientIdentity, ErrorKind, Format, Limits, RING_ALGORITHMS};
 //! use certauth::{Timestamp, TrustStore, Verifier};
 //!
-//! // A fixed time keeps the example reproducible; a server passes `Timestamp::now()`.
-//! let now = Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?;
-//! let store = TrustStore::builder()
-//!     .add_pem(&std::fs::read("tests/data/pki/root.pem")?)?
-//!     .check_at(now)
-//!     .build()?;
-//! let verifier = Verifier::builder(store, RING_ALGORITHMS).build()?;
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // A fixed time keeps the example reproducible; a server passes `Timestamp::now()`.
+//!     let now = Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?;
+//!     let store = TrustStore::builder()
+//!         .add_pem(&std::fs::read("tests/data/pki/root.pem")?)?
+//!         .check_at(now)
+//!         .build()?;
+//!     let verifier = Verifier::builder(store, RING_ALGORITHMS).build()?;
 //!
-//! let pem = std::fs::read("tests/data/pki/leaf-ec-chain.pem")?;
-//! let chain = certauth::parse(&pem, Format::Pem, &Limits::default())?;
-//! let client = ClientIdentity::new(verifier.verify(&chain, now)?)?;
-//! assert_eq!(client.subject().common_name(), Some("client.example.test"));
-//! println!("x5t#S256 = {}", client.thumbprint());
+//!     let pem = std::fs::read("tests/data/pki/leaf-ec-chain.pem")?;
+//!     let chain = certauth::parse(&pem, Format::Pem, &Limits::default())?;
+//!     let client = ClientIdentity::new(verifier.verify(&chain, now)?)?;
+//!     assert_eq!(client.subject().common_name(), Some("client.example.test"));
+//!     println!("x5t#S256 = {}", client.thumbprint());
 //!
-//! // The same chain after it expired: a typed error with a stable kind.
-//! let later = Timestamp::parse_rfc3339("2040-01-01T00:00:00Z")?;
-//! let err = verifier.verify(&chain, later).unwrap_err();
-//! assert_eq!(err.kind(), ErrorKind::Expired);
-//! # Ok(())
+//!     // The same chain after it expired: a typed error with a stable kind.
+//!     let later = Timestamp::parse_rfc3339("2040-01-01T00:00:00Z")?;
+//!     let err = verifier.verify(&chain, later).unwrap_err();
+//!     assert_eq!(err.kind(), ErrorKind::Expired);
+//!     Ok(())
+//! }
 //! # }
-//! # #[cfg(not(feature = "ring"))]
 //! # fn main() {}
 //! ```
 //!
@@ -127,8 +131,11 @@
 //! mTLS connection ([`http::ProxyIdentity`]) needs a
 //! [`ConnectionInfo`](crate::tower::ConnectionInfo) per connection, so that its
 //! certificate is verified once per connection: see `examples/axum_behind_proxy.rs`. A
-//! service that terminates mTLS itself uses the [`rustls`] verifier instead:
-//! `examples/axum_mtls.rs`. The README has proxy configurations (nginx, HAProxy and Apache
+//! service that terminates mTLS itself serves on `axum::MtlsListener` (feature
+//! `axum-tls`), which runs the [`rustls`] verifier in the handshake:
+//! `examples/axum_mtls.rs`. `setup::behind_proxy` and `setup::terminate_mtls` build either
+//! deployment from files in one call, and `authorize::Policy` restricts a route to some
+//! clients (the README shows all three). The README has proxy configurations (nginx, HAProxy and Apache
 //! tested end to end; Envoy), and `docs/header-formats.md` in the repository describes
 //! every supported header.
 //!
@@ -144,6 +151,7 @@
 //! | `http` | [`http`]: [`http::HeaderSource`], [`http::TrustedProxies`], [`http::ProxyIdentity`], [`http::status_for`] |
 //! | `tower` | [`tower`]: [`tower::CertAuthLayer`] (implies `http`) |
 //! | `axum` | [`AuthenticatedClient`] and `Option<AuthenticatedClient>` as axum extractors, and [`tower::CertAuthLayer`] reading the peer address from axum's `ConnectInfo<SocketAddr>` when a request has no [`tower::ConnectionInfo`] (implies `tower`; depends on `axum-core`, and on `axum` without default features but with `tokio`, where `ConnectInfo` lives) |
+//! | `axum-tls` | [`axum::MtlsListener`]: terminates mTLS for `axum::serve` with the [`rustls`] verifier, handshakes off the accept loop, HTTP/1.1 and HTTP/2 (implies `axum` and `rustls`; adds `tokio-rustls` without a crypto provider, and axum's `http1` and `http2`) |
 //! | `pkcs12` | [`TrustStoreBuilder::add_pkcs12`]: PKCS#12 trust bundles |
 //! | `metrics` | [`metrics`]: counters and histograms through the `metrics` facade (bring your exporter) |
 //! | `testkit` | [`testkit`]: a throwaway PKI and proxy header encoders for your tests |
@@ -213,6 +221,7 @@
 // the crate root. Public modules are the optional integrations and the areas with a
 // vocabulary of their own (registry, reload, health, test kit).
 mod authenticator;
+pub mod authorize;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
@@ -236,6 +245,9 @@ pub mod reload;
 #[cfg(feature = "rustls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
 pub mod rustls;
+#[cfg(all(feature = "tower", any(feature = "ring", feature = "axum-tls")))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "tower", any(feature = "ring", feature = "axum-tls")))))]
+pub mod setup;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
@@ -287,7 +299,10 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 /// The `rustls-pki-types` crate, whose certificate and time types appear in certauth's API.
 pub use rustls_pki_types as pki_types;
 
-/// The README's code examples, compiled and run as doc tests.
-#[cfg(doctest)]
+/// The README's code examples, compiled and run as doc tests, exactly as a reader would
+/// paste them: complete programs without hidden lines, so they need the features they
+/// name (`cargo test --all-features --doc`).
+#[cfg(all(doctest, feature = "axum-tls", feature = "ring"))]
+#[doc(test(attr(deny(warnings))))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -113,6 +113,41 @@ pub fn to_rustls_error(e: Error) -> ::rustls::Error {
     ::rustls::Error::InvalidCertificate(cert)
 }
 
+/// The certauth error kind behind a rustls handshake error: the inverse of
+/// [`to_rustls_error`] for certificate errors, `no_certificate` when a mandatory client
+/// certificate was not presented, `None` for anything that is not about the client's
+/// certificate (protocol errors, unsupported versions, I/O).
+pub(crate) fn error_kind_of(e: &::rustls::Error) -> Option<ErrorKind> {
+    use ::rustls::Error as E;
+    match e {
+        E::NoCertificatesPresented => Some(ErrorKind::NoCertificate),
+        E::InvalidCertificate(cert) => Some(match cert {
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                ErrorKind::Expired
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                ErrorKind::NotYetValid
+            }
+            CertificateError::Revoked => ErrorKind::Revoked,
+            CertificateError::UnknownIssuer => ErrorKind::UnknownIssuer,
+            CertificateError::BadSignature => ErrorKind::BadSignature,
+            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+                ErrorKind::WrongUsage
+            }
+            CertificateError::UnknownRevocationStatus => ErrorKind::RevocationUnknown,
+            CertificateError::ExpiredRevocationList
+            | CertificateError::ExpiredRevocationListContext { .. } => ErrorKind::RevocationStale,
+            CertificateError::BadEncoding => ErrorKind::MalformedInput,
+            CertificateError::Other(other) => match other.0.downcast_ref::<Error>() {
+                Some(e) => e.kind(),
+                None => return None,
+            },
+            _ => return None,
+        }),
+        _ => None,
+    }
+}
+
 impl ClientCertVerifier for MtlsClientVerifier {
     fn offer_client_auth(&self) -> bool {
         true
@@ -161,5 +196,31 @@ impl ClientCertVerifier for MtlsClientVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind the verifier can fail a handshake with is read back from the rustls
+    /// error, so a refused handshake is logged with certauth's kind, never a guess.
+    #[test]
+    fn error_kind_of_inverts_to_rustls_error() {
+        for &kind in ErrorKind::ALL {
+            let rustls_error = to_rustls_error(Error::new(kind, "test"));
+            assert_eq!(error_kind_of(&rustls_error), Some(kind), "{kind}");
+        }
+        assert_eq!(
+            error_kind_of(&::rustls::Error::NoCertificatesPresented),
+            Some(ErrorKind::NoCertificate)
+        );
+        assert_eq!(error_kind_of(&::rustls::Error::HandshakeNotComplete), None);
+        let foreign = CertificateError::Other(OtherError(Arc::new(std::io::Error::other("x"))));
+        assert_eq!(error_kind_of(&::rustls::Error::InvalidCertificate(foreign)), None);
+        assert_eq!(
+            error_kind_of(&::rustls::Error::InvalidCertificate(CertificateError::NotValidForName)),
+            None
+        );
     }
 }

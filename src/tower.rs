@@ -14,11 +14,25 @@
 //! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
 //! ```
 //!
-//! A request that carries the configured forwarded header but no peer address at all
-//! (plain `axum::serve(listener, app)`, or a server that inserts nothing) cannot be
-//! trusted, and the mistake is the server's, not the client's: it is answered 500
-//! `missing_connection_info` (never the 400 `untrusted_source` of a spoof), and the first
-//! such request of each layer is logged at warn at [`TRACING_TARGET`] with what to change.
+//! With feature `axum-tls`, [`MtlsListener`](crate::axum::MtlsListener) terminates TLS for
+//! `axum::serve`, and `into_make_service_with_connect_info::<ConnectionInfo>()` gives
+//! every request its connection's [`ConnectionInfo`] (peer address and client
+//! certificates) as axum's `ConnectInfo<ConnectionInfo>`, which the layer reads as it
+//! reads an inserted [`ConnectionInfo`]:
+//!
+//! ```ignore
+//! axum::serve(mtls_listener, app.into_make_service_with_connect_info::<ConnectionInfo>()).await?;
+//! ```
+//!
+//! Two requests show a server whose setup is incomplete, and the mistake is the server's,
+//! not the client's: a request that carries the configured forwarded header but no peer
+//! address at all (plain `axum::serve(listener, app)`, or a server that inserts nothing),
+//! which cannot be trusted; and, on a layer without a forwarded header source (TLS
+//! certificates only), a request with no connection information at all, which can never
+//! carry a certificate. Both are answered 500 `missing_connection_info` (never the 400
+//! `untrusted_source` of a spoof or the 401 `no_certificate` of a client that sent
+//! none, also on an [`optional`](CertAuthLayer::optional) layer), and the first such
+//! request of each layer is logged at warn at [`TRACING_TARGET`] with what to change.
 //!
 //! When the request carries the configured header, the header decides: from a trusted
 //! proxy (by address, or by its mTLS certificate through
@@ -33,6 +47,10 @@
 //! A forwarded header is decoded by its [`HeaderSource`], with the source's
 //! [`Limits`](crate::Limits) and XFCC element count; the authenticator's limits apply to
 //! the connection's own certificates.
+//!
+//! Per route, [`AuthorizeLayer`] admits only the authenticated clients an
+//! [`authorize::Policy`](crate::authorize::Policy) allows (client ids, an identity rule,
+//! registry metadata such as a scope), and answers the others 403 `not_permitted`.
 //!
 //! A refused request is answered with [`ErrorResponse`]: 400 (malformed header, untrusted
 //! source), 401 (no or unverifiable certificate; RFC 8705 binding failures add
@@ -57,6 +75,7 @@ use tower_service::Service;
 use crate::authenticator::{
     AuthRequest, AuthenticatedClient, Authenticator, Credential, TRACING_TARGET,
 };
+use crate::authorize::Policy;
 use crate::error::{Error, ErrorKind};
 use crate::http::{ConnectionMemo, ErrorResponse, HeaderSource, Peer};
 use crate::time::Timestamp;
@@ -270,7 +289,10 @@ async fn authenticate(
     request: &::http::request::Parts,
 ) -> Result<Option<AuthenticatedClient>, Error> {
     let now = Timestamp::now();
-    let connection = request.extensions.get::<ConnectionInfo>();
+    let connection = request
+        .extensions
+        .get::<ConnectionInfo>()
+        .or_else(|| connection_connect_info(&request.extensions));
     let headers = &request.headers;
     let client_id = match &config.client_id_header {
         Some(name) => match headers.get(name).map(HeaderValue::to_str) {
@@ -310,7 +332,7 @@ async fn authenticate(
             None => match connect_info(&request.extensions) {
                 Some(addr) => Peer::new(addr.ip()),
                 // Without the TCP peer there is no way to tell a proxy from a client.
-                None => return Err(missing_connection_info(config)),
+                None => return Err(missing_connection_info(config, NO_PEER_FORWARDED)),
             },
         };
         source.admit(headers, &peer, now)?;
@@ -325,6 +347,14 @@ async fn authenticate(
         let chain = source.decode(headers)?;
         let req = finish(AuthRequest::new(Credential::Chain(&chain), now), client_id, &token);
         return config.authenticator.authenticate(&req).await.map(Some);
+    }
+    // A layer that reads TLS certificates only, on a request that says nothing about its
+    // connection: no certificate can ever be seen, whatever the client does.
+    if config.headers.is_none()
+        && connection.is_none()
+        && connect_info(&request.extensions).is_none()
+    {
+        return Err(missing_connection_info(config, NO_CONNECTION_TLS));
     }
     if let Some(connection) = connection
         && let Some(certs) = &connection.tls_certificates
@@ -341,10 +371,13 @@ async fn authenticate(
 }
 
 /// The peer address axum's `serve` puts into a request served with
-/// `into_make_service_with_connect_info::<SocketAddr>()`.
+/// `into_make_service_with_connect_info::<SocketAddr>()` (or `::<ConnectionInfo>()`).
 #[cfg(feature = "axum")]
 fn connect_info(extensions: &::http::Extensions) -> Option<SocketAddr> {
-    extensions.get::<::axum::extract::ConnectInfo<SocketAddr>>().map(|info| info.0)
+    extensions
+        .get::<::axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|info| info.0)
+        .or_else(|| connection_connect_info(extensions).map(|info| info.peer))
 }
 
 /// For the log line of a refusal: where the certificate came from (`header`, `tls` or
@@ -371,6 +404,19 @@ fn connect_info(_: &::http::Extensions) -> Option<SocketAddr> {
     None
 }
 
+/// The [`ConnectionInfo`] axum's `serve` puts into a request served with
+/// `into_make_service_with_connect_info::<ConnectionInfo>()` (on
+/// [`MtlsListener`](crate::axum::MtlsListener), with feature `axum-tls`).
+#[cfg(feature = "axum")]
+fn connection_connect_info(extensions: &::http::Extensions) -> Option<&ConnectionInfo> {
+    extensions.get::<::axum::extract::ConnectInfo<ConnectionInfo>>().map(|info| &info.0)
+}
+
+#[cfg(not(feature = "axum"))]
+fn connection_connect_info(_: &::http::Extensions) -> Option<&ConnectionInfo> {
+    None
+}
+
 /// What to change when a request has no peer address.
 #[cfg(feature = "axum")]
 const NO_PEER_FIX: &str = "serve the router with \
@@ -380,23 +426,53 @@ const NO_PEER_FIX: &str = "serve the router with \
 const NO_PEER_FIX: &str = "insert certauth::tower::ConnectionInfo into each request (with \
     axum::serve, enable certauth's feature axum to read ConnectInfo<SocketAddr>)";
 
-/// A forwarded header on a request without a peer address: the server's setup is
-/// incomplete. Logged at warn once per layer; every such request gets the error.
-fn missing_connection_info(config: &Config) -> Error {
+/// What to change when a TLS-only layer's request says nothing about its connection.
+#[cfg(feature = "axum")]
+const NO_CONNECTION_FIX: &str = "serve the router on certauth::axum::MtlsListener with \
+    axum::serve(listener, app.into_make_service_with_connect_info::<certauth::tower::ConnectionInfo>()), \
+    or insert certauth::tower::ConnectionInfo with the TLS certificates into each request";
+#[cfg(not(feature = "axum"))]
+const NO_CONNECTION_FIX: &str = "insert certauth::tower::ConnectionInfo with the TLS \
+    certificates into each request";
+
+/// Which setup mistake a request without connection information shows.
+struct Missing {
+    warning: &'static str,
+    fix: &'static str,
+    message: &'static str,
+}
+
+/// A forwarded header on a request without a peer address.
+const NO_PEER_FORWARDED: Missing = Missing {
+    warning: "forwarded certificate header on a request without a peer address: no proxy \
+        can be trusted until the server provides it",
+    fix: NO_PEER_FIX,
+    message: "forwarded certificate header on a request without a peer address (no \
+        ConnectionInfo or ConnectInfo<SocketAddr>)",
+};
+
+/// A layer without a forwarded header source, on a request without connection
+/// information: no TLS certificate can reach it.
+const NO_CONNECTION_TLS: Missing = Missing {
+    warning: "request without connection information: the layer reads TLS client \
+        certificates only, and none can reach it until the server provides them",
+    fix: NO_CONNECTION_FIX,
+    message: "request without connection information (no ConnectionInfo or ConnectInfo)",
+};
+
+/// A request the server gave no connection information the layer needs: the server's
+/// setup is incomplete. Logged at warn once per layer; every such request gets the error.
+fn missing_connection_info(config: &Config, missing: Missing) -> Error {
     if !config.warned_no_peer.swap(true, Ordering::Relaxed) {
         tracing::warn!(
             target: TRACING_TARGET,
             kind = %ErrorKind::MissingConnectionInfo,
-            fix = NO_PEER_FIX,
-            "forwarded certificate header on a request without a peer address: no proxy can \
-             be trusted until the server provides it",
+            fix = missing.fix,
+            "{}",
+            missing.warning,
         );
     }
-    Error::new(
-        ErrorKind::MissingConnectionInfo,
-        "forwarded certificate header on a request without a peer address (no ConnectionInfo \
-         or ConnectInfo<SocketAddr>)",
-    )
+    Error::new(ErrorKind::MissingConnectionInfo, missing.message)
 }
 
 fn missing(config: &Config) -> Result<Option<AuthenticatedClient>, Error> {
@@ -404,5 +480,79 @@ fn missing(config: &Config) -> Result<Option<AuthenticatedClient>, Error> {
         Err(Error::new(ErrorKind::NoCertificate, "no client certificate"))
     } else {
         Ok(None)
+    }
+}
+
+/// A per-route [`Policy`]: lets through requests whose [`AuthenticatedClient`] the policy
+/// allows, and answers the others with 403 `not_permitted`, or 401 `no_certificate` when
+/// the request has no authenticated client (behind an optional [`CertAuthLayer`], or
+/// without one). Put it inside [`CertAuthLayer`], which authenticates first: with axum,
+/// `route_layer` on the route and `layer(CertAuthLayer)` on the router.
+///
+/// ```ignore
+/// let app = Router::new()
+///     .route("/orders", get(list_orders)
+///         .route_layer(AuthorizeLayer::new(Policy::metadata_contains("scope", "orders:read"))))
+///     .route("/admin", post(admin)
+///         .route_layer(AuthorizeLayer::new(Policy::client_ids(["ops-console"]))))
+///     .layer(CertAuthLayer::new(authenticator));
+/// ```
+///
+/// A refusal is logged at info at [`TRACING_TARGET`] with its kind and the client.
+#[derive(Clone, Debug)]
+pub struct AuthorizeLayer {
+    policy: Arc<Policy>,
+}
+
+impl AuthorizeLayer {
+    /// A layer applying `policy`.
+    pub fn new(policy: Policy) -> Self {
+        Self { policy: Arc::new(policy) }
+    }
+}
+
+impl<S> Layer<S> for AuthorizeLayer {
+    type Service = Authorize<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authorize { inner, policy: self.policy.clone() }
+    }
+}
+
+/// The service [`AuthorizeLayer`] makes.
+#[derive(Clone, Debug)]
+pub struct Authorize<S> {
+    inner: S,
+    policy: Arc<Policy>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Authorize<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Future: Send + 'static,
+    ResBody: From<String> + Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let verdict = match request.extensions().get::<AuthenticatedClient>() {
+            Some(client) => self.policy.check(client),
+            None => Err(Error::new(ErrorKind::NoCertificate, "no authenticated client")),
+        };
+        match verdict {
+            Ok(()) => Box::pin(self.inner.call(request)),
+            Err(e) => {
+                tracing::info!(target: TRACING_TARGET, kind = %e.kind(), message = e.message(), "request refused by the route's policy");
+                let response = ErrorResponse::new(e.kind()).into_response();
+                Box::pin(std::future::ready(Ok(response)))
+            }
+        }
     }
 }

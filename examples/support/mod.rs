@@ -17,6 +17,24 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tower::ServiceExt as _;
 
+/// Logs to standard error, filtered by `RUST_LOG` (`info` when unset): refused requests
+/// and handshakes show up at target `certauth::auth`.
+pub(crate) fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .init();
+}
+
+/// Resolves on Ctrl-C (SIGINT): the reference servers' graceful shutdown.
+pub(crate) async fn ctrl_c() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 /// `GET /whoami`: who the certificate says the client is.
 pub(crate) async fn whoami(client: AuthenticatedClient) -> Json<serde_json::Value> {
     let id = client.identity();

@@ -149,7 +149,7 @@ valid_x5t=$(thumbprint "$pki/valid.pem")
 # ---------------------------------------------------------------------------------------
 # 2. The backends (examples), built once
 echo "e2e: building the examples" >&2
-cargo build --quiet --examples --features axum,rustls,ring,metrics
+cargo build --quiet --examples --features axum-tls,ring,metrics
 target_dir=$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 examples=$target_dir/debug/examples
@@ -485,6 +485,16 @@ report axum_mtls valid "200 x5t=$valid_x5t source=tls" "$(as_client valid "$url"
 for c in expired:"certificate expired" unknown:"unknown ca" revoked:"certificate revoked" \
   none:"certificate required"; do
   report axum_mtls "${c%%:*}" "alert ${c#*:}" "$(as_client "${c%%:*}" "$url")"
+done
+# each refused handshake is on the server's standard error: its kind and the peer
+for kind in expired unknown_issuer revoked no_certificate; do
+  got="not logged"
+  for ((i = 0; i < 40; i++)); do # written as the accept loop collects the handshake
+    grep -q "tls handshake refused kind=$kind peer=127\.0\.0\.1:" "$logs/axum-mtls.log" &&
+      got=logged && break
+    sleep 0.05
+  done
+  report axum_mtls "log-$kind" logged "$got"
 done
 
 s_client() { # CASE: the response (or the alert) openssl s_client gets for GET /whoami

@@ -1,4 +1,5 @@
-//! The clock is read only at the edges: the tower layer, the command-line tool, and
+//! The clock is read only at the edges: the tower layer, the command-line tool, the setup
+//! shortcuts, and
 //! `Timestamp::now` itself. Every other function takes the time as an argument (the
 //! rustls verifier gets it from rustls).
 
@@ -11,6 +12,7 @@ const EDGES: &[(&str, &str)] = &[
     ("bin/certauth.rs", "the command-line tool, unless --at is given"),
     ("trust.rs", "TrustStoreBuilder::build checks anchor validity at the clock without check_at"),
     ("reload.rs", "the reload watcher: a changed file is checked at the time it is reloaded"),
+    ("setup.rs", "the setup shortcuts: the registry file is loaded at start-up, as the CLI does"),
 ];
 
 const CLOCK_READS: &[&str] = &["Timestamp::now", "SystemTime::now", "UnixTime::now"];

@@ -2,6 +2,8 @@
 
 #[cfg(all(feature = "ring", feature = "testkit"))]
 mod authenticator;
+#[cfg(all(feature = "axum", feature = "testkit", feature = "ring"))]
+mod authorize;
 #[cfg(all(feature = "ring", feature = "testkit"))]
 mod cache_equivalence;
 #[cfg(feature = "cli")]
@@ -30,10 +32,14 @@ mod pem_variants;
 mod properties;
 #[cfg(all(feature = "ring", feature = "testkit"))]
 mod reload;
+#[cfg(all(feature = "axum-tls", feature = "testkit", feature = "ring"))]
+mod setup;
 #[cfg(feature = "testkit")]
 mod testkit;
 #[cfg(all(feature = "rustls", feature = "testkit", feature = "ring"))]
 mod tls;
+#[cfg(all(feature = "axum-tls", feature = "testkit", feature = "ring"))]
+mod tls_listener;
 #[cfg(all(feature = "axum", feature = "testkit", feature = "ring"))]
 mod tower;
 #[cfg(all(feature = "ring", feature = "testkit"))]

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::common::trace;
 use axum::body::Body;
 use certauth::RING_ALGORITHMS;
 use certauth::http::{ErrorResponse, HeaderSource, ProxyIdentity, TrustedProxies};
@@ -472,91 +473,6 @@ fn layer_for(auth: &Authenticator, source: HeaderSource) -> CertAuthLayer {
     CertAuthLayer::new(auth.clone()).forwarded(source)
 }
 
-/// Counts, per thread, the `tracing` events of certauth that carry a given field.
-mod trace {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, Once};
-    use std::thread::{self, ThreadId};
-
-    use tracing::span::{Attributes, Id, Record};
-    use tracing::subscriber::Interest;
-    use tracing::{Event, Metadata, Subscriber};
-
-    static COUNTS: Mutex<Option<HashMap<(ThreadId, &'static str), usize>>> = Mutex::new(None);
-    /// Every field value of certauth's events, per thread, as `Debug` prints it.
-    static VALUES: Mutex<Vec<(ThreadId, &'static str, String)>> = Mutex::new(Vec::new());
-
-    struct Values(Vec<(&'static str, String)>);
-
-    impl tracing::field::Visit for Values {
-        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-            self.0.push((field.name(), format!("{value:?}")));
-        }
-        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-            self.0.push((field.name(), value.to_owned()));
-        }
-    }
-
-    struct Counter;
-
-    impl Subscriber for Counter {
-        fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-            if self.enabled(metadata) { Interest::always() } else { Interest::never() }
-        }
-        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-            metadata.target().starts_with("certauth")
-        }
-        fn new_span(&self, _: &Attributes<'_>) -> Id {
-            Id::from_u64(1)
-        }
-        fn record(&self, _: &Id, _: &Record<'_>) {}
-        fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, event: &Event<'_>) {
-            let mut counts = COUNTS.lock().unwrap();
-            let counts = counts.get_or_insert_with(HashMap::new);
-            for field in event.metadata().fields() {
-                *counts.entry((thread::current().id(), field.name())).or_default() += 1;
-            }
-            let mut values = Values(Vec::new());
-            event.record(&mut values);
-            let id = thread::current().id();
-            VALUES.lock().unwrap().extend(values.0.into_iter().map(|(k, v)| (id, k, v)));
-        }
-        fn enter(&self, _: &Id) {}
-        fn exit(&self, _: &Id) {}
-    }
-
-    fn install() {
-        static INSTALL: Once = Once::new();
-        INSTALL.call_once(|| {
-            tracing::dispatcher::set_global_default(tracing::Dispatch::new(Counter))
-                .expect("no other global subscriber in the test binary");
-        });
-    }
-
-    /// The values of `field` in this thread's certauth events, oldest first.
-    pub(super) fn values(field: &'static str) -> Vec<String> {
-        install();
-        let id = thread::current().id();
-        let values = VALUES.lock().unwrap();
-        values.iter().filter(|(t, f, _)| *t == id && *f == field).map(|(.., v)| v.clone()).collect()
-    }
-
-    /// Every value this thread's certauth events carried.
-    pub(super) fn all_values() -> Vec<String> {
-        install();
-        let id = thread::current().id();
-        VALUES.lock().unwrap().iter().filter(|(t, ..)| *t == id).map(|(.., v)| v.clone()).collect()
-    }
-
-    /// How many certauth events with the field `field` this thread has emitted.
-    pub(super) fn count(field: &'static str) -> usize {
-        install();
-        let counts = COUNTS.lock().unwrap();
-        counts.as_ref().and_then(|c| c.get(&(thread::current().id(), field))).copied().unwrap_or(0)
-    }
-}
-
 /// Regression: with a `ProxyIdentity` configured, whether a connection is a proxy's is
 /// decided once per connection. The proxy verifier runs once on a client's chain (it
 /// fails, so no verification cache helps), not once per request.
@@ -732,6 +648,53 @@ async fn axum_serve_without_connect_info_is_a_configuration_error_logged_once() 
     server.abort();
 }
 
+/// A layer without a forwarded header source reads TLS certificates only. A request
+/// with no connection information at all is a setup mistake (500
+/// `missing_connection_info`, also on an optional layer); with axum's
+/// `ConnectInfo<SocketAddr>` only (plain TCP), the client simply sent no certificate; with
+/// `ConnectInfo<ConnectionInfo>` (what `MtlsListener` gives), its certificates count.
+#[tokio::test]
+async fn a_tls_only_layer_without_connection_information_is_a_setup_mistake() {
+    let (f, auth) = fixture();
+    let good = f.issuing.leaf("good").build();
+    f.registry.add_client(RegisteredClient::new("good", "Good")).unwrap();
+    f.registry.register_certificate("good", &good.certificate(), Timestamp::now(), None).unwrap();
+    let send = |layer: CertAuthLayer, extensions: http::Extensions| async move {
+        let mut req = Request::get("/").body(Body::empty()).unwrap();
+        *req.extensions_mut() = extensions;
+        let inner = tower::service_fn(|req: Request<Body>| async move {
+            let id = req
+                .extensions()
+                .get::<AuthenticatedClient>()
+                .map(|c| c.client_id().map(str::to_owned));
+            Ok::<_, Infallible>(Response::new(Body::from(format!("{id:?}"))))
+        });
+        let res = layer.layer(inner).oneshot(req).await.unwrap();
+        let status = res.status();
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    };
+    let missing =
+        (StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"missing_connection_info"}"#.to_owned());
+    let required = CertAuthLayer::new(auth.clone());
+    assert_eq!(send(required.clone(), http::Extensions::new()).await, missing);
+    assert_eq!(send(required.clone().optional(), http::Extensions::new()).await, missing);
+
+    let mut tcp = http::Extensions::new();
+    tcp.insert(axum::extract::ConnectInfo("192.0.2.1:4000".parse::<SocketAddr>().unwrap()));
+    assert_eq!(
+        send(required.clone(), tcp.clone()).await,
+        (StatusCode::UNAUTHORIZED, r#"{"error":"no_certificate"}"#.to_owned())
+    );
+    assert_eq!(send(required.clone().optional(), tcp).await, (StatusCode::OK, "None".to_owned()));
+
+    let mut tls = http::Extensions::new();
+    let info =
+        ConnectionInfo::new("192.0.2.1:4000".parse().unwrap()).with_tls_certificates(good.chain());
+    tls.insert(axum::extract::ConnectInfo(info));
+    assert_eq!(send(required, tls).await, (StatusCode::OK, r#"Some(Some("good"))"#.to_owned()));
+}
+
 /// `ConnectionInfo` wins over axum's `ConnectInfo`: a server that knows the TLS
 /// connection is never overridden by the address axum records.
 #[tokio::test]
@@ -815,15 +778,20 @@ fn a_refusal_is_logged_with_kind_source_and_peer_never_the_certificate() {
     let inner = tower::service_fn(|_: Request<Body>| async {
         Ok::<_, Infallible>(Response::new(Body::empty()))
     });
-    let before = trace::values("peer").len();
+    let before = trace::events().len();
     let response = rt.block_on(layer.layer(inner).oneshot(req)).unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let peers = trace::values("peer");
-    assert_eq!(peers[before..], ["10.0.0.1:4711".to_owned()], "logged once, with the peer");
-    assert_eq!(trace::values("source").last().map(String::as_str), Some("header"));
-    assert_eq!(trace::values("kind").last().map(String::as_str), Some("unknown_issuer"));
+    let events = trace::events();
+    let refusals: Vec<_> = events[before..].iter().filter(|e| e.field("peer").is_some()).collect();
+    assert_eq!(refusals.len(), 1, "logged once: {refusals:?}");
+    assert_eq!(refusals[0].field("peer"), Some("10.0.0.1:4711"));
+    assert_eq!(refusals[0].field("source"), Some("header"));
+    assert_eq!(refusals[0].field("kind"), Some("unknown_issuer"));
+    assert_eq!(refusals[0].level, tracing::Level::INFO);
     let _ = f;
-    for v in trace::all_values() {
-        assert!(!v.contains(&value[..40]), "a log line carried the header value: {v}");
+    for e in &events {
+        for (_, v) in &e.fields {
+            assert!(!v.contains(&value[..40]), "a log line carried the header value: {v}");
+        }
     }
 }

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub(crate) mod trace;
+
 /// The fixed verification time of the tests: 2026-06-01T00:00:00Z, inside the test kit's
 /// default validity.
 pub(crate) fn at() -> certauth::Timestamp {
