@@ -30,6 +30,8 @@ mod pem_variants;
 mod properties;
 #[cfg(all(feature = "ring", feature = "testkit"))]
 mod reload;
+#[cfg(all(feature = "ring", feature = "testkit"))]
+mod revocation;
 #[cfg(feature = "testkit")]
 mod testkit;
 #[cfg(all(feature = "rustls", feature = "testkit", feature = "ring"))]
