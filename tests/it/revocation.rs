@@ -285,3 +285,78 @@ fn revoked_error_names_the_serial_and_the_crl() {
         "the client certificate: serial 0abc is revoked by crl 05 of CN=Test Intermediate"
     );
 }
+
+/// Signatures over more than this many bytes are the CRL's in the test below (a
+/// certificate's TBS is well under it).
+const LARGE: usize = 16_384;
+
+/// How many signatures over more than [`LARGE`] bytes [`Counting`] verified.
+static LARGE_MESSAGES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// ECDSA P-256 with SHA-256 (the test kit's default), counting large messages.
+#[derive(Debug)]
+struct Counting;
+
+impl certauth::pki_types::SignatureVerificationAlgorithm for Counting {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), certauth::pki_types::InvalidSignature> {
+        if message.len() > LARGE {
+            LARGE_MESSAGES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        webpki::ring::ECDSA_P256_SHA256.verify_signature(public_key, message, signature)
+    }
+
+    fn public_key_alg_id(&self) -> certauth::pki_types::AlgorithmIdentifier {
+        webpki::ring::ECDSA_P256_SHA256.public_key_alg_id()
+    }
+
+    fn signature_alg_id(&self) -> certauth::pki_types::AlgorithmIdentifier {
+        webpki::ring::ECDSA_P256_SHA256.signature_alg_id()
+    }
+}
+
+static COUNTING: &[&dyn certauth::pki_types::SignatureVerificationAlgorithm] = &[&Counting];
+
+/// The cost of a CRL is paid once: over many uncached verifications (a new client each
+/// time, and both the accepted and the revoked verdict), the CRL's signature is verified
+/// once, and a replaced trust store verifies its CRL once again.
+#[test]
+fn crl_signature_is_verified_once_per_issuer_key() {
+    let root = Ca::root("Test Root");
+    let inter = root.intermediate("Test Intermediate");
+    let mut b = inter.crl().number(5).this_update(date(2026, 5, 20)).next_update(date(2026, 7, 1));
+    for i in 0..2_000u32 {
+        b = b.revoke_serial(&(0x0100_0000 + i).to_be_bytes());
+    }
+    let crl = b.build();
+    assert!(crl.der().len() > LARGE, "{}", crl.der().len());
+    let store = || {
+        TrustStore::builder()
+            .add_pem(root.pem().as_bytes())
+            .unwrap()
+            .add_crl(crl.der())
+            .unwrap()
+            .check_at(at())
+            .build()
+            .unwrap()
+    };
+    let policy = RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny);
+    let v = Verifier::builder(store(), COUNTING).revocation(policy).build().unwrap();
+    let revoked = inter.leaf("revoked").serial(&0x0100_0007u32.to_be_bytes()).build();
+    for i in 0..10u8 {
+        let good = inter.leaf(&format!("client {i}")).serial(&[0x42, i]).build();
+        assert!(v.verify(&good.presented(), at()).is_ok());
+        let e = v.verify(&revoked.presented(), at()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Revoked);
+    }
+    assert_eq!(LARGE_MESSAGES.load(std::sync::atomic::Ordering::SeqCst), 1);
+    v.replace_trust_store(store()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(v.verify(&revoked.presented(), at()).unwrap_err().kind(), ErrorKind::Revoked);
+    }
+    assert_eq!(LARGE_MESSAGES.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
