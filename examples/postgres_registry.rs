@@ -39,11 +39,11 @@ use certauth::registry::{
     ClientStatus, ExpiringCertificate, RegisteredCertificate, RegisteredClient, Registration,
     RegistrationError, Registry,
 };
-use certauth::verify::{KeyPolicy, RING_ALGORITHMS};
 use certauth::{
     AuthRequest, Authenticator, BoxFuture, Certificate, Credential, Error, ErrorKind, Result,
     Thumbprint, Timestamp, TrustStore, Verifier,
 };
+use certauth::{KeyPolicy, RING_ALGORITHMS};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::FromSql;
 use tokio_postgres::{NoTls, Row, Statement};

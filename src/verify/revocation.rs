@@ -50,7 +50,7 @@ pub enum UnknownStatus {
 /// | maximum age | none (only `nextUpdate`) | set it when your CA publishes CRLs on a known schedule |
 ///
 /// ```
-/// use certauth::verify::{RevocationDepth, RevocationPolicy, UnknownStatus};
+/// use certauth::{RevocationDepth, RevocationPolicy, UnknownStatus};
 /// let policy = RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny)
 ///     .with_max_age_secs(2 * 24 * 3600);
 /// assert_eq!(policy.max_age_secs(), Some(172_800));
@@ -233,7 +233,7 @@ pub(crate) fn check_path(
 /// else is reported as given.
 ///
 /// ```
-/// use certauth::verify::RevocationChecker;
+/// use certauth::RevocationChecker;
 /// use certauth::{BoxFuture, Error, ErrorKind, Result, Timestamp, VerifiedChain};
 ///
 /// /// Refuses every certificate issued before a compromise.

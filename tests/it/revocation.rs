@@ -3,13 +3,11 @@
 //! the same verdict on every combination, on the first verification and on the ones
 //! that reuse a remembered signature verdict.
 
+use certauth::TrustStore;
 use certauth::pki_types::{CertificateDer, UnixTime};
 use certauth::testkit::pki::{Ca, Leaf};
-use certauth::trust::TrustStore;
-use certauth::verify::{
-    RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier,
-};
 use certauth::{ErrorKind, Timestamp};
+use certauth::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier};
 
 use crate::common::at;
 
