@@ -228,6 +228,51 @@ pub(crate) fn extension_of<'a>(
     Ok(None)
 }
 
+/// The three parts of a signed DER structure (a certificate or a CRL): the whole
+/// to-be-signed TLV (what the signature covers), the content of the signature's
+/// AlgorithmIdentifier, and the signature bits (a BIT STRING with no unused bits).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SignedParts<'a> {
+    pub(crate) tbs: &'a [u8],
+    pub(crate) algorithm: &'a [u8],
+    pub(crate) signature: &'a [u8],
+}
+
+/// Splits a signed DER structure into its [`SignedParts`].
+pub(crate) fn signed_parts(der: &[u8]) -> std::result::Result<SignedParts<'_>, Reason> {
+    let mut fields = Fields { rest: content_of(der, SEQUENCE)? };
+    let tbs = fields.next()?;
+    if tbs.tag != SEQUENCE {
+        return Err("has an unexpected tag");
+    }
+    let algorithm = fields.expect(SEQUENCE)?;
+    let signature = no_unused_bits(fields.expect(BIT_STRING)?)?;
+    if !fields.is_empty() {
+        return Err("has trailing data");
+    }
+    Ok(SignedParts { tbs: tbs.whole, algorithm, signature })
+}
+
+/// The content of a `SubjectPublicKeyInfo` (without its SEQUENCE header, as webpki
+/// takes it) split into the AlgorithmIdentifier's content and the key bits.
+pub(crate) fn spki_parts(spki_content: &[u8]) -> std::result::Result<(&[u8], &[u8]), Reason> {
+    let mut fields = Fields { rest: spki_content };
+    let algorithm = fields.expect(SEQUENCE)?;
+    let key = no_unused_bits(fields.expect(BIT_STRING)?)?;
+    if !fields.is_empty() {
+        return Err("has trailing data");
+    }
+    Ok((algorithm, key))
+}
+
+/// The bits of a BIT STRING's content whose unused-bits count is zero.
+fn no_unused_bits(bits: &[u8]) -> std::result::Result<&[u8], Reason> {
+    match bits.split_first() {
+        Some((0, bits)) => Ok(bits),
+        _ => Err("has an invalid bit string"),
+    }
+}
+
 /// DER content bytes of id-ce-keyUsage (2.5.29.15).
 const KEY_USAGE_OID: &[u8] = &[0x55, 0x1d, 0x0f];
 

@@ -19,7 +19,7 @@ use crate::input::{self, Format, Limits};
 use crate::thumbprint::Thumbprint;
 use crate::time::Timestamp;
 
-mod crl;
+pub(crate) mod crl;
 
 use crate::error::TrustProblem;
 pub use crl::Crl;

@@ -6,10 +6,19 @@
 //! [`Crl::from_der`] refuses the former; the verifier's
 //! [`RevocationPolicy`](crate::verify::RevocationPolicy) adds a maximum age and chooses
 //! whether staleness is a hard or a soft failure.
+//!
+//! The cost of a CRL is paid at load and once per issuer key, not per verification:
+//! the revoked serials go into a hash set when the CRL is parsed, and the CRL's signature
+//! (a hash over the whole list) is verified the first time a verified path offers an
+//! issuer key for it; the verdict is kept with the CRL, keyed by that key and the
+//! verifier's signature algorithms.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::RwLock;
 
 use der::Decode as _;
+use rustls_pki_types::SignatureVerificationAlgorithm;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::time::Timestamp;
@@ -24,8 +33,11 @@ use crate::time::Timestamp;
 /// it belongs to, and its CRL number orders the series: a trust store keeps only the
 /// newest CRL of each series.
 pub struct Crl {
-    webpki: webpki::CertRevocationList<'static>,
+    /// The whole DER, kept for the signature check.
+    der: Vec<u8>,
     issuer: crate::cert::DistinguishedName,
+    /// The issuer `Name`'s content, as webpki compares it with a certificate's issuer.
+    issuer_raw: Vec<u8>,
     this_update: Timestamp,
     next_update: Option<Timestamp>,
     /// The CRL number's magnitude, big-endian, without leading zeros.
@@ -33,10 +45,53 @@ pub struct Crl {
     number_hex: String,
     /// The issuing distribution point extension's value, if any.
     scope: Option<Vec<u8>>,
+    /// The issuing distribution point, read.
+    idp: Option<Scope>,
     /// SHA-256 of the DER, to tell two CRLs of one number apart.
     digest: crate::thumbprint::Thumbprint,
     revoked: usize,
+    /// The revoked serials, as encoded (the INTEGER's content bytes), which is how webpki
+    /// compares them with a certificate's serial.
+    serials: HashSet<Box<[u8]>, foldhash::fast::RandomState>,
+    /// Verdicts of the signature check, per issuer key and algorithm set.
+    signature_checks: RwLock<Vec<SignatureCheck>>,
 }
+
+/// What an issuing distribution point restricts a CRL to.
+#[derive(Debug)]
+struct Scope {
+    only_user_certs: bool,
+    only_ca_certs: bool,
+    /// The URIs of its full name.
+    uris: Vec<Vec<u8>>,
+}
+
+/// The verdict of a CRL's signature under one issuer key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CrlSignature {
+    /// The issuer key signed the CRL.
+    Valid,
+    /// It did not (or the signature is malformed).
+    Invalid,
+    /// No configured algorithm verifies this signature algorithm with this key type.
+    Unsupported,
+}
+
+/// One remembered signature verdict.
+struct SignatureCheck {
+    /// The issuer's `SubjectPublicKeyInfo` content.
+    key: Box<[u8]>,
+    /// Address and length of the algorithm set (a `'static` slice, so never reused).
+    algorithms: (usize, usize),
+    verdict: CrlSignature,
+}
+
+/// Most signature verdicts a CRL remembers: one issuer, its key and a few rollovers.
+/// Beyond it, a verdict is computed each time, never evicting the remembered ones.
+const MAX_SIGNATURE_CHECKS: usize = 8;
+
+/// DER content bytes of id-ce-cRLDistributionPoints (2.5.29.31).
+const CRL_DISTRIBUTION_POINTS_OID: &[u8] = &[0x55, 0x1d, 0x1f];
 
 /// id-ce-cRLNumber (2.5.29.20), id-ce-deltaCRLIndicator (2.5.29.27) and
 /// id-ce-issuingDistributionPoint (2.5.29.28).
@@ -77,21 +132,32 @@ impl Crl {
         let number = number.ok_or_else(|| bad("no crl number (required by rfc 5280)"))?;
         let number_hex =
             if number.is_empty() { "00".to_owned() } else { crate::hex::encode(&number, None) };
-        let webpki = webpki::OwnedCertRevocationList::from_der(der)
-            .map_err(|e| bad(&format!("refused by webpki ({e:?})")))?;
+        let refused = |e: webpki::Error| bad(&format!("refused by webpki ({e:?})"));
+        let borrowed = webpki::BorrowedCertRevocationList::from_der(der).map_err(refused)?;
+        let mut serials = HashSet::with_hasher(foldhash::fast::RandomState::default());
+        for entry in &borrowed {
+            serials.insert(Box::from(entry.map_err(refused)?.serial_number));
+        }
+        let webpki = webpki::CertRevocationList::Borrowed(borrowed);
+        let idp = scope.as_deref().map(read_scope).transpose()?;
+        crate::der_reader::signed_parts(der).map_err(|why| bad(&format!("der {why}")))?;
         let time = |t: &x509_cert::time::Time| {
             Timestamp::from_unix_secs(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(0))
         };
         Ok(Self {
-            webpki: webpki::CertRevocationList::Owned(webpki),
+            der: der.to_vec(),
             issuer: crate::cert::DistinguishedName::from_name(&tbs.issuer)?,
+            issuer_raw: webpki.issuer().to_vec(),
             this_update: time(&tbs.this_update),
             next_update: tbs.next_update.as_ref().map(time),
             number,
             number_hex,
             scope,
+            idp,
             digest: crate::thumbprint::Thumbprint::of(der),
             revoked: tbs.revoked_certificates.as_ref().map_or(0, Vec::len),
+            serials,
+            signature_checks: RwLock::new(Vec::new()),
         })
     }
 
@@ -163,13 +229,105 @@ impl Crl {
         self.revoked == 0
     }
 
-    pub(crate) fn webpki(&self) -> &webpki::CertRevocationList<'static> {
-        &self.webpki
-    }
-
     /// Raw issuer name as webpki compares it with a certificate's issuer.
     pub(crate) fn issuer_raw(&self) -> &[u8] {
-        self.webpki.issuer()
+        &self.issuer_raw
+    }
+
+    /// Whether the CRL speaks for a certificate issued by `issuer` (raw name), as webpki
+    /// decides: the same issuer and, when the CRL has an issuing distribution point, a
+    /// scope that includes the certificate's role and, if the certificate names CRL
+    /// distribution points, one of their URIs among the CRL's.
+    pub(crate) fn covers(&self, issuer: &[u8], cert_der: &[u8], is_leaf: bool) -> bool {
+        if self.issuer_raw != issuer {
+            return false;
+        }
+        let Some(idp) = &self.idp else { return true };
+        if (idp.only_ca_certs && is_leaf) || (idp.only_user_certs && !is_leaf) {
+            return false;
+        }
+        let value = match crate::der_reader::extension_of(cert_der, CRL_DISTRIBUTION_POINTS_OID) {
+            Ok(None) => return true,
+            Ok(Some(value)) => value,
+            Err(_) => return false,
+        };
+        let Ok(points) = x509_cert::ext::pkix::CrlDistributionPoints::from_der(value) else {
+            return false;
+        };
+        use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+        points
+            .0
+            .iter()
+            // Indirect and reason-partitioned distribution points never match.
+            .filter(|dp| dp.crl_issuer.is_none() && dp.reasons.is_none())
+            .filter_map(|dp| match &dp.distribution_point {
+                Some(DistributionPointName::FullName(names)) => Some(names),
+                _ => None,
+            })
+            .flatten()
+            .any(|name| match name {
+                GeneralName::UniformResourceIdentifier(uri) => {
+                    idp.uris.iter().any(|u| u.as_slice() == uri.as_bytes())
+                }
+                _ => false,
+            })
+    }
+
+    /// Whether the CRL lists `serial` (the INTEGER's content bytes, as encoded).
+    pub(crate) fn lists(&self, serial: &[u8]) -> bool {
+        self.serials.contains(serial)
+    }
+
+    /// Whether the issuer key `issuer_spki` (a `SubjectPublicKeyInfo`'s content) signed
+    /// the CRL, verified with one of `algorithms` as webpki picks it. The first check per
+    /// key and algorithm set hashes the CRL; later ones are a look-up.
+    pub(crate) fn signature_under(
+        &self,
+        algorithms: &'static [&'static dyn SignatureVerificationAlgorithm],
+        issuer_spki: &[u8],
+    ) -> CrlSignature {
+        let set = (algorithms.as_ptr().addr(), algorithms.len());
+        let remembered = |checks: &[SignatureCheck]| {
+            checks.iter().find(|c| c.algorithms == set && *c.key == *issuer_spki).map(|c| c.verdict)
+        };
+        // A poisoned lock only means a panic elsewhere; the verdicts held are whole.
+        if let Some(v) =
+            remembered(&self.signature_checks.read().unwrap_or_else(|p| p.into_inner()))
+        {
+            return v;
+        }
+        let verdict = self.verify_signature(algorithms, issuer_spki);
+        let mut checks = self.signature_checks.write().unwrap_or_else(|p| p.into_inner());
+        if remembered(&checks).is_none() && checks.len() < MAX_SIGNATURE_CHECKS {
+            checks.push(SignatureCheck { key: issuer_spki.into(), algorithms: set, verdict });
+        }
+        verdict
+    }
+
+    /// webpki's signed-data check: the first algorithm with the CRL's signature
+    /// algorithm identifier and the key's algorithm identifier decides.
+    fn verify_signature(
+        &self,
+        algorithms: &[&dyn SignatureVerificationAlgorithm],
+        issuer_spki: &[u8],
+    ) -> CrlSignature {
+        let (Ok(parts), Ok((key_algorithm, key))) = (
+            crate::der_reader::signed_parts(&self.der),
+            crate::der_reader::spki_parts(issuer_spki),
+        ) else {
+            return CrlSignature::Invalid;
+        };
+        let found = algorithms.iter().find(|a| {
+            a.signature_alg_id().as_ref() == parts.algorithm
+                && a.public_key_alg_id().as_ref() == key_algorithm
+        });
+        match found {
+            None => CrlSignature::Unsupported,
+            Some(a) if a.verify_signature(key, parts.tbs, parts.signature).is_ok() => {
+                CrlSignature::Valid
+            }
+            Some(_) => CrlSignature::Invalid,
+        }
     }
 
     /// `Err(revocation_stale)` when the CRL is past `nextUpdate` or older than `max_age`.
@@ -221,6 +379,29 @@ impl Crl {
     }
 }
 
+/// Reads an issuing distribution point that webpki accepted (a full name, no reasons,
+/// not indirect).
+fn read_scope(value: &[u8]) -> Result<Scope> {
+    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+    let idp = x509_cert::ext::pkix::crl::dp::IssuingDistributionPoint::from_der(value)
+        .map_err(|_| Error::malformed("crl: malformed issuing distribution point"))?;
+    let uris = match &idp.distribution_point {
+        Some(DistributionPointName::FullName(names)) => names
+            .iter()
+            .filter_map(|n| match n {
+                GeneralName::UniformResourceIdentifier(uri) => Some(uri.as_bytes().to_vec()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Scope {
+        only_user_certs: idp.only_contains_user_certs,
+        only_ca_certs: idp.only_contains_ca_certs,
+        uris,
+    })
+}
+
 impl fmt::Debug for Crl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Crl")
@@ -237,6 +418,49 @@ impl fmt::Debug for Crl {
 mod tests {
     use super::*;
     use crate::testkit::pki::Ca;
+
+    /// The content of a CA's SubjectPublicKeyInfo, as a verified path offers it.
+    #[cfg(feature = "ring")]
+    fn spki_content(ca: &Ca) -> Vec<u8> {
+        let spki = crate::der_reader::spki_of(ca.der()).unwrap();
+        crate::der_reader::content_of(spki, 0x30).unwrap().to_vec()
+    }
+
+    /// The signature verdict is computed once per issuer key and algorithm set, then
+    /// looked up; an unknown key, another algorithm set or a full memo never borrows
+    /// another key's verdict, and the memo stays bounded.
+    #[cfg(feature = "ring")]
+    #[test]
+    fn signature_verdict_is_remembered_per_key_and_bounded() {
+        use crate::verify::RING_ALGORITHMS;
+        static ONLY_RSA: &[&dyn SignatureVerificationAlgorithm] =
+            &[webpki::ring::RSA_PKCS1_2048_8192_SHA256];
+        let ca = Ca::root("Root");
+        let crl = Crl::from_der(ca.crl().revoke_serial(&[7]).build().der()).unwrap();
+        let key = spki_content(&ca);
+        let checks = |crl: &Crl| crl.signature_checks.read().unwrap().len();
+        assert_eq!(crl.signature_under(RING_ALGORITHMS, &key), CrlSignature::Valid);
+        assert_eq!(checks(&crl), 1);
+        assert_eq!(crl.signature_under(RING_ALGORITHMS, &key), CrlSignature::Valid);
+        assert_eq!(checks(&crl), 1);
+        // The same key under an algorithm set without the CRL's algorithm.
+        assert_eq!(crl.signature_under(ONLY_RSA, &key), CrlSignature::Unsupported);
+        assert_eq!(checks(&crl), 2);
+        let others: Vec<Vec<u8>> = (0..MAX_SIGNATURE_CHECKS + 2)
+            .map(|i| spki_content(&Ca::root(&format!("Other {i}"))))
+            .collect();
+        for other in &others {
+            assert_eq!(crl.signature_under(RING_ALGORITHMS, other), CrlSignature::Invalid);
+        }
+        assert_eq!(checks(&crl), MAX_SIGNATURE_CHECKS);
+        // Past the bound, verdicts are still right, computed each time.
+        for other in &others {
+            assert_eq!(crl.signature_under(RING_ALGORITHMS, other), CrlSignature::Invalid);
+        }
+        assert_eq!(crl.signature_under(RING_ALGORITHMS, &key), CrlSignature::Valid);
+        assert_eq!(crl.signature_under(RING_ALGORITHMS, b"not a key"), CrlSignature::Invalid);
+        assert!(crl.lists(&[7]) && !crl.lists(&[8]) && !crl.lists(&[0, 7]));
+    }
 
     /// CRL PEM is read by the crate's one PEM scanner: strict RFC 7468, other labels
     /// skipped, private keys refused without being echoed, malformed armour refused.

@@ -11,7 +11,10 @@ use std::fmt;
 use crate::BoxFuture;
 use crate::error::{Error, ErrorKind, Result};
 use crate::time::Timestamp;
-use crate::verify::VerifiedChain;
+use crate::trust::Crl;
+use crate::trust::crl::CrlSignature;
+use crate::verify::path::Refusal;
+use crate::verify::{Algorithms, VerifiedChain};
 
 /// Which certificates of a path are checked against the CRLs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,27 +104,118 @@ impl RevocationPolicy {
     pub fn stale_is_soft(&self) -> bool {
         self.stale_is_soft
     }
+}
 
-    pub(crate) fn webpki_options<'a>(
-        &self,
-        crls: &'a [&'a webpki::CertRevocationList<'a>],
-    ) -> Option<webpki::RevocationOptions<'a>> {
-        let builder = webpki::RevocationOptionsBuilder::new(crls).ok()?;
-        Some(
-            builder
-                .with_depth(match self.depth {
-                    RevocationDepth::Leaf => webpki::RevocationCheckDepth::EndEntity,
-                    RevocationDepth::Chain => webpki::RevocationCheckDepth::Chain,
-                })
-                .with_status_policy(match self.unknown {
-                    UnknownStatus::Deny => webpki::UnknownStatusPolicy::Deny,
-                    UnknownStatus::Allow => webpki::UnknownStatusPolicy::Allow,
-                })
-                // Freshness is certauth's (nextUpdate, maximum age, soft or hard).
-                .with_expiration_policy(webpki::ExpirationPolicy::Ignore)
-                .build(),
-        )
+/// Checks a candidate path that webpki built (signatures verified, revocation off)
+/// against `crls` under `policy`, with webpki's rules: for each certificate the depth
+/// covers, from the top of the path down, the first CRL that [`covers`](Crl::covers) it decides; that CRL must be signed
+/// by the key of the certificate's issuer in this path, and that issuer, when an
+/// intermediate with a key usage extension, must assert cRLSign. A CRL whose signature
+/// does not verify under that key neither revokes nor clears: the status is unknown,
+/// whatever the unknown-status rule. Freshness is checked by the caller, on the
+/// accepted path.
+///
+/// The errors stand for the webpki errors they replace while webpki ranks the failures
+/// of all candidate paths.
+pub(crate) fn check_path(
+    policy: &RevocationPolicy,
+    crls: &[Crl],
+    algorithms: Algorithms,
+    path: &webpki::VerifiedPath<'_>,
+) -> std::result::Result<(), Refusal> {
+    let leaf: &webpki::Cert<'_> = path.end_entity();
+    let intermediates: Vec<&webpki::Cert<'_>> = path.intermediate_certificates().collect();
+    let checked = match policy.depth {
+        RevocationDepth::Leaf => 1,
+        RevocationDepth::Chain => 1 + intermediates.len(),
+    };
+    // From the certificate below the anchor down to the leaf, as webpki checks them, so
+    // that a revoked intermediate is reported as revoked before its leaf's unknown status.
+    for i in (0..checked).rev() {
+        let cert = if i == 0 { leaf } else { intermediates[i - 1] };
+        let role = if i == 0 { "the client certificate" } else { "an intermediate" };
+        let refuse = |ranked_as: webpki::Error, kind: ErrorKind, message: String| Refusal {
+            ranked_as,
+            error: Error::new(kind, format!("{role}: {message}")),
+        };
+        let der = cert.der();
+        let Some(crl) = crls.iter().find(|c| c.covers(cert.issuer(), &der, i == 0)) else {
+            match policy.unknown {
+                UnknownStatus::Allow => continue,
+                UnknownStatus::Deny => {
+                    return Err(refuse(
+                        webpki::Error::UnknownRevocationStatus,
+                        ErrorKind::RevocationUnknown,
+                        "no crl covers it".into(),
+                    ));
+                }
+            }
+        };
+        // The issuer in this path: the next intermediate, or the anchor.
+        let issuer_der = intermediates.get(i).map(|c| c.der());
+        let issuer_spki: &[u8] = match &issuer_der {
+            Some(der) => crate::der_reader::spki_of(der)
+                .and_then(|spki| crate::der_reader::content_of(spki, 0x30))
+                .unwrap_or_default(),
+            None => path.anchor().subject_public_key_info.as_ref(),
+        };
+        match crl.signature_under(algorithms, issuer_spki) {
+            CrlSignature::Valid => {}
+            CrlSignature::Invalid => {
+                return Err(refuse(
+                    webpki::Error::InvalidCrlSignatureForPublicKey,
+                    ErrorKind::RevocationUnknown,
+                    format!(
+                        "the signature of crl {} of {} does not verify under its issuer's key",
+                        crl.number_hex(),
+                        crl.issuer()
+                    ),
+                ));
+            }
+            CrlSignature::Unsupported => {
+                #[allow(deprecated)]
+                let ranked_as = webpki::Error::UnsupportedCrlSignatureAlgorithmForPublicKey;
+                return Err(refuse(
+                    ranked_as,
+                    ErrorKind::RevocationUnknown,
+                    format!(
+                        "crl {} of {} has a signature algorithm not supported for its \
+                         issuer's key",
+                        crl.number_hex(),
+                        crl.issuer()
+                    ),
+                ));
+            }
+        }
+        // Trust anchors are trusted as configured: their key usage is not checked.
+        if let Some(issuer) = &issuer_der {
+            let can_sign = match crate::der_reader::key_usage_of(issuer) {
+                Ok(None) => true,
+                Ok(Some(bits)) => crate::cert::KeyUsage::from_bits(bits).crl_sign(),
+                Err(_) => false,
+            };
+            if !can_sign {
+                return Err(refuse(
+                    webpki::Error::IssuerNotCrlSigner,
+                    ErrorKind::RevocationUnknown,
+                    format!("the issuer of crl {} lacks the crlSign key usage", crl.number_hex()),
+                ));
+            }
+        }
+        if crl.lists(cert.serial()) {
+            return Err(refuse(
+                webpki::Error::CertRevoked,
+                ErrorKind::Revoked,
+                format!(
+                    "serial {} is revoked by crl {} of {}",
+                    crate::hex::encode(cert.serial(), None),
+                    crl.number_hex(),
+                    crl.issuer()
+                ),
+            ));
+        }
     }
+    Ok(())
 }
 
 /// An asynchronous revocation check: OCSP, a database of revoked serials, a deny-list

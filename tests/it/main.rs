@@ -32,6 +32,8 @@ mod pem_variants;
 mod properties;
 #[cfg(all(feature = "ring", feature = "testkit"))]
 mod reload;
+#[cfg(all(feature = "ring", feature = "testkit"))]
+mod revocation;
 #[cfg(all(feature = "axum-tls", feature = "testkit", feature = "ring"))]
 mod setup;
 #[cfg(feature = "testkit")]

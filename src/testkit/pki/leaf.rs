@@ -6,8 +6,8 @@ use std::sync::atomic::AtomicU64;
 
 use der::Decode as _;
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CrlDistributionPoint, DnType, ExtendedKeyUsagePurpose,
+    IsCa, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
 use rustls_pki_types::CertificateDer;
 
@@ -76,6 +76,7 @@ pub struct LeafBuilder<'a> {
     not_after: Timestamp,
     serial: Option<Vec<u8>>,
     ca: bool,
+    crl_distribution_points: Vec<String>,
 }
 
 impl fmt::Debug for LeafBuilder<'_> {
@@ -103,6 +104,7 @@ impl<'a> LeafBuilder<'a> {
             not_after: DEFAULT_NOT_AFTER,
             serial: None,
             ca: false,
+            crl_distribution_points: Vec::new(),
         }
     }
 
@@ -253,6 +255,22 @@ impl<'a> LeafBuilder<'a> {
         self
     }
 
+    /// Adds `uri` to a CRL distribution points extension (one distribution point, full
+    /// name). Default: no such extension. A CRL with an issuing distribution point covers
+    /// the certificate only if one of these URIs is among its own.
+    ///
+    /// ```
+    /// use certauth::testkit::pki::Ca;
+    /// let uri = "http://crl.example.test/users.crl";
+    /// let leaf = Ca::root("Root").leaf("client").crl_distribution_point(uri).build();
+    /// assert!(leaf.der().windows(uri.len()).any(|w| w == uri.as_bytes()));
+    /// ```
+    #[must_use]
+    pub fn crl_distribution_point(mut self, uri: &str) -> Self {
+        self.crl_distribution_points.push(uri.to_owned());
+        self
+    }
+
     fn params(&self, serial: &[u8]) -> CertificateParams {
         let mut params = base_params(&self.name, self.not_before, self.not_after);
         for (ty, value) in &self.subject {
@@ -266,6 +284,10 @@ impl<'a> LeafBuilder<'a> {
             params.key_usages.push(KeyUsagePurpose::KeyCertSign);
         }
         params.serial_number = Some(SerialNumber::from_slice(serial));
+        if !self.crl_distribution_points.is_empty() {
+            params.crl_distribution_points =
+                vec![CrlDistributionPoint { uris: self.crl_distribution_points.clone() }];
+        }
         params.use_authority_key_identifier_extension = self.issuer.is_some();
         params
     }
