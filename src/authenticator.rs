@@ -871,7 +871,10 @@ impl Inner {
             tag,
             generation,
             now,
-            cured_at: self.verifier.next_change_after(now),
+            cured_at: match &decoded {
+                Ok(chain) => self.verifier.next_change_for(chain, now),
+                Err(_) => self.verifier.next_change_after(now),
+            },
             presented: decoded,
         })
     }

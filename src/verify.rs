@@ -393,6 +393,34 @@ impl Verifier {
             .map(|t| t.plus_secs(-self.inner.skew))
     }
 
+    /// The first time after `now` at which a verification of `chain` could decide
+    /// otherwise than at `now` for a reason of time alone: [`next_change_after`]
+    /// (anchors, CRLs) or a presented certificate's notBefore or notAfter passing (a
+    /// refusal for one reason may become `expired` or `not_yet_valid`). A remembered
+    /// refusal of `chain` must not be answered from then on.
+    ///
+    /// [`next_change_after`]: Self::next_change_after
+    pub(crate) fn next_change_for(
+        &self,
+        chain: &PresentedChain,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let skew = self.inner.skew;
+        let presented = chain
+            .certificates()
+            .iter()
+            .filter_map(|c| crate::der_reader::validity_of(c).ok())
+            .flat_map(|(not_before, not_after)| {
+                [not_before.plus_secs(-skew), not_after.plus_secs(1 - skew)]
+            })
+            .filter(|t| *t > now)
+            .min();
+        match (self.next_change_after(now), presented) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     fn verify_pinned(
         &self,
         chain: &PresentedChain,

@@ -790,3 +790,28 @@ fn a_presentation_whose_path_verification_would_not_offer_is_not_adopted() {
         &[Ok(()), Err(ErrorKind::BadSignature)],
     );
 }
+
+/// Regression (found by `the_cache_decides_as_no_cache_for_one_leaf_again`): a leaf no
+/// anchor of the store issued is refused (`unknown_issuer`); six seconds later it has
+/// expired, and a fresh verification says `expired`. The remembered refusal must not
+/// outlive a presented certificate's validity boundary.
+#[test]
+fn a_refusal_is_not_remembered_past_a_presented_certificates_expiry() {
+    let ops = [
+        Op::Authenticate {
+            leaf: LeafId::Expiring,
+            shape: Shape::Path,
+            wire: Wire::Chain,
+            clock: Clock::Jump(17),
+            client: None,
+        },
+        Op::Authenticate {
+            leaf: LeafId::Expiring,
+            shape: Shape::Path,
+            wire: Wire::Chain,
+            clock: Clock::Forward(6),
+            client: None,
+        },
+    ];
+    check(5, RevocationDepth::Leaf, &ops).unwrap();
+}
