@@ -295,14 +295,17 @@ impl PostgresRegistryBuilder {
             query_timeout: self.query_timeout,
             key_policy: self.key_policy.clone(),
             reconnects: AtomicU64::new(0),
+            lookups: AtomicU64::new(0),
         });
+        let mut listener_config = self.config.clone();
+        listener_config.application_name(listener::APPLICATION_NAME);
         let listener = match &self.tls {
             Some(tls) => tokio::spawn(listener::run(
-                self.config.clone(),
+                listener_config,
                 tls::MakeRustls::new(tls.clone()),
                 shared.clone(),
             )),
-            None => tokio::spawn(listener::run(self.config.clone(), NoTls, shared.clone())),
+            None => tokio::spawn(listener::run(listener_config, NoTls, shared.clone())),
         };
         Ok(PostgresRegistry { shared, listener })
     }
@@ -346,6 +349,7 @@ struct Shared {
     query_timeout: Duration,
     key_policy: KeyPolicy,
     reconnects: AtomicU64,
+    lookups: AtomicU64,
 }
 
 /// A [`Registry`] on PostgreSQL with a local cache kept fresh by `LISTEN/NOTIFY`. See the
@@ -476,6 +480,12 @@ impl PostgresRegistry {
         self.shared.reconnects.load(Ordering::Relaxed)
     }
 
+    /// How many look-ups went to the database (cache misses, and every look-up while
+    /// not synchronised). A warm replica serving known clients keeps this still.
+    pub fn database_lookups(&self) -> u64 {
+        self.shared.lookups.load(Ordering::Relaxed)
+    }
+
     /// The configured staleness bound.
     pub fn staleness_bound(&self) -> Duration {
         self.shared.bound
@@ -515,12 +525,14 @@ impl PostgresRegistry {
 
     async fn fetch_by_thumbprint(&self, thumbprint: &Thumbprint) -> Result<Answer> {
         let op = "look-up by thumbprint";
+        self.shared.lookups.fetch_add(1, Ordering::Relaxed);
         let rows = self.query(op, BY_THUMBPRINT, &[&thumbprint.as_bytes().as_slice()]).await?;
         Ok(clients_from_rows(&rows, op)?.into_iter().next())
     }
 
     async fn fetch_by_client_id(&self, client_id: &str) -> Result<Answer> {
         let op = "look-up by client id";
+        self.shared.lookups.fetch_add(1, Ordering::Relaxed);
         let rows = self.query(op, BY_CLIENT_ID, &[&client_id]).await?;
         Ok(clients_from_rows(&rows, op)?.into_iter().next())
     }

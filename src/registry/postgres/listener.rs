@@ -22,6 +22,9 @@ use tokio_postgres::{AsyncMessage, Socket};
 
 use super::Shared;
 
+/// The listener connection's `application_name` (how it shows in `pg_stat_activity`).
+pub(super) const APPLICATION_NAME: &str = "certauth-registry-listener";
+
 /// The channel the schema's triggers notify.
 pub(super) const CHANNEL: &str = "certauth_registry";
 
