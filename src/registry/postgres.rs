@@ -276,6 +276,7 @@ impl PostgresRegistryBuilder {
     /// unchanged; a newer one is refused with [`PostgresError::SchemaTooNew`] and left
     /// unchanged.
     pub async fn migrate(&self) -> Result<Migrated, PostgresError> {
+        tokio::runtime::Handle::try_current().map_err(|_| no_runtime())?;
         let mut client = self.connect_one().await?;
         // DDL may wait for a lock held by a running look-up: allow longer than a query.
         schema::migrate(&mut client, self.query_timeout.max(Duration::from_secs(30))).await
@@ -284,6 +285,7 @@ impl PostgresRegistryBuilder {
     /// Checks the schema version, opens the pool and starts the notification listener
     /// (on the current tokio runtime; it stops when the registry is dropped).
     pub async fn connect(self) -> Result<PostgresRegistry, PostgresError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| no_runtime())?;
         {
             let client = self.connect_one().await?;
             schema::check(schema::version(&client, self.query_timeout).await?)?;
@@ -296,6 +298,7 @@ impl PostgresRegistryBuilder {
             key_policy: self.key_policy.clone(),
             reconnects: AtomicU64::new(0),
             lookups: AtomicU64::new(0),
+            runtime,
         });
         let mut listener_config = self.config.clone();
         listener_config.application_name(listener::APPLICATION_NAME);
@@ -350,6 +353,34 @@ struct Shared {
     key_policy: KeyPolicy,
     reconnects: AtomicU64,
     lookups: AtomicU64,
+    /// The runtime the registry was connected on: database work (the pool's timers) runs
+    /// in its context, whichever executor polls a look-up.
+    runtime: tokio::runtime::Handle,
+}
+
+/// A future polled inside a tokio runtime's context, so the timers it creates belong to
+/// that runtime even when an executor other than tokio polls it.
+struct InRuntime<'a, F> {
+    runtime: &'a tokio::runtime::Handle,
+    work: std::pin::Pin<Box<F>>,
+}
+
+impl<'a, F: Future> InRuntime<'a, F> {
+    fn new(runtime: &'a tokio::runtime::Handle, work: F) -> Self {
+        Self { runtime, work: Box::pin(work) }
+    }
+}
+
+impl<F: Future> Future for InRuntime<'_, F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let _context = self.runtime.enter();
+        self.work.as_mut().poll(cx)
+    }
 }
 
 /// A [`Registry`] on PostgreSQL with a local cache kept fresh by `LISTEN/NOTIFY`. See the
@@ -517,10 +548,14 @@ impl PostgresRegistry {
             let statement = client.prepare_cached(sql).await.map_err(|e| db_error(op, &e))?;
             client.query(&statement, params).await.map_err(|e| db_error(op, &e))
         };
-        match tokio::time::timeout(self.shared.query_timeout, work).await {
-            Ok(result) => result,
-            Err(_) => Err(timed_out(op)),
-        }
+        let timeout = self.shared.query_timeout;
+        InRuntime::new(&self.shared.runtime, async move {
+            match tokio::time::timeout(timeout, work).await {
+                Ok(result) => result,
+                Err(_) => Err(timed_out(op)),
+            }
+        })
+        .await
     }
 
     async fn fetch_by_thumbprint(&self, thumbprint: &Thumbprint) -> Result<Answer> {
@@ -565,13 +600,11 @@ impl PostgresRegistry {
             certificates.iter().map(|c| c.retire_after.map(Timestamp::as_unix_secs)).collect();
         let (id, name) = (client.id(), client.name());
         let inserted = self
-            .timed_write(op, async |c| {
-                c.execute(
-                    INSERT_CLIENT,
-                    &[&id, &name, &status, &metadata, &thumbprints, &not_after, &retire_after],
-                )
-                .await
-            })
+            .execute_raw(
+                op,
+                INSERT_CLIENT,
+                &[&id, &name, &status, &metadata, &thumbprints, &not_after, &retire_after],
+            )
             .await?;
         self.invalidate_client(id, certificates.iter().map(|c| c.thumbprint));
         let Err(e) = inserted else { return Ok(()) };
@@ -705,22 +738,26 @@ impl PostgresRegistry {
         Ok(())
     }
 
-    /// Runs a write whose database error the caller inspects (for constraint names).
-    async fn timed_write<T>(
+    /// Runs a statement whose database error the caller inspects (for constraint
+    /// names): `Err` only for a pool failure or the timeout.
+    async fn execute_raw(
         &self,
         op: &'static str,
-        write: impl AsyncFnOnce(
-            &deadpool_postgres::Client,
-        ) -> std::result::Result<T, tokio_postgres::Error>,
-    ) -> Result<std::result::Result<T, tokio_postgres::Error>> {
+        sql: &'static str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<std::result::Result<u64, tokio_postgres::Error>> {
         let work = async {
             let client = self.client(op).await?;
-            Ok(write(&client).await)
+            Ok(client.execute(sql, params).await)
         };
-        match tokio::time::timeout(self.shared.query_timeout, work).await {
-            Ok(result) => result,
-            Err(_) => Err(timed_out(op)),
-        }
+        let timeout = self.shared.query_timeout;
+        InRuntime::new(&self.shared.runtime, async move {
+            match tokio::time::timeout(timeout, work).await {
+                Ok(result) => result,
+                Err(_) => Err(timed_out(op)),
+            }
+        })
+        .await
     }
 
     /// Drops this replica's cached answers for a client and some thumbprints now (the
@@ -801,6 +838,13 @@ pub(super) async fn timed<T>(
         Ok(result) => result.map_err(|e| db_error(op, &e)),
         Err(_) => Err(timed_out(op)),
     }
+}
+
+fn no_runtime() -> PostgresError {
+    PostgresError::Unavailable(Error::new(
+        ErrorKind::RegistryUnavailable,
+        "registry database: connecting needs a tokio runtime",
+    ))
 }
 
 fn timed_out(op: &'static str) -> Error {

@@ -792,3 +792,116 @@ async fn a_client_id_too_long_for_a_notification_payload_still_propagates() {
     until(&auth_b, &leaf, Some(ErrorKind::ClientSuspended), bound + Duration::from_millis(500))
         .await;
 }
+
+/// Runs `certauth registry --database-url URL ARGS...`: exit code, stdout, stderr.
+fn cli(url: &str, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certauth"))
+        .args(["registry", "--database-url", url, "--at", "2026-06-01T00:00:00Z"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (out.status.code().unwrap_or(-1), text(out.stdout), text(out.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_tool_manages_the_database_with_the_file_verbs() {
+    let Some(env) = env() else { return };
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let url = env.database("cli").await;
+    let (code, _, stderr) = cli(&url, &["list"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("run migrate"), "{stderr}");
+    let (code, stdout, _) = cli(&url, &["migrate"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains(&format!("from version 0 to {SCHEMA_VERSION}")), "{stdout}");
+    assert_eq!(
+        cli(&url, &["migrate"]).1.trim(),
+        format!("schema at version {SCHEMA_VERSION}: nothing to do")
+    );
+
+    let root = Ca::root("Cli Root");
+    let leaf = root.leaf("cli.example.test").build();
+    let dir = std::env::temp_dir().join(format!("certauth-pg-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem = dir.join("leaf.pem");
+    std::fs::write(&pem, leaf.pem()).unwrap();
+    let pem = pem.to_str().unwrap();
+
+    assert_eq!(
+        cli(&url, &["add-client", "billing", "--name", "Billing", "--metadata", "tier=gold"]).0,
+        0
+    );
+    let (code, _, stderr) = cli(&url, &["add-client", "billing"]);
+    assert_eq!(code, 1, "a duplicate is refused: {stderr}");
+    let (code, stdout, stderr) = cli(&url, &["register", "billing", "--cert", pem]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&leaf.thumbprint().to_x5t_s256()), "{stdout}");
+    assert_eq!(cli(&url, &["suspend", "billing"]).0, 0);
+    let (code, stdout, _) = cli(&url, &["list", "--json"]);
+    assert_eq!(code, 0);
+    let listed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(listed["clients"][0]["id"], "billing");
+    assert_eq!(listed["clients"][0]["status"], "suspended");
+    assert_eq!(listed["clients"][0]["metadata"]["tier"], "gold");
+    assert_eq!(
+        listed["clients"][0]["certificates"][0]["x5t#S256"],
+        leaf.thumbprint().to_x5t_s256()
+    );
+    // Nothing expires within 30 days of the --at time.
+    let (_, stdout, _) = cli(&url, &["list", "--expiring-within", "30", "--json"]);
+    assert_eq!(stdout.trim(), r#"{"clients":[]}"#);
+    assert_eq!(cli(&url, &["activate", "billing"]).0, 0);
+    // A replica sees what the tool did.
+    let registry = replica(&url, Duration::from_secs(1)).await;
+    let found = registry.by_thumbprint(&leaf.thumbprint()).await.unwrap().unwrap();
+    assert_eq!(found.client.status(), ClientStatus::Active);
+    assert_eq!(cli(&url, &["remove", "billing"]).0, 0);
+    assert_eq!(cli(&url, &["remove", "billing"]).0, 1, "unknown client");
+    // Unreachable, with a password in the string: exit 2, the string not repeated.
+    let (code, _, stderr) =
+        cli("host=127.0.0.1 port=1 user=u password=hunter2 connect_timeout=2", &["list"]);
+    assert_eq!(code, 2);
+    assert!(!stderr.contains("hunter2") && stderr.contains("registry database"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Polls a future to completion on this thread, without any tokio context.
+fn plain_block_on<F: std::future::Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookup_polled_outside_the_tokio_runtime_reaches_the_database() {
+    let Some(env) = env() else { return };
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let url = env.migrated("outside").await;
+    let registry = replica(&url, Duration::from_secs(1)).await;
+    registry.add_client(&RegisteredClient::new("x", "X")).await.unwrap();
+    let r = registry.clone();
+    // A cache miss creates the pool's and the query's timers: they must belong to the
+    // registry's runtime, not to whatever executor polls (which would panic).
+    let found = std::thread::spawn(move || plain_block_on(r.by_client_id("x")))
+        .join()
+        .expect("the look-up panicked outside the runtime");
+    assert_eq!(found.unwrap().map(|c| c.id().to_owned()), Some("x".to_owned()));
+    let builder = PostgresRegistry::builder(&url).unwrap();
+    let e = std::thread::spawn(move || plain_block_on(builder.connect()).unwrap_err())
+        .join()
+        .expect("connect panicked outside the runtime");
+    assert!(e.to_string().contains("tokio runtime"), "{e}");
+}

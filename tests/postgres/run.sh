@@ -29,7 +29,7 @@ if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
 fi
 
 # Build first, as the calling user, so the server runs only as long as the checks do.
-features=postgres,testkit,ring
+features=postgres,testkit,ring,cli
 cargo build --quiet --features "$features" --example postgres_registry
 example=$(cargo metadata --format-version 1 --no-deps |
   sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/examples/postgres_registry
