@@ -145,7 +145,13 @@ async fn until(
 /// Authenticates `leaf` until the answer comes from `registry`'s cache (an answer fetched
 /// while a change notification arrives is not stored, so that can take a few tries).
 async fn cached(auth: &Authenticator, registry: &PostgresRegistry, leaf: &Leaf) {
+    // First every notification of the writes so far is applied: a heartbeat sent after
+    // now has come back.
     let start = Instant::now();
+    while registry.synchronised_ago().is_none_or(|ago| ago >= start.elapsed()) {
+        assert!(start.elapsed() < Duration::from_secs(10), "never synchronised");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     loop {
         let before = registry.database_lookups();
         assert_eq!(outcome(auth, leaf).await, None);
