@@ -11,7 +11,7 @@
 //! so they take a global lock exclusively and the others take it shared.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use certauth::registry::postgres::{PostgresError, PostgresRegistry, SCHEMA_VERSION};
@@ -29,7 +29,7 @@ fn at() -> Timestamp {
 }
 
 /// Serializes the fault tests (which restart the server) against all others.
-static SERVER: RwLock<()> = RwLock::new(());
+static SERVER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 struct Env {
     base: String,
@@ -166,7 +166,7 @@ async fn cached(auth: &Authenticator, registry: &PostgresRegistry, leaf: &Leaf) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_creates_the_schema_once_and_connect_needs_it() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.database("migrate").await;
     let builder = PostgresRegistry::builder(&url).unwrap();
     match builder.clone().connect().await {
@@ -182,13 +182,37 @@ async fn migrate_creates_the_schema_once_and_connect_needs_it() {
     builder.connect().await.unwrap();
 }
 
+/// The two tables laid out by hand, without certauth's version table: migration 1
+/// adopts them.
+const OLD_EXAMPLE_LAYOUT: &str = r#"CREATE TABLE IF NOT EXISTS clients (
+    id       text PRIMARY KEY,
+    name     text NOT NULL,
+    status   text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+    -- Free key-values (tier, scopes, alias...): a JSON object of strings.
+    metadata jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (jsonb_typeof(metadata) = 'object')
+);
+
+CREATE TABLE IF NOT EXISTS client_certificates (
+    -- SHA-256 of the certificate's DER (x5t#S256): the per-request look-up key.
+    thumbprint   bytea PRIMARY KEY CHECK (octet_length(thumbprint) = 32),
+    client_id    text NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    -- The certificate's notAfter, when known.
+    not_after    timestamptz NULL,
+    -- End of a rotation overlap: refused after this time although still valid.
+    retire_after timestamptz NULL
+);
+
+CREATE INDEX IF NOT EXISTS client_certificates_client_id ON client_certificates (client_id);
+CREATE INDEX IF NOT EXISTS client_certificates_not_after ON client_certificates (not_after)
+    WHERE not_after IS NOT NULL;"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_laid_out_by_the_old_example_is_migrated_with_its_rows() {
+async fn a_database_laid_out_by_hand_is_adopted_and_migrated_with_its_rows() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.database("old_layout").await;
     let db = sql(&url).await;
-    db.batch_execute(include_str!("../../examples/postgres_registry.sql")).await.unwrap();
+    db.batch_execute(OLD_EXAMPLE_LAYOUT).await.unwrap();
     let root = Ca::root("Old Layout Root");
     let leaf = root.leaf("old.example.test").build();
     db.execute(
@@ -228,7 +252,7 @@ async fn a_database_laid_out_by_the_old_example_is_migrated_with_its_rows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_schema_is_refused_and_left_unchanged() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.migrated("newer").await;
     let db = sql(&url).await;
     db.execute("INSERT INTO certauth_schema_migrations (version) VALUES (99)", &[]).await.unwrap();
@@ -250,7 +274,7 @@ async fn a_newer_schema_is_refused_and_left_unchanged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_never_show_the_connection_string_or_server_messages() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     // Unparsable: not repeated.
     let e = PostgresRegistry::builder("host=x password=hunter2 port=notaport").unwrap_err();
     assert!(!e.to_string().contains("hunter2"), "{e}");
@@ -277,7 +301,7 @@ async fn errors_never_show_the_connection_string_or_server_messages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_registration_rules_of_the_memory_registry_hold() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.migrated("rules").await;
     let r = replica(&url, Duration::from_secs(1)).await;
     let root = Ca::root("Rules Root");
@@ -340,7 +364,7 @@ async fn the_registration_rules_of_the_memory_registry_hold() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_see_registration_suspension_removal_and_rotation_within_the_bound() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.migrated("replicas").await;
     let bound = Duration::from_secs(1);
     // The bound plus room for the test's own scheduling on a loaded machine.
@@ -392,7 +416,7 @@ async fn two_replicas_see_registration_suspension_removal_and_rotation_within_th
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_notification_connection_reconnects_and_misses_nothing() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.migrated("cut").await;
     let bound = Duration::from_millis(500);
     let (a, b) = (replica(&url, bound).await, replica(&url, bound).await);
@@ -429,7 +453,7 @@ async fn a_cut_notification_connection_reconnects_and_misses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_held_on_the_tables_refuses_unknown_clients_and_recovers() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.migrated("lock").await;
     let r = Arc::new(
         PostgresRegistry::builder(&url)
@@ -467,7 +491,7 @@ async fn a_lock_held_on_the_tables_refuses_unknown_clients_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_and_readers_end_in_the_database_state() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.migrated("concurrent").await;
     let bound = Duration::from_millis(500);
     let (writer, reader) = (replica(&url, bound).await, replica(&url, bound).await);
@@ -561,7 +585,7 @@ async fn concurrent_writers_and_readers_end_in_the_database_state() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn propagation_between_two_replicas_over_1000_changes() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.migrated("propagation").await;
     let bound = Duration::from_secs(1);
     let (a, b) = (replica(&url, bound).await, replica(&url, bound).await);
@@ -610,7 +634,7 @@ async fn propagation_between_two_replicas_over_1000_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_per_second_with_postgres_and_with_memory() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.migrated("load").await;
     let pg = replica(&url, Duration::from_secs(1)).await;
     synchronised(&pg).await;
@@ -684,7 +708,7 @@ async fn fault_the_server_restarted_and_killed_while_requests_run() {
         assert!(std::env::var_os("CERTAUTH_REQUIRE_POSTGRES").is_none(), "CERTAUTH_PG_CTL missing");
         return;
     }
-    let _exclusive = SERVER.write().unwrap_or_else(|e| e.into_inner());
+    let _exclusive = SERVER.write().await;
     let _running = KeepRunning;
     let url = env.migrated("faults").await;
     let bound = Duration::from_millis(500);
@@ -779,7 +803,7 @@ async fn fault_the_server_restarted_and_killed_while_requests_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_id_too_long_for_a_notification_payload_still_propagates() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.migrated("long_id").await;
     let bound = Duration::from_secs(1);
     let (a, b) = (replica(&url, bound).await, replica(&url, bound).await);
@@ -813,7 +837,7 @@ fn cli(url: &str, args: &[&str]) -> (i32, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_tool_manages_the_database_with_the_file_verbs() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.database("cli").await;
     let (code, _, stderr) = cli(&url, &["list"]);
     assert_eq!(code, 2, "{stderr}");
@@ -894,7 +918,7 @@ fn plain_block_on<F: std::future::Future>(f: F) -> F::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lookup_polled_outside_the_tokio_runtime_reaches_the_database() {
     let Some(env) = env() else { return };
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = SERVER.read().await;
     let url = env.migrated("outside").await;
     let registry = replica(&url, Duration::from_secs(1)).await;
     registry.add_client(&RegisteredClient::new("x", "X")).await.unwrap();

@@ -15,7 +15,7 @@ struct Migration {
 /// Every migration, in order. A released migration is never edited: a change is a new one.
 const MIGRATIONS: &[Migration] = &[
     // The two tables. `IF NOT EXISTS`: a database laid out by hand with the same tables
-    // (the layout certauth's PostgreSQL example has always used) is adopted as version 1.
+    // is adopted as version 1.
     Migration {
         version: 1,
         sql: "
