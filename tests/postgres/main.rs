@@ -10,8 +10,8 @@
 //! Each test works in a database of its own. The fault tests restart or stop the server,
 //! so they take a global lock exclusively and the others take it shared.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use certauth::registry::postgres::{PostgresError, PostgresRegistry, SCHEMA_VERSION};
