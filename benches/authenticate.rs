@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
-use certauth::cache::CacheConfig;
+use certauth::CacheConfig;
+use certauth::RING_ALGORITHMS;
 use certauth::registry::{MemoryRegistry, RegisteredClient, Registry};
 use certauth::testkit::pki::Ca;
-use certauth::verify::RING_ALGORITHMS;
 use certauth::{
     AuthRequest, Authenticator, Credential, Format, Thumbprint, Timestamp, TrustStore, Verifier,
 };

@@ -10,13 +10,13 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use certauth::cache::CacheConfig;
+use certauth::CacheConfig;
+use certauth::RING_ALGORITHMS;
 use certauth::pki_types::pem::PemObject as _;
 use certauth::pki_types::{PrivateKeyDer, ServerName};
 use certauth::rustls::MtlsClientVerifier;
 use certauth::testkit::hostile;
 use certauth::testkit::pki::{Ca, Leaf};
-use certauth::verify::RING_ALGORITHMS;
 use certauth::{Authenticator, TrustStore, Verifier};
 use criterion::{Criterion, criterion_group, criterion_main};
 use rustls::client::Resumption;

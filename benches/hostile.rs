@@ -7,11 +7,11 @@
 
 use std::hint::black_box;
 
-use certauth::cache::CacheConfig;
+use certauth::CacheConfig;
+use certauth::RING_ALGORITHMS;
 use certauth::pki_types::CertificateDer;
 use certauth::testkit::hostile;
 use certauth::testkit::pki::{Ca, KeyType};
-use certauth::verify::RING_ALGORITHMS;
 use certauth::{
     Authenticator, Credential, Format, HeaderFormat, Limits, PresentedChain, Source, Timestamp,
     TrustStore, Verifier,

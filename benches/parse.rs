@@ -6,8 +6,8 @@
 //! Run: `cargo bench --bench parse`
 
 use base64::Engine as _;
-use certauth::input::{Format, HeaderFormat, Limits, decode_header, parse, pem};
 use certauth::{Certificate, Thumbprint};
+use certauth::{Format, HeaderFormat, Limits, decode_header, parse, pem};
 use criterion::{Criterion, criterion_group, criterion_main};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject as _;

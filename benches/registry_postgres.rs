@@ -12,10 +12,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use base64::Engine as _;
+use certauth::RING_ALGORITHMS;
 use certauth::registry::postgres::PostgresRegistry;
 use certauth::registry::{MemoryRegistry, RegisteredClient, Registry};
 use certauth::testkit::pki::Ca;
-use certauth::verify::RING_ALGORITHMS;
 use certauth::{AuthRequest, Authenticator, Credential, Format, Timestamp, TrustStore, Verifier};
 use criterion::{Criterion, criterion_group, criterion_main};
 

@@ -9,12 +9,10 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
+use certauth::TrustStore;
 use certauth::pki_types::{CertificateDer, TrustAnchor, UnixTime};
-use certauth::trust::TrustStore;
-use certauth::verify::{
-    RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier,
-};
 use certauth::{Format, Limits, PresentedChain, Source, Timestamp};
+use certauth::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier};
 use criterion::{Criterion, criterion_group, criterion_main};
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,

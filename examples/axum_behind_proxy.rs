@@ -33,12 +33,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
+use certauth::RING_ALGORITHMS;
 use certauth::http::{HeaderSource, ProxyIdentity, TrustedProxies};
-use certauth::identity::{IdentityRule, SpiffeMatch, ValueMatch};
 use certauth::pki_types::pem::PemObject as _;
 use certauth::pki_types::{CertificateDer, PrivateKeyDer};
-use certauth::verify::RING_ALGORITHMS;
 use certauth::{Authenticator, HeaderFormat, TrustStore, Verifier};
+use certauth::{IdentityRule, SpiffeMatch, ValueMatch};
 use clap::Parser;
 
 #[derive(Parser, Debug)]

@@ -26,8 +26,8 @@ use certauth::rustls::MtlsClientVerifier;
 use certauth::testkit::pki::{Ca, KeyType, Leaf};
 use certauth::testkit::proxy::{Nginx, Proxy as _};
 use certauth::tower::CertAuthLayer;
-use certauth::verify::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus};
 use certauth::{Authenticator, HeaderFormat, Timestamp, TrustStore, Verifier};
+use certauth::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus};
 use tokio::net::TcpListener;
 
 const PROXY: &str = "127.0.0.2";

@@ -16,10 +16,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use certauth::RING_ALGORITHMS;
 use certauth::http::ErrorResponse;
 use certauth::pki_types::pem::PemObject as _;
 use certauth::pki_types::{CertificateDer, PrivateKeyDer};
-use certauth::verify::RING_ALGORITHMS;
 use certauth::{AuthRequest, Authenticator, Credential, Timestamp, TrustStore, Verifier};
 use clap::Parser;
 use http_body_util::Full;

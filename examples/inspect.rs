@@ -7,8 +7,8 @@
 //! The library half of the operator tool, in a dozen lines: content-detected input,
 //! the certificate model, and the RFC 8705 thumbprint.
 
-use certauth::input::{Format, Limits, parse};
 use certauth::{Certificate, Error};
+use certauth::{Format, Limits, parse};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: inspect FILE")?;

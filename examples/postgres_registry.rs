@@ -18,9 +18,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use certauth::RING_ALGORITHMS;
 use certauth::registry::postgres::PostgresRegistry;
 use certauth::registry::{RegisteredClient, Registry};
-use certauth::verify::RING_ALGORITHMS;
 use certauth::{
     AuthRequest, Authenticator, Credential, ErrorKind, Timestamp, TrustStore, Verifier,
 };

@@ -19,7 +19,7 @@ use crate::verify::VerifiedChain;
 /// certificate the token is bound to. It can only be compared with a verified chain.
 ///
 /// ```
-/// use certauth::binding::{BindingFailure, Confirmation};
+/// use certauth::{BindingFailure, Confirmation};
 /// assert_eq!(Confirmation::parse("AAAA").unwrap_err(), BindingFailure::WrongLength(3));
 /// assert_eq!(Confirmation::parse("not base64!").unwrap_err(), BindingFailure::Malformed);
 /// let t = certauth::Thumbprint::of(b"certificate der").to_x5t_s256();
@@ -108,7 +108,7 @@ pub enum BindingMode {
 ///
 /// ```
 /// # fn demo(chain: &certauth::VerifiedChain) -> certauth::Result<()> {
-/// use certauth::binding::{check_token_binding, BindingMode};
+/// use certauth::{check_token_binding, BindingMode};
 /// let cnf = chain.thumbprint().to_x5t_s256();
 /// check_token_binding(BindingMode::Required, Some(&cnf), chain)?;
 /// assert!(check_token_binding(BindingMode::Required, None, chain).is_err());

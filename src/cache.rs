@@ -44,7 +44,7 @@ type FastMap<K, V> = papaya::HashMap<K, V, foldhash::fast::RandomState>;
 /// | `max_failures` | 4,096 | bounds the memory of remembered failures (about 100 bytes each) |
 ///
 /// ```
-/// use certauth::cache::CacheConfig;
+/// use certauth::CacheConfig;
 /// let config = CacheConfig::default().with_max_entries(50_000).with_max_age_secs(60);
 /// assert_eq!(config.max_entries(), 50_000);
 /// ```

@@ -7,7 +7,7 @@
 //! use certauth::health::HealthReport;
 //! use certauth::testkit::pki::Ca;
 //! use certauth::Timestamp;
-//! use certauth::trust::TrustStore;
+//! use certauth::TrustStore;
 //!
 //! let root = Ca::root("Health Root");
 //! let now = Timestamp::parse_rfc3339("2026-06-01T00:00:00Z")?;

@@ -194,7 +194,7 @@ impl SpiffeMatch {
 /// `All(vec![checks..., Any(identities)])`:
 ///
 /// ```
-/// use certauth::identity::{IdentityRule, SpiffeMatch, ValueMatch};
+/// use certauth::{IdentityRule, SpiffeMatch, ValueMatch};
 /// let rule = IdentityRule::All(vec![
 ///     IdentityRule::issuer("O", ValueMatch::exact("Example Corp")),
 ///     IdentityRule::Any(vec![

@@ -208,7 +208,7 @@ impl fmt::Debug for PresentedChain {
 /// [`Limits::max_chain_len`].
 ///
 /// ```
-/// use certauth::input::{parse, Format, Limits};
+/// use certauth::{parse, Format, Limits};
 /// let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
 /// let err = parse(pem.as_bytes(), Format::Auto, &Limits::default()).unwrap_err();
 /// assert_eq!(err.kind(), certauth::ErrorKind::PrivateKeySupplied);

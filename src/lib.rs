@@ -46,8 +46,8 @@
 //! ```
 //! # #[cfg(feature = "ring")]
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use certauth::input::{self, Format, Limits};
-//! use certauth::verify::RING_ALGORITHMS;
+//! use certauth::{self, Format, Limits};
+//! use certauth::RING_ALGORITHMS;
 //! use certauth::{ClientIdentity, ErrorKind, Timestamp, TrustStore, Verifier};
 //!
 //! // A fixed time keeps the example reproducible; a server passes `Timestamp::now()`.
@@ -88,7 +88,7 @@
 //! use certauth::http::{HeaderSource, TrustedProxies};
 //! use certauth::registry::MemoryRegistry;
 //! use certauth::tower::CertAuthLayer;
-//! use certauth::verify::RING_ALGORITHMS;
+//! use certauth::RING_ALGORITHMS;
 //! use certauth::{AuthenticatedClient, Authenticator, HeaderFormat, Timestamp, TrustStore, Verifier};
 //!
 //! #[tokio::main]

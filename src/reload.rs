@@ -20,8 +20,8 @@
 //! use std::time::Duration;
 //! use certauth::reload::{TrustFiles, Watcher};
 //! use certauth::registry::MemoryRegistry;
-//! use certauth::trust::TrustStore;
-//! use certauth::verify::{Verifier, RING_ALGORITHMS};
+//! use certauth::TrustStore;
+//! use certauth::{Verifier, RING_ALGORITHMS};
 //!
 //! let files = TrustFiles::new().file("/etc/certauth/ca.pem").crl("/etc/certauth/ca.crl");
 //! let verifier = Verifier::builder(files.load()?, RING_ALGORITHMS).build()?;

@@ -133,7 +133,7 @@ static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 /// for verification. Build one with [`TrustStore::builder`].
 ///
 /// ```
-/// use certauth::trust::TrustStore;
+/// use certauth::TrustStore;
 /// let store = TrustStore::builder()
 ///     .add_pem(include_bytes!("../tests/data/pki/ca-bundle.pem"))?
 ///     .check_at(certauth::Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?)

@@ -12,8 +12,8 @@ use axum::routing::get;
 use certauth::health::HealthReport;
 use certauth::registry::MemoryRegistry;
 use certauth::reload::{TrustFiles, Watcher};
-use certauth::verify::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus};
 use certauth::{Authenticator, Timestamp, Verifier};
+use certauth::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus};
 
 /// Flags every reference server takes.
 #[derive(clap::Args, Debug)]

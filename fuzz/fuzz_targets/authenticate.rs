@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock};
 
 use certauth::http::{HeaderSource, TrustedProxies};
 use certauth::tower::{CertAuthLayer, ConnectionInfo};
-use certauth::verify::{Verifier, RING_ALGORITHMS};
+use certauth::{Verifier, RING_ALGORITHMS};
 use certauth::{AuthenticatedClient, Authenticator, HeaderFormat, Timestamp, TrustStore};
 use libfuzzer_sys::fuzz_target;
 use tower_layer::Layer as _;
@@ -24,7 +24,7 @@ static AUTH: LazyLock<Authenticator> = LazyLock::new(|| {
     let registry = Arc::new(certauth::registry::MemoryRegistry::new());
     Authenticator::builder(Verifier::builder(store, RING_ALGORITHMS).build().expect("verifier"))
         .registry(registry)
-        .unregistered(certauth::authenticator::Unregistered::Anonymous)
+        .unregistered(certauth::Unregistered::Anonymous)
         // On this thread: a panic in verification must reach the fuzzer, not be caught
         // by a verification thread.
         .verification_threads(0)

@@ -1,7 +1,7 @@
 //! Content detection over every encoding (`Format::Auto`), then the certificate model on
 //! each certificate found: never panics.
 #![no_main]
-use certauth::input::{parse, Format, Limits};
+use certauth::{parse, Format, Limits};
 use certauth::Certificate;
 use libfuzzer_sys::fuzz_target;
 

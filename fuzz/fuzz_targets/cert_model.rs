@@ -6,7 +6,7 @@
 //! legitimately disagree on acceptance (unknown key algorithms, found within seconds).
 //! `cert_differential` compares what both read where both accept.
 #![no_main]
-use certauth::cert::SpiffeId;
+use certauth::SpiffeId;
 use certauth::{Certificate, Thumbprint};
 use libfuzzer_sys::fuzz_target;
 

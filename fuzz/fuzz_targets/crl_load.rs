@@ -1,6 +1,6 @@
 //! CRL loading (PEM or DER): never panics; an accepted CRL has a number and sane times.
 #![no_main]
-use certauth::trust::Crl;
+use certauth::Crl;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,6 +1,6 @@
 //! Concatenated DER framing: never panics; the pieces re-join to the input.
 #![no_main]
-use certauth::input::{der, Limits};
+use certauth::{der, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! Never panics; a decoded chain is non-empty, within the chain bound, and tagged with the
 //! header; refused values never echo a long run of the input in the message.
 #![no_main]
-use certauth::input::{decode_header, decode_header_lines, HeaderFormat, Limits};
+use certauth::{decode_header, decode_header_lines, HeaderFormat, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

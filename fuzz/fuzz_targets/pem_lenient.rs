@@ -1,6 +1,6 @@
 //! Lenient PEM (one-line, space-joined, tab-folded): never panics, bounded chain.
 #![no_main]
-use certauth::input::{pem, Limits};
+use certauth::{pem, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Strict RFC 7468 PEM bundles: never panics; whatever it accepts, lenient PEM accepts
 //! identically (differential: lenient against strict on well-formed input).
 #![no_main]
-use certauth::input::{pem, Limits};
+use certauth::{pem, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! RFC 9440 `Client-Cert` and `Client-Cert-Chain` (RFC 8941 byte sequences): never
 //! panics; an item that decodes also decodes as a one-member list, to the same certificate.
 #![no_main]
-use certauth::input::{decode_header, HeaderFormat, Limits};
+use certauth::{decode_header, HeaderFormat, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,8 +3,8 @@
 #![no_main]
 use std::sync::LazyLock;
 
-use certauth::input::{der, Limits};
-use certauth::verify::{Verifier, RING_ALGORITHMS};
+use certauth::{der, Limits};
+use certauth::{Verifier, RING_ALGORITHMS};
 use certauth::{Format, PresentedChain, Source, Timestamp, TrustStore};
 use libfuzzer_sys::fuzz_target;
 

@@ -1,6 +1,6 @@
 //! Envoy `x-forwarded-client-cert`: never panics; a decoded chain is within bounds.
 #![no_main]
-use certauth::input::{decode_header, HeaderFormat, Limits};
+use certauth::{decode_header, HeaderFormat, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

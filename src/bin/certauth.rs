@@ -333,7 +333,7 @@ fn describe_config_error(
     now: certauth::Timestamp,
     at_given: bool,
 ) -> String {
-    use certauth::trust::TrustProblem;
+    use certauth::TrustProblem;
     let certauth::ConfigError::Trust(problems) = e else { return e.to_string() };
     let when = if at_given { "the --at time" } else { "now" };
     let now = now.to_rfc3339();
@@ -542,7 +542,7 @@ fn registry_database(_url: &str, _now: certauth::Timestamp, _action: RegistryAct
 fn read_certificate(path: &std::path::Path) -> Result<Certificate, Error> {
     let limits = Limits::default();
     let bytes = read_file(path, limits.max_bundle() as u64)?;
-    let chain = certauth::input::parse(&bytes, Format::Auto, &limits)?;
+    let chain = certauth::parse(&bytes, Format::Auto, &limits)?;
     Certificate::from_der(chain.leaf())
 }
 
@@ -627,7 +627,7 @@ fn build_verifier(
     whole_chain: bool,
     now: certauth::Timestamp,
 ) -> Result<certauth::Verifier, certauth::ConfigError> {
-    use certauth::verify::{RevocationDepth, RevocationPolicy, UnknownStatus};
+    use certauth::{RevocationDepth, RevocationPolicy, UnknownStatus};
     let mut store = certauth::TrustStore::builder().check_at(now);
     for path in trust {
         store = if path.is_dir() { store.add_directory(path)? } else { store.add_file(path)? };
@@ -645,7 +645,7 @@ fn build_verifier(
     for w in store.warnings() {
         err!("warning: {w}");
     }
-    let mut verifier = certauth::Verifier::builder(store, certauth::verify::RING_ALGORITHMS);
+    let mut verifier = certauth::Verifier::builder(store, certauth::RING_ALGORITHMS);
     if !crls.is_empty() {
         let depth = if whole_chain { RevocationDepth::Chain } else { RevocationDepth::Leaf };
         verifier = verifier.revocation(RevocationPolicy::new(depth, UnknownStatus::Deny));
@@ -656,8 +656,8 @@ fn build_verifier(
 fn identity_json(id: &certauth::ClientIdentity) -> Value {
     let mut v = cert_json(id.certificate());
     v["trusted_by"] = match id.chain().trusted_by() {
-        certauth::verify::TrustedBy::Anchor(subject) => json!({"anchor": subject}),
-        certauth::verify::TrustedBy::Pinned => json!("pinned"),
+        certauth::TrustedBy::Anchor(subject) => json!({"anchor": subject}),
+        certauth::TrustedBy::Pinned => json!("pinned"),
         _ => json!(null),
     };
     v["chain_length"] = json!(id.chain().certificates().len());
@@ -707,15 +707,13 @@ fn read_chain(file: Option<&PathBuf>, format: InputFormat) -> Result<PresentedCh
     };
     match format {
         InputFormat::Header(f) => decode_header(&bytes, f, &limits),
-        InputFormat::File(Format::Auto) => {
-            match certauth::input::parse(&bytes, Format::Auto, &limits) {
-                Err(e) if e.kind() == ErrorKind::MalformedInput && is_one_line(&bytes) => {
-                    decode_header(&bytes, HeaderFormat::Auto, &limits)
-                }
-                other => other,
+        InputFormat::File(Format::Auto) => match certauth::parse(&bytes, Format::Auto, &limits) {
+            Err(e) if e.kind() == ErrorKind::MalformedInput && is_one_line(&bytes) => {
+                decode_header(&bytes, HeaderFormat::Auto, &limits)
             }
-        }
-        InputFormat::File(f) => certauth::input::parse(&bytes, f, &limits),
+            other => other,
+        },
+        InputFormat::File(f) => certauth::parse(&bytes, f, &limits),
     }
 }
 
@@ -732,7 +730,7 @@ fn decode_header(
     limits: &Limits,
 ) -> Result<PresentedChain, Error> {
     let name = format.default_header_name().unwrap_or("");
-    certauth::input::decode_header(bytes.trim_ascii_end(), format, name, limits)
+    certauth::decode_header(bytes.trim_ascii_end(), format, name, limits)
 }
 
 fn parse_all(chain: &PresentedChain) -> Result<Vec<Certificate>, Error> {
@@ -750,7 +748,7 @@ fn parse_all(chain: &PresentedChain) -> Result<Vec<Certificate>, Error> {
 fn key_json(cert: &Certificate) -> Value {
     let key = cert.key();
     match key {
-        certauth::cert::PublicKeyInfo::Ec { curve } => {
+        certauth::PublicKeyInfo::Ec { curve } => {
             json!({"type": key.type_name(), "curve": curve.name()})
         }
         _ => match key.bits() {
@@ -817,7 +815,7 @@ fn text_report(chain: &PresentedChain, certs: &[Certificate]) -> String {
             let _ = writeln!(out, "    spiffe id: {id}");
         }
         let key_text = match (key, key.bits()) {
-            (certauth::cert::PublicKeyInfo::Ec { curve }, _) => format!("ec {}", curve.name()),
+            (certauth::PublicKeyInfo::Ec { curve }, _) => format!("ec {}", curve.name()),
             (_, Some(bits)) => format!("{} {bits} bits", key.type_name()),
             (_, None) => key.type_name().to_owned(),
         };

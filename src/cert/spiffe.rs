@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 /// A valid SPIFFE ID.
 ///
 /// ```
-/// use certauth::cert::SpiffeId;
+/// use certauth::SpiffeId;
 /// let id = SpiffeId::parse("spiffe://example.test/ns/prod/sa/api")?;
 /// assert_eq!(id.trust_domain(), "example.test");
 /// assert_eq!(id.path(), "/ns/prod/sa/api");

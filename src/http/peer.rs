@@ -170,9 +170,9 @@ impl From<IpAddr> for Peer<'_> {
 /// connections.
 ///
 /// ```
-/// # fn proxy_verifier() -> certauth::verify::Verifier { unimplemented!() }
+/// # fn proxy_verifier() -> certauth::Verifier { unimplemented!() }
 /// use certauth::http::{HeaderSource, ProxyIdentity};
-/// use certauth::identity::{IdentityRule, SpiffeMatch};
+/// use certauth::{IdentityRule, SpiffeMatch};
 /// use certauth::HeaderFormat;
 ///
 /// # fn config() -> Result<HeaderSource, certauth::ConfigError> {

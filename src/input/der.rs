@@ -13,7 +13,7 @@ use crate::input::Limits;
 /// certificates are accepted.
 ///
 /// ```
-/// use certauth::input::{Limits, der::split_concatenated};
+/// use certauth::{Limits, der::split_concatenated};
 /// let two = [0x30, 0x01, 0x00, 0x30, 0x00];
 /// assert_eq!(split_concatenated(&two, &Limits::default()).unwrap().len(), 2);
 /// assert!(split_concatenated(&two[..4], &Limits::default()).is_err());

@@ -35,7 +35,7 @@ use crate::input::{
 /// the sources of every encoding.
 ///
 /// ```
-/// use certauth::input::HeaderFormat;
+/// use certauth::HeaderFormat;
 /// let f: HeaderFormat = "xfcc".parse()?;
 /// assert_eq!(f, HeaderFormat::Xfcc);
 /// assert_eq!(f.default_header_name(), Some("x-forwarded-client-cert"));
@@ -235,7 +235,7 @@ impl FromStr for HeaderFormat {
 /// request came from a trusted proxy (see the `http` feature).
 ///
 /// ```
-/// use certauth::input::{decode_header, HeaderFormat, Limits};
+/// use certauth::{decode_header, HeaderFormat, Limits};
 /// let value = std::fs::read("tests/data/headers/rfc9440-client-cert-ec.txt")?;
 /// let chain = decode_header(&value, HeaderFormat::Rfc9440, "Client-Cert", &Limits::default())?;
 /// assert_eq!(chain.source().to_string(), "header:client-cert");
@@ -286,7 +286,7 @@ fn decode_header_with(
 /// all is `no_certificate`.
 ///
 /// ```
-/// use certauth::input::{decode_header_lines, HeaderFormat, Limits};
+/// use certauth::{decode_header_lines, HeaderFormat, Limits};
 /// let v = std::fs::read("tests/data/headers/rfc9440-client-cert-ec.txt")?;
 /// let err = decode_header_lines(&[&v, &v], HeaderFormat::Rfc9440, "client-cert", &Limits::default());
 /// assert_eq!(err.unwrap_err().kind(), certauth::ErrorKind::DuplicateHeader);
@@ -333,7 +333,7 @@ pub(crate) fn decode_header_lines_with(
 /// building starts from.
 ///
 /// ```
-/// use certauth::input::{decode_client_cert_and_chain, Limits};
+/// use certauth::{decode_client_cert_and_chain, Limits};
 /// let leaf = std::fs::read("tests/data/headers/rfc9440-client-cert-ec.txt")?;
 /// let chain = std::fs::read("tests/data/headers/rfc9440-client-cert-chain-ec.txt")?;
 /// let c = decode_client_cert_and_chain(&[&leaf], &[&chain], "client-cert", &Limits::default())?;

@@ -51,7 +51,7 @@ impl Limits {
     /// exceed 8 KB; Cloudflare empties its RFC 9440 fields beyond 10 / 16 KiB.
     ///
     /// ```
-    /// use certauth::input::{decode_header, HeaderFormat, Limits};
+    /// use certauth::{decode_header, HeaderFormat, Limits};
     /// let limits = Limits::default().with_max_header_value(8);
     /// let err = decode_header(b"MIIBIjANBgkq", HeaderFormat::Base64Der, "x-client-cert", &limits)
     ///     .unwrap_err();

@@ -63,7 +63,7 @@ fn leaf_of<'a>(chain: &'a [CertificateDer<'_>]) -> Option<&'a CertificateDer<'a>
 /// let leaf = Ca::root("Root").leaf("client-1").build();
 /// let (name, value) = Haproxy.forward(&leaf);
 /// assert_eq!(name, "x-ssl-client-cert");
-/// let decoded = certauth::input::parse(value.as_bytes(), certauth::Format::Base64Der,
+/// let decoded = certauth::parse(value.as_bytes(), certauth::Format::Base64Der,
 ///     &certauth::Limits::default())?;
 /// assert_eq!(decoded.leaf(), leaf.der());
 /// # Ok::<(), certauth::Error>(())

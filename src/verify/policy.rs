@@ -46,7 +46,7 @@ impl ExtendedKeyUsagePolicy {
     /// Require the purpose with this dotted OID, e.g. `"1.3.6.1.5.5.7.3.1"` (serverAuth).
     ///
     /// ```
-    /// use certauth::verify::ExtendedKeyUsagePolicy;
+    /// use certauth::ExtendedKeyUsagePolicy;
     /// let server = ExtendedKeyUsagePolicy::require_oid("1.3.6.1.5.5.7.3.1")?;
     /// assert_eq!(format!("{server:?}"), "Require(serverAuth)");
     /// # Ok::<(), certauth::ConfigError>(())
@@ -161,8 +161,8 @@ impl webpki::ExtendedKeyUsageValidator for PathEku<'_> {
 /// | DSA and other algorithms | refused | deprecated or unknown |
 ///
 /// ```
-/// use certauth::verify::KeyPolicy;
-/// use certauth::cert::PublicKeyInfo;
+/// use certauth::KeyPolicy;
+/// use certauth::PublicKeyInfo;
 /// let policy = KeyPolicy::default();
 /// let err = policy.check(&PublicKeyInfo::Rsa { bits: 1024 }).unwrap_err();
 /// assert_eq!(err.kind(), certauth::ErrorKind::WeakKey);

@@ -47,7 +47,7 @@ pub enum UnknownStatus {
 /// | maximum age | none (only `nextUpdate`) | set it when your CA publishes CRLs on a known schedule |
 ///
 /// ```
-/// use certauth::verify::{RevocationDepth, RevocationPolicy, UnknownStatus};
+/// use certauth::{RevocationDepth, RevocationPolicy, UnknownStatus};
 /// let policy = RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny)
 ///     .with_max_age_secs(2 * 24 * 3600);
 /// assert_eq!(policy.max_age_secs(), Some(172_800));
@@ -139,7 +139,7 @@ impl RevocationPolicy {
 /// else is reported as given.
 ///
 /// ```
-/// use certauth::verify::RevocationChecker;
+/// use certauth::RevocationChecker;
 /// use certauth::{BoxFuture, Error, ErrorKind, Result, Timestamp, VerifiedChain};
 ///
 /// /// Refuses every certificate issued before a compromise.

@@ -3,15 +3,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use certauth::authenticator::{AuthEvent, CheckOutcome, Unregistered};
-use certauth::identity::{IdentityRule, ValueMatch};
 use certauth::registry::file::RegistryFile;
 use certauth::registry::{MemoryRegistry, RegisteredClient, RegistrationError, Registry};
 use certauth::testkit::pki::{Ca, KeyType, Leaf};
-use certauth::verify::{RING_ALGORITHMS, RevokedSerials};
+use certauth::{AuthEvent, CheckOutcome, Unregistered};
 use certauth::{
     AuthRequest, Authenticator, Credential, ErrorKind, Timestamp, TrustStore, Verifier,
 };
+use certauth::{IdentityRule, ValueMatch};
+use certauth::{RING_ALGORITHMS, RevokedSerials};
 
 fn at() -> Timestamp {
     Timestamp::parse_rfc3339("2026-06-01T00:00:00Z").unwrap()
@@ -40,9 +40,7 @@ struct World {
 }
 
 fn world(
-    edit: impl FnOnce(
-        certauth::authenticator::AuthenticatorBuilder,
-    ) -> certauth::authenticator::AuthenticatorBuilder,
+    edit: impl FnOnce(certauth::AuthenticatorBuilder) -> certauth::AuthenticatorBuilder,
 ) -> World {
     let root = Ca::root("Auth Root");
     let inter = root.intermediate("Auth Issuing CA");
@@ -219,9 +217,7 @@ async fn identity_mapping_registers_by_spiffe_id() {
     w.registry.add_client(RegisteredClient::new("mesh", "Mesh workloads")).unwrap();
     w.registry
         .map_identity(
-            IdentityRule::Spiffe(certauth::identity::SpiffeMatch::TrustDomain(
-                "example.org".into(),
-            )),
+            IdentityRule::Spiffe(certauth::SpiffeMatch::TrustDomain("example.org".into())),
             "mesh",
         )
         .unwrap();
@@ -510,7 +506,7 @@ async fn a_presentation_without_the_verified_path_is_verified_again() {
 
 #[tokio::test]
 async fn a_cache_hit_never_outlives_the_crls_maximum_age_nor_precedes_the_chains_validity() {
-    use certauth::verify::{RevocationDepth, RevocationPolicy, UnknownStatus};
+    use certauth::{RevocationDepth, RevocationPolicy, UnknownStatus};
     let root = Ca::root("Auth Root");
     let inter = root.intermediate("Auth Issuing CA");
     let leaf = inter.leaf("client").valid(at().plus_secs(-3600), later(365)).build();

@@ -31,17 +31,17 @@
 
 use std::sync::{Arc, LazyLock};
 
-use certauth::authenticator::Unregistered;
-use certauth::cache::CacheConfig;
+use certauth::CacheConfig;
+use certauth::Unregistered;
 use certauth::pki_types::CertificateDer;
 use certauth::registry::{MemoryRegistry, RegisteredClient};
 use certauth::testkit::pki::{Ca, Crl, Leaf};
 use certauth::testkit::proxy::{self, Proxy as _};
-use certauth::verify::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus};
 use certauth::{
     AuthRequest, Authenticator, Credential, ErrorKind, Format, HeaderFormat, Limits,
     PresentedChain, Source, Thumbprint, Timestamp, TrustStore, Verifier,
 };
+use certauth::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus};
 use proptest::prelude::*;
 
 /// The centre of the generated times: 2026-06-01T00:00:00Z.

@@ -61,11 +61,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use certauth::trust::TrustStore;
-use certauth::verify::{
-    RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier,
-};
+use certauth::TrustStore;
 use certauth::{ConfigError, Format, Limits, PresentedChain, Source, Timestamp};
+use certauth::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier};
 
 /// One certificate or CRL, DER.
 pub(crate) type Der = Vec<u8>;

@@ -12,9 +12,9 @@ use std::sync::LazyLock;
 
 use certauth::ErrorKind;
 use certauth::http::{HeaderSource, TrustedProxies};
-use certauth::input::{HeaderFormat, Limits, decode_header};
 use certauth::testkit::pki::{Ca, Leaf};
 use certauth::testkit::proxy::{self, Envoy, EnvoyDetail, EnvoyXfcc, Proxy};
+use certauth::{HeaderFormat, Limits, decode_header};
 use http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
 

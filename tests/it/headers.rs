@@ -7,7 +7,7 @@
 
 use base64::Engine as _;
 use certauth::ErrorKind;
-use certauth::input::{
+use certauth::{
     Format, HeaderFormat, Limits, decode_client_cert_and_chain, decode_header, decode_header_lines,
 };
 
@@ -607,7 +607,7 @@ mod http_source {
 
     use certauth::ErrorKind;
     use certauth::http::{HeaderSource, TrustedProxies, status_for};
-    use certauth::input::{HeaderFormat, Limits};
+    use certauth::{HeaderFormat, Limits};
     use http::{HeaderMap, HeaderValue, StatusCode};
 
     use crate::common::{data, text};
@@ -856,11 +856,11 @@ mod http_source {
     /// gives, however far that is from the clock.
     #[cfg(all(feature = "testkit", feature = "ring"))]
     mod proxy_certificate_time {
+        use certauth::IdentityRule;
+        use certauth::RING_ALGORITHMS;
         use certauth::http::{Peer, ProxyIdentity};
-        use certauth::identity::IdentityRule;
         use certauth::testkit::pki::Ca;
         use certauth::testkit::proxy::{Haproxy, Proxy as _};
-        use certauth::verify::RING_ALGORITHMS;
         use certauth::{Timestamp, TrustStore, Verifier};
 
         use super::*;
@@ -883,9 +883,7 @@ mod http_source {
                 .unwrap();
             let identity = ProxyIdentity::new(
                 Verifier::builder(store, RING_ALGORITHMS).build().unwrap(),
-                IdentityRule::DnsSan(certauth::identity::ValueMatch::Exact(
-                    "edge.mesh.test".into(),
-                )),
+                IdentityRule::DnsSan(certauth::ValueMatch::Exact("edge.mesh.test".into())),
             )
             .unwrap();
             let source = HeaderSource::builder("x-ssl-client-cert", HeaderFormat::HaproxyDer)

@@ -9,10 +9,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use certauth::input::{Format, Limits, parse};
-use certauth::trust::Crl;
-use certauth::verify::{RING_ALGORITHMS, Verifier};
+use certauth::Crl;
 use certauth::{Certificate, ErrorKind, Timestamp, TrustStore};
+use certauth::{Format, Limits, parse};
+use certauth::{RING_ALGORITHMS, Verifier};
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -143,7 +143,7 @@ fn resource_bounds_are_enforced_quickly() {
     // 10,000 XFCC elements within a generous header bound: refused by the element bound.
     let xfcc = "By=spiffe://a;URI=spiffe://b,".repeat(10_000);
     let l = Limits::default().with_max_header_value(xfcc.len());
-    let err = certauth::input::decode_header(
+    let err = certauth::decode_header(
         xfcc.as_bytes(),
         certauth::HeaderFormat::Xfcc,
         "x-forwarded-client-cert",
@@ -153,13 +153,8 @@ fn resource_bounds_are_enforced_quickly() {
     assert_eq!(err.kind(), ErrorKind::InputTooLarge, "{err}");
     // A 1 MB header value against the default 16 KiB bound.
     let mega = vec![b'A'; 1 << 20];
-    let err = certauth::input::decode_header(
-        &mega,
-        certauth::HeaderFormat::HaproxyDer,
-        "x-cert",
-        &limits,
-    )
-    .unwrap_err();
+    let err = certauth::decode_header(&mega, certauth::HeaderFormat::HaproxyDer, "x-cert", &limits)
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InputTooLarge);
     // Trust-store files: 16 MiB by default.
     let huge_bundle = vec![b'A'; (16 << 20) + 1];

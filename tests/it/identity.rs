@@ -2,12 +2,12 @@
 
 use std::net::IpAddr;
 
-use certauth::binding::{BindingMode, check_token_binding};
-use certauth::identity::{IdentityRule, SpiffeMatch, ValueMatch};
+use certauth::TrustStore;
 use certauth::testkit::pki::Ca;
-use certauth::trust::TrustStore;
-use certauth::verify::{RING_ALGORITHMS, Verifier};
+use certauth::{BindingMode, check_token_binding};
 use certauth::{ClientIdentity, ErrorKind, Thumbprint};
+use certauth::{IdentityRule, SpiffeMatch, ValueMatch};
+use certauth::{RING_ALGORITHMS, Verifier};
 
 use crate::common::at;
 

@@ -12,10 +12,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use certauth::TrustStore;
 use certauth::pki_types::pem::PemObject as _;
 use certauth::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
-use certauth::trust::TrustStore;
-use certauth::verify::{
+use certauth::{
     ExtendedKeyUsagePolicy, RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus,
     Verifier,
 };
@@ -33,7 +33,7 @@ fn suite_path() -> Option<PathBuf> {
 }
 
 fn pem_certs(pem: &str) -> Vec<CertificateDer<'static>> {
-    certauth::input::parse(pem.as_bytes(), Format::Pem, &Limits::default())
+    certauth::parse(pem.as_bytes(), Format::Pem, &Limits::default())
         .map(PresentedChain::into_certificates)
         .unwrap_or_default()
 }

@@ -1,14 +1,14 @@
 //! Metrics through the `metrics` facade: names, labels and counts as documented in
 //! `certauth::metrics`, recorded by a debugging recorder.
 
+use certauth::TrustStore;
 use certauth::metrics::{
     AUTHENTICATIONS_TOTAL, CACHE_ENTRIES, CACHE_HITS_TOTAL, CACHE_MISSES_TOTAL,
     VERIFICATION_SECONDS,
 };
 use certauth::testkit::pki::Ca;
-use certauth::trust::TrustStore;
-use certauth::verify::{RING_ALGORITHMS, Verifier};
 use certauth::{AuthRequest, Authenticator, Credential};
+use certauth::{RING_ALGORITHMS, Verifier};
 use metrics_util::MetricKind;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 

@@ -6,12 +6,12 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use certauth::authenticator::AuthenticatorBuilder;
+use certauth::AuthenticatorBuilder;
+use certauth::TrustStore;
 use certauth::pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm};
 use certauth::testkit::pki::{Ca, Leaf};
-use certauth::trust::TrustStore;
-use certauth::verify::{RING_ALGORITHMS, Verifier};
 use certauth::{AuthRequest, Authenticator, Credential, ErrorKind};
+use certauth::{RING_ALGORITHMS, Verifier};
 
 use crate::common::at;
 

@@ -3,11 +3,11 @@
 //! A path these rules refuse leaves webpki free to find another. Certificates come from
 //! the test kit, verified at a fixed time.
 
+use certauth::TrustStore;
 use certauth::pki_types::CertificateDer;
 use certauth::testkit::pki::{Ca, LeafBuilder};
-use certauth::trust::TrustStore;
-use certauth::verify::{RING_ALGORITHMS, TrustedBy, Verifier};
 use certauth::{Certificate, ErrorKind, Format, Limits, PresentedChain, Source, Timestamp};
+use certauth::{RING_ALGORITHMS, TrustedBy, Verifier};
 
 use crate::common::at;
 

@@ -2,7 +2,7 @@
 //! right certificates; and the malformed forms, each with its error kind.
 
 use certauth::ErrorKind;
-use certauth::input::{Format, Limits, parse};
+use certauth::{Format, Limits, parse};
 
 use crate::common::{data, text};
 

@@ -4,10 +4,10 @@
 use std::sync::LazyLock;
 
 use certauth::HeaderFormat;
-use certauth::input::{Format, Limits, decode_header, parse, pem};
 use certauth::pki_types::CertificateDer;
 use certauth::testkit::pki::Ca;
 use certauth::testkit::proxy::{self, Proxy};
+use certauth::{Format, Limits, decode_header, parse, pem};
 use proptest::prelude::*;
 
 /// Four certificates to build chains from (leaf first in each sample).

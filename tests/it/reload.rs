@@ -11,10 +11,8 @@ use certauth::health::HealthReport;
 use certauth::registry::{MemoryRegistry, Registry as _};
 use certauth::reload::{TrustFiles, Watched, Watcher};
 use certauth::testkit::pki::{Ca, Leaf};
-use certauth::verify::{
-    RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier,
-};
 use certauth::{Credential, ErrorKind, Thumbprint, Timestamp};
+use certauth::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus, Verifier};
 
 use crate::common::{at, block_on};
 
@@ -211,7 +209,7 @@ fn the_health_report_names_what_expires_goes_stale_or_failed_to_reload() {
         .this_update(Timestamp::from_utc(2026, 5, 1, 0, 0, 0).unwrap())
         .next_update(Timestamp::from_utc(2026, 5, 31, 0, 0, 0).unwrap())
         .build();
-    let store = certauth::trust::TrustStore::builder()
+    let store = certauth::TrustStore::builder()
         .add_der(root.der())
         .unwrap()
         .add_crl(crl.der())

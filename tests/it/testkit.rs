@@ -1,11 +1,11 @@
 //! The test kit used from outside the crate, as a user would: every proxy's header for a
 //! generated chain decodes, through certauth's public input API, to the same certificates.
 
-use certauth::input::{Format, Limits, parse};
 use certauth::pki_types::CertificateDer;
 use certauth::testkit::pki::{Ca, KeyType};
 use certauth::testkit::proxy::{self, Proxy};
 use certauth::{Certificate, Timestamp};
+use certauth::{Format, Limits, parse};
 
 /// Undoes the transport encoding a format adds around the certificates, returning the
 /// text certauth's decoders take and the format to decode it with.

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use certauth::RING_ALGORITHMS;
 use certauth::pki_types::pem::PemObject as _;
 use certauth::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use certauth::rustls::MtlsClientVerifier;
 use certauth::testkit::pki::{Ca, Leaf};
-use certauth::verify::RING_ALGORITHMS;
 use certauth::{AuthRequest, Authenticator, Credential, Timestamp, TrustStore, Verifier};
 use rustls::{AlertDescription, ClientConfig, ClientConnection, ServerConfig, ServerConnection};
 

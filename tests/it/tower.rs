@@ -6,16 +6,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
+use certauth::RING_ALGORITHMS;
 use certauth::http::{ErrorResponse, HeaderSource, ProxyIdentity, TrustedProxies};
-use certauth::identity::{IdentityRule, SpiffeMatch};
 use certauth::registry::{MemoryRegistry, RegisteredClient};
 use certauth::testkit::pki::Ca;
 use certauth::testkit::proxy::{Haproxy, Proxy as _, Traefik};
 use certauth::tower::{CertAuthLayer, ConnectionInfo};
-use certauth::verify::RING_ALGORITHMS;
 use certauth::{
     AuthenticatedClient, Authenticator, HeaderFormat, Limits, Timestamp, TrustStore, Verifier,
 };
+use certauth::{IdentityRule, SpiffeMatch};
 use http::{Request, Response, StatusCode};
 use rustls_pki_types::CertificateDer;
 use tower::{Layer as _, ServiceExt as _};

@@ -1,19 +1,19 @@
 //! The verifier: one test per rejection kind, trust-store checks, revocation, rotation.
 //! Certificates are generated with the test kit and verified at a fixed time.
 
-use certauth::cert::SERVER_AUTH_OID;
+use certauth::SERVER_AUTH_OID;
 use certauth::pki_types::CertificateDer;
 use certauth::testkit::pki::{
     Ca, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, Leaf, self_signed,
 };
-use certauth::trust::{TrustProblem, TrustStore};
-use certauth::verify::{
-    ExtendedKeyUsagePolicy, RING_ALGORITHMS, RevocationDepth, RevocationPolicy, TrustedBy,
-    UnknownStatus, Verifier,
-};
 use certauth::{
     Certificate, ConfigError, ErrorKind, Format, Limits, PresentedChain, Source, Timestamp,
 };
+use certauth::{
+    ExtendedKeyUsagePolicy, RING_ALGORITHMS, RevocationDepth, RevocationPolicy, TrustedBy,
+    UnknownStatus, Verifier,
+};
+use certauth::{TrustProblem, TrustStore};
 
 use crate::common::at;
 
@@ -166,7 +166,7 @@ fn weak_rsa_1024_leaf_is_refused_with_its_size() {
     let rsa2048 = p.inter.leaf("rsa").key(KeyType::Rsa2048).build();
     assert!(verifier(&p.root).verify(&chain(&[rsa2048.der(), p.inter.der()]), at()).is_ok());
     let strict = Verifier::builder(store(&p.root), RING_ALGORITHMS)
-        .key_policy(certauth::verify::KeyPolicy::default().with_min_rsa_bits(3072))
+        .key_policy(certauth::KeyPolicy::default().with_min_rsa_bits(3072))
         .build()
         .unwrap();
     assert_eq!(kind_of(&strict, &[rsa2048.der(), p.inter.der()]), ErrorKind::WeakKey);
@@ -275,7 +275,7 @@ fn crl_without_number_or_with_critical_number_is_refused_at_load() {
     use der::{Decode as _, Encode as _};
     let p = pki();
     let good = crl(&p.inter, &[], (2026, 5, 20), (2026, 7, 1));
-    assert!(certauth::trust::Crl::from_der(&good).is_ok());
+    assert!(certauth::Crl::from_der(&good).is_ok());
     let mut list =
         x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&good)
             .unwrap();
@@ -283,16 +283,16 @@ fn crl_without_number_or_with_critical_number_is_refused_at_load() {
     let number = exts.iter().position(|e| e.extn_id.to_string() == "2.5.29.20").unwrap();
     exts[number].critical = true;
     let critical = list.to_der().unwrap();
-    let e = certauth::trust::Crl::from_der(&critical).unwrap_err();
+    let e = certauth::Crl::from_der(&critical).unwrap_err();
     assert!(e.message().contains("critical"), "{e}");
     // A negative number (INTEGER -1) orders nothing: refused.
     let exts = list.tbs_cert_list.crl_extensions.as_mut().unwrap();
     exts[number].critical = false;
     exts[number].extn_value = der::asn1::OctetString::new(vec![0x02, 0x01, 0xff]).unwrap();
-    let e = certauth::trust::Crl::from_der(&list.to_der().unwrap()).unwrap_err();
+    let e = certauth::Crl::from_der(&list.to_der().unwrap()).unwrap_err();
     assert!(e.message().contains("negative"), "{e}");
     list.tbs_cert_list.crl_extensions.as_mut().unwrap().remove(number);
-    let e = certauth::trust::Crl::from_der(&list.to_der().unwrap()).unwrap_err();
+    let e = certauth::Crl::from_der(&list.to_der().unwrap()).unwrap_err();
     assert!(e.message().contains("no crl number"), "{e}");
 }
 

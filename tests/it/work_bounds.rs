@@ -4,17 +4,17 @@
 
 use std::cell::Cell;
 
-use certauth::cache::CacheConfig;
+use certauth::CacheConfig;
+use certauth::TrustStore;
 use certauth::pki_types::{
     AlgorithmIdentifier, CertificateDer, InvalidSignature, SignatureVerificationAlgorithm,
 };
 use certauth::testkit::hostile;
 use certauth::testkit::pki::{Ca, KeyType};
-use certauth::trust::TrustStore;
-use certauth::verify::{RING_ALGORITHMS, Verifier};
 use certauth::{
     Authenticator, Credential, ErrorKind, Format, Limits, PresentedChain, Source, Timestamp,
 };
+use certauth::{RING_ALGORITHMS, Verifier};
 
 thread_local! {
     static SIGNATURES: Cell<u64> = const { Cell::new(0) };

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use certauth::RING_ALGORITHMS;
 use certauth::registry::postgres::{PostgresError, PostgresRegistry, SCHEMA_VERSION};
 use certauth::registry::{ClientStatus, MemoryRegistry, RegisteredClient, Registry};
 use certauth::testkit::pki::{Ca, Leaf};
-use certauth::verify::RING_ALGORITHMS;
 use certauth::{
     AuthRequest, Authenticator, Credential, ErrorKind, Timestamp, TrustStore, Verifier,
 };

@@ -301,7 +301,7 @@ impl<'a> CaBuilder<'a> {
     /// constrains the chain below it. Default: no extended key usage extension.
     ///
     /// ```
-    /// use certauth::cert::SERVER_AUTH_OID;
+    /// use certauth::SERVER_AUTH_OID;
     /// use certauth::testkit::pki::Ca;
     /// let root = Ca::root("Root");
     /// let servers_only = root.sub_ca("Server CA").eku(&[SERVER_AUTH_OID]).build();
