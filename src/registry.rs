@@ -4,8 +4,8 @@
 //! API gateways map a client certificate to a registered application (IBM API Connect,
 //! WSO2, Kong consumers). [`Registry`] is that mapping as a trait, asynchronous so a
 //! database can implement it and object safe so it can live behind `Arc<dyn Registry>`.
-//! [`MemoryRegistry`] is the embedded default; `examples/postgres_registry.rs` shows a
-//! shared one for many replicas.
+//! [`MemoryRegistry`] is the embedded default; `postgres::PostgresRegistry` (feature
+//! `postgres`) is one registry shared by many replicas.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -20,6 +20,9 @@ use crate::time::Timestamp;
 mod client;
 pub mod file;
 mod memory;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
 mod sharded;
 
 pub use client::{Certificates, Metadata, RegisteredClient, RegisteredClientBuilder};

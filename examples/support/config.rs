@@ -32,6 +32,12 @@ pub(crate) struct Common {
     /// certificate is accepted and `client_id` is null.
     #[arg(long)]
     pub(crate) registry: Option<PathBuf>,
+    /// Registry in PostgreSQL instead of a file: a connection string
+    /// (`postgres://user@host/dbname` or `key=value` pairs) of a database migrated with
+    /// `certauth registry --database-url URL migrate`. Replicas given the same URL share
+    /// one registry. Needs the `postgres` feature.
+    #[arg(long, value_name = "URL", conflicts_with = "registry")]
+    pub(crate) registry_url: Option<String>,
     /// Header naming the client application; its registered certificate must match.
     #[arg(long)]
     pub(crate) client_id_header: Option<String>,
@@ -97,6 +103,24 @@ async fn healthz(
     (status, [("content-type", "application/json")], report.to_json())
 }
 
+/// The `--registry-url` registry, connected on the running (multi-thread) runtime.
+#[cfg(feature = "postgres")]
+fn postgres_registry(
+    url: &str,
+) -> Result<Arc<dyn certauth::registry::Registry>, Box<dyn std::error::Error>> {
+    let builder = certauth::registry::postgres::PostgresRegistry::builder(url)?;
+    let runtime = tokio::runtime::Handle::current();
+    let registry = tokio::task::block_in_place(|| runtime.block_on(builder.connect()))?;
+    Ok(Arc::new(registry))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_registry(
+    _url: &str,
+) -> Result<Arc<dyn certauth::registry::Registry>, Box<dyn std::error::Error>> {
+    Err("--registry-url needs the example built with the postgres feature".into())
+}
+
 impl Common {
     /// The authenticator these flags describe.
     pub(crate) fn authenticator(&self) -> Result<Authenticator, Box<dyn std::error::Error>> {
@@ -130,6 +154,9 @@ impl Common {
             loaded.load_file(path, Timestamp::now())?;
             auth = auth.registry(loaded.clone());
             registry = Some(loaded);
+        }
+        if let Some(url) = &self.registry_url {
+            auth = auth.registry(postgres_registry(url)?);
         }
         let watcher = if self.watch {
             let mut watcher = Watcher::builder()

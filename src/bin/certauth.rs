@@ -10,6 +10,8 @@
 //! cargo run --features cli --bin certauth -- registry --file clients.json add-client billing --name Billing --metadata tier=gold
 //! cargo run --features cli --bin certauth -- registry --file clients.json register billing --cert billing.pem
 //! cargo run --features cli --bin certauth -- registry --file clients.json list --expiring-within 30 --json
+//! cargo run --features cli,postgres --bin certauth -- registry --database-url postgresql://certauth@db/registry migrate
+//! cargo run --features cli,postgres --bin certauth -- registry --database-url postgresql://certauth@db/registry suspend billing
 //! ```
 //!
 //! Exit status: 0 on success (for `verify`: the chain is accepted), 1 when the input is
@@ -18,7 +20,9 @@
 //! `{"ok": false, "error": KIND, "message": ..., "identity": null}`), 2 on a usage or
 //! configuration error (an unreadable trust file). `registry`: 0 done, 1 the operation
 //! is refused (with the reason on standard error), 2 the registry file cannot be read,
-//! parsed or written. A panic is a bug.
+//! parsed or written, or the database cannot be reached or has another schema version
+//! (`migrate` applies the missing migrations). `--database-url` needs the `postgres`
+//! feature; without it the tool says so and exits 2. A panic is a bug.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -87,13 +91,18 @@ enum Command {
         /// Input file; standard input when absent.
         file: Option<PathBuf>,
     },
-    /// Manage a registry file: clients and their certificates. The file is created when
-    /// absent and replaced atomically, in the form `MemoryRegistry::save_file` writes
-    /// (certificates by x5t#S256).
+    /// Manage a registry: clients and their certificates, in a file or in PostgreSQL.
+    /// A file is created when absent and replaced atomically, in the form
+    /// `MemoryRegistry::save_file` writes (certificates by x5t#S256).
     Registry {
         /// The registry file (JSON).
-        #[arg(long)]
-        file: PathBuf,
+        #[arg(long, required_unless_present = "database_url", conflicts_with = "database_url")]
+        file: Option<PathBuf>,
+        /// The registry database instead of a file: a PostgreSQL connection string
+        /// (`postgresql://user@host/dbname` or `key=value` pairs). Needs the `postgres`
+        /// feature. The schema must be at this certauth's version: run `migrate` first.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
         /// The time registrations and expiry are judged at, RFC 3339; the clock when absent.
         #[arg(long, value_parser = parse_time)]
         at: Option<certauth::Timestamp>,
@@ -102,9 +111,12 @@ enum Command {
     },
 }
 
-/// What `certauth registry` does to the file.
+/// What `certauth registry` does to the file or the database.
 #[derive(Subcommand)]
 enum RegistryAction {
+    /// Apply the schema migrations the database lacks (`--database-url` only). A
+    /// database newer than this certauth is refused and left unchanged.
+    Migrate,
     /// Add a client (active, without certificates).
     AddClient {
         /// The client id.
@@ -216,8 +228,16 @@ fn main() -> ExitCode {
     if let Command::Verify { .. } = cli.command {
         return verify(cli.command);
     }
-    if let Command::Registry { file, at, action } = cli.command {
-        return registry(&file, at.unwrap_or_else(certauth::Timestamp::now), action);
+    if let Command::Registry { file, database_url, at, action } = cli.command {
+        let now = at.unwrap_or_else(certauth::Timestamp::now);
+        return match (file, database_url) {
+            (_, Some(url)) => registry_database(&url, now, action),
+            (Some(file), None) => registry(&file, now, action),
+            (None, None) => {
+                err!("error: registry needs --file or --database-url");
+                ExitCode::from(2)
+            }
+        };
     }
     let json_output = matches!(cli.command, Command::Inspect { json: true, .. });
     match run(cli.command) {
@@ -346,8 +366,12 @@ fn registry(path: &std::path::Path, now: certauth::Timestamp, action: RegistryAc
         return ExitCode::from(2);
     }
     let done = match action {
+        RegistryAction::Migrate => {
+            err!("error: migrate applies to a database: use --database-url");
+            return ExitCode::from(2);
+        }
         RegistryAction::List { expiring_within, json } => {
-            list_clients(&registry, now, expiring_within, json);
+            list_clients(registry.clients(), now, expiring_within, json);
             return ExitCode::SUCCESS;
         }
         RegistryAction::AddClient { id, name, metadata } => {
@@ -404,6 +428,116 @@ fn registry(path: &std::path::Path, now: certauth::Timestamp, action: RegistryAc
     }
 }
 
+/// `registry --database-url`: the same verbs on a `PostgresRegistry`, plus `migrate`.
+/// Exit 0 done, 1 refused by the registration rules, 2 the database cannot be reached,
+/// has another schema version, or the connection string does not parse.
+#[cfg(feature = "postgres")]
+fn registry_database(url: &str, now: certauth::Timestamp, action: RegistryAction) -> ExitCode {
+    use certauth::registry::postgres::{PostgresError, PostgresRegistry};
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            err!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let done: Result<String, PostgresError> = runtime.block_on(async {
+        let builder = PostgresRegistry::builder(url)?;
+        if let RegistryAction::Migrate = action {
+            let m = builder.migrate().await?;
+            return Ok(if m.from == m.to {
+                format!("schema at version {}: nothing to do", m.to)
+            } else {
+                format!("schema migrated from version {} to {}", m.from, m.to)
+            });
+        }
+        let registry = builder.connect().await?;
+        match action {
+            RegistryAction::Migrate => unreachable!("handled above"),
+            RegistryAction::List { expiring_within, json } => {
+                list_clients(registry.clients().await?, now, expiring_within, json);
+                Ok(String::new())
+            }
+            RegistryAction::AddClient { id, name, metadata } => {
+                let mut client = certauth::registry::RegisteredClient::builder(id.clone());
+                if let Some(name) = name {
+                    client = client.name(name);
+                }
+                for (k, v) in metadata {
+                    client = client.metadata(k, v);
+                }
+                registry.add_client(&client.build()).await?;
+                Ok(format!("added client {id:?}"))
+            }
+            RegistryAction::Register { id, cert, retire_after } => {
+                let certificate = read_certificate(&cert).map_err(|e| {
+                    PostgresError::Refused(
+                        certauth::registry::RegistrationError::UnreadableCertificate {
+                            client: id.clone(),
+                            error: Error::new(
+                                e.kind(),
+                                format!("{}: {}", cert.display(), e.message()),
+                            ),
+                        },
+                    )
+                })?;
+                let x5t = certificate.thumbprint().to_x5t_s256();
+                registry.register_certificate(&id, &certificate, now, retire_after).await.map_err(
+                    |e| match e {
+                        PostgresError::Refused(e) => PostgresError::Refused(
+                            certauth::registry::RegistrationError::CertificateRefused {
+                                client: id.clone(),
+                                certificate: format!("x5t#S256 {x5t}"),
+                                error: Box::new(e),
+                            },
+                        ),
+                        other => other,
+                    },
+                )?;
+                Ok(format!("registered certificate x5t#S256 {x5t} to client {id:?}"))
+            }
+            RegistryAction::Suspend { id } => {
+                registry.suspend(&id).await?;
+                Ok(format!("suspended client {id:?}"))
+            }
+            RegistryAction::Activate { id } => {
+                registry.activate(&id).await?;
+                Ok(format!("activated client {id:?}"))
+            }
+            RegistryAction::Remove { id } => {
+                registry.remove_client(&id).await?;
+                Ok(format!("removed client {id:?}"))
+            }
+        }
+    });
+    match done {
+        Ok(message) => {
+            if !message.is_empty() {
+                out!("{message}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(PostgresError::Refused(e)) => {
+            err!("error: registry database: {e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            err!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `registry --database-url` in a build without the `postgres` feature.
+#[cfg(not(feature = "postgres"))]
+fn registry_database(_url: &str, _now: certauth::Timestamp, _action: RegistryAction) -> ExitCode {
+    err!(
+        "error: --database-url needs a certauth built with the postgres feature \
+         (cargo install certauth --features cli,postgres)"
+    );
+    ExitCode::from(2)
+}
+
 /// The leaf of a PEM or DER file.
 fn read_certificate(path: &std::path::Path) -> Result<Certificate, Error> {
     let limits = Limits::default();
@@ -416,14 +550,14 @@ fn read_certificate(path: &std::path::Path) -> Result<Certificate, Error> {
 /// certificate whose notAfter is before `now` plus that many days (those certificates
 /// only).
 fn list_clients(
-    registry: &certauth::registry::MemoryRegistry,
+    clients: Vec<certauth::registry::RegisteredClient>,
     now: certauth::Timestamp,
     expiring_within: Option<u32>,
     json: bool,
 ) {
     let horizon = expiring_within.map(|days| now.plus_secs(i64::from(days) * 86_400));
     let mut listed = Vec::new();
-    for client in registry.clients() {
+    for client in clients {
         let certificates: Vec<_> = client
             .certificates()
             .filter(|c| horizon.is_none_or(|h| c.not_after.is_some_and(|t| t <= h)))
