@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! bytes, PEM file, HTTP header, rustls peer certificates
-//!   └─ input::parse / input::decode_header / http::HeaderSource ─► PresentedChain   untrusted
+//!   └─ parse / decode_header / http::HeaderSource ─► PresentedChain   untrusted
 //!        └─ Verifier::verify(&chain, now)  ─► VerifiedChain     proof that verification ran
 //!             └─ ClientIdentity::new       ─► ClientIdentity    subject, SANs, SPIFFE ID, x5t#S256
 //!                  └─ Registry             ─► RegisteredClient  client id, status, metadata
