@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The public API of certauth, one line per item, from rustdoc's JSON output.
+"""The public API of certauth, one line per item, from rustdoc's JSON output; fails when
+an item is reachable by two public paths (one path per item).
 
     .ci/public-api.py target/doc/certauth.json            # print it
     .ci/public-api.py target/doc/certauth.json --check public-api.txt
@@ -20,7 +21,14 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     doc = json.load(open(sys.argv[1]))
-    lines = sorted(set(Api(doc).lines()))
+    api = Api(doc)
+    lines = sorted(set(api.lines()))
+    twice = sorted(sorted(paths) for paths in api.paths.values() if len(paths) > 1)
+    if twice:
+        print("items reachable by more than one public path (keep one):")
+        for paths in twice:
+            print("  " + "  ".join(paths))
+        sys.exit(1)
     text = "".join(line + "\n" for line in lines)
     if len(sys.argv) == 4 and sys.argv[2] == "--bless":
         open(sys.argv[3], "w").write(text)
@@ -48,6 +56,8 @@ class Api:
         self.index = doc["index"]
         self.root = str(doc["root"])
         self.out = []
+        # Item id -> every public path it is reachable by.
+        self.paths = {}
 
     def lines(self):
         root = self.index[self.root]
@@ -74,6 +84,8 @@ class Api:
         kind, inner = next(iter(item["inner"].items()))
         name = name or item["name"]
         path = f"{prefix}::{name}"
+        if kind != "use":
+            self.paths.setdefault(item["id"], set()).add(path)
         if kind == "use":
             target = self.item(inner["id"]) if inner["id"] is not None else None
             if inner["is_glob"]:
