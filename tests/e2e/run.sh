@@ -555,9 +555,11 @@ report reload corrupt-keeps-serving "200 x5t=$unknown_x5t source=header:x-ssl-cl
   "$(as_header "$unknown_b64")"
 report reload healthz-unhealthy 503 \
   "$(curl -s -o "$tmp/health" -w '%{http_code}' "http://$reload_addr/healthz")"
-report reload metrics-counted yes "$(curl -s "http://$reload_addr/metrics" |
-  grep -Eq '^certauth_reloads_total\{(what="trust_store",result="error"|result="error",what="trust_store")\} [1-9]' &&
-  echo yes || echo no)"
+# (to a file first: grep -q would close the pipe while curl still writes)
+curl -s -o "$reload/metrics" "http://$reload_addr/metrics" || true
+report reload metrics-counted yes "$(grep -Eq \
+  '^certauth_reloads_total\{(what="trust_store",result="error"|result="error",what="trust_store")\} [1-9]' \
+  "$reload/metrics" && echo yes || echo no)"
 touch "$reload/stop"
 sleep 0.5
 others=$(sort -u "$reload/statuses" | grep -vx -e 200 -e 401 | tr '\n' ' ' || true)
