@@ -63,8 +63,8 @@ use crate::registry::MemoryRegistry;
 use crate::time::Timestamp;
 use crate::trust::{Crl, MAX_CONFIG_FILE, TrustStore, TrustStoreBuilder};
 
-use http_get::HttpUrl;
 use crate::verify::Verifier;
+use http_get::HttpUrl;
 
 /// The `tracing` target of reload events.
 pub const TRACING_TARGET: &str = "certauth::reload";
@@ -291,7 +291,9 @@ pub struct ReloadStatus {
     pub failures: u64,
     /// When the last attempt ran (RFC 3339), if one has.
     pub last_attempt: Option<String>,
-    /// Why the last attempt was refused; `None` when it took effect (or none ran).
+    /// Why the configuration in use is not the one the sources hold now: the last refused
+    /// rebuild and each CRL URL whose last fetch failed, joined by `; `. `None` when
+    /// current (or nothing ran).
     pub last_error: Option<String>,
 }
 
@@ -483,7 +485,8 @@ struct Urls {
 impl Urls {
     fn from_loaded(files: &TrustFiles) -> Self {
         let loaded = files.loaded.lock().unwrap_or_else(PoisonError::into_inner);
-        let known: Vec<_> = files.crl_urls.iter().map(|u| loaded.get(u.as_str()).cloned()).collect();
+        let known: Vec<_> =
+            files.crl_urls.iter().map(|u| loaded.get(u.as_str()).cloned()).collect();
         Self {
             good: known.iter().map(|k| k.as_ref().map(|(f, _)| f.clone())).collect(),
             attempted: known.iter().map(|k| k.as_ref().map(|(_, t)| *t)).collect(),
@@ -493,8 +496,12 @@ impl Urls {
     }
 
     fn last_error(&self) -> Option<String> {
-        let all: Vec<&str> =
-            self.build_error.iter().chain(self.errors.iter().flatten()).map(String::as_str).collect();
+        let all: Vec<&str> = self
+            .build_error
+            .iter()
+            .chain(self.errors.iter().flatten())
+            .map(String::as_str)
+            .collect();
         (!all.is_empty()).then(|| all.join("; "))
     }
 }

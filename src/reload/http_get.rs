@@ -41,7 +41,9 @@ impl HttpUrl {
             return Err(refuse("not an http:// url"));
         };
         if !scheme.eq_ignore_ascii_case("http") {
-            return Err(refuse("only http:// urls are fetched (crls are signed; no https, file or other schemes)"));
+            return Err(refuse(
+                "only http:// urls are fetched (crls are signed; no https, file or other schemes)",
+            ));
         }
         let rest = rest.split_once('#').map_or(rest, |(r, _)| r);
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
@@ -74,9 +76,11 @@ impl HttpUrl {
         }
         let port = match port {
             None | Some("") => 80,
-            Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => {
-                p.parse().ok().filter(|&p| p != 0).ok_or_else(|| refuse("url has an invalid port"))?
-            }
+            Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => p
+                .parse()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| refuse("url has an invalid port"))?,
             Some(_) => return Err(refuse("url has an invalid port")),
         };
         let target = match target {
@@ -251,7 +255,7 @@ impl<R: Timed> Conn<R> {
     }
 
     /// Appends everything up to the end of the stream to `out`, at most `max` bytes in all.
-    fn to_end(&mut self, max: usize, out: &mut Vec<u8>) -> Result<(), Error> {
+    fn until_end(&mut self, max: usize, out: &mut Vec<u8>) -> Result<(), Error> {
         loop {
             out.extend_from_slice(self.pending());
             self.pos = self.buf.len();
@@ -330,7 +334,7 @@ fn read_response<R: Timed>(conn: &mut Conn<R>, max: usize) -> Result<Vec<u8>, Er
             }
             conn.exact(n, &mut body)?;
         }
-        (false, None) => conn.to_end(max, &mut body)?,
+        (false, None) => conn.until_end(max, &mut body)?,
         (true, None) => loop {
             let line = conn.line(MAX_CHUNK_LINE, "chunk size")?;
             let size = line.split(|&b| b == b';').next().unwrap_or(&[]);
@@ -483,9 +487,14 @@ mod tests {
 
     #[test]
     fn a_redirect_and_any_status_but_200_are_refused() {
-        let moved = fetch(&[b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/x\r\nContent-Length: 0\r\n\r\n"]);
+        let moved = fetch(&[
+            b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/x\r\nContent-Length: 0\r\n\r\n",
+        ]);
         assert!(message(moved).contains("redirect refused (status 302)"));
-        assert!(message(fetch(&[b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"])).contains("status 404"));
+        assert!(
+            message(fetch(&[b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"]))
+                .contains("status 404")
+        );
         assert!(message(fetch(&[b"HTTP/1.1 204 No Content\r\n\r\n"])).contains("status 204"));
     }
 
@@ -533,7 +542,10 @@ mod tests {
     #[test]
     fn only_plain_http_urls_parse() {
         let ok = HttpUrl::parse("HTTP://crl.example.test/ca.crl?x=1#frag").unwrap();
-        assert_eq!((ok.host.as_str(), ok.port, ok.target.as_str()), ("crl.example.test", 80, "/ca.crl?x=1"));
+        assert_eq!(
+            (ok.host.as_str(), ok.port, ok.target.as_str()),
+            ("crl.example.test", 80, "/ca.crl?x=1")
+        );
         assert_eq!(ok.host_header(), "crl.example.test");
         let v6 = HttpUrl::parse("http://[::1]:8080").unwrap();
         assert_eq!((v6.host.as_str(), v6.port, v6.target.as_str()), ("[::1]", 8080, "/"));
