@@ -184,6 +184,7 @@
 //! | XFCC elements | the configured count (1 by default, at most 32) |
 //! | a registry file | 64 MiB |
 //! | a trust-store file | 16 MiB and 4,096 certificates |
+//! | a CRL fetched from an `http://` URL ([`reload::TrustFiles::crl_url`]) | 16 MiB of body, 16 KiB of headers, 10 s for the whole exchange |
 //!
 //! Every file a path names is read up to its bound and no further.
 //!

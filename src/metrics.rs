@@ -9,7 +9,7 @@
 //! | `certauth_cache_misses_total` | counter | - | verifications run |
 //! | `certauth_cache_entries` | gauge | - | entries in the verification cache, after each miss |
 //! | `certauth_registry_lookups_total` | counter | `result` (`found`, `anonymous`, `not_found`, `refused`, `error`) | every registry look-up of an authentication: a client found, an unregistered certificate let through anonymously, none found, a suspended client or retired certificate, the registry unavailable |
-//! | `certauth_reloads_total` | counter | `what` (`trust_store`, `registry`), `result` (`ok`, `error`) | every reload a [`Watcher`](crate::reload::Watcher) attempts |
+//! | `certauth_reloads_total` | counter | `what` (`trust_store`, `registry`), `result` (`ok`, `error`) | every reload a [`Watcher`](crate::reload::Watcher) attempts; a failed CRL fetch counts as `error` |
 //! | `certauth_anchor_not_after_timestamp_seconds` | gauge | `anchor` (`sha256:` and 16 hex digits of the anchor's subject and key) | each anchor's notAfter, set when an authenticator is built and after each trust-store reload |
 //! | `certauth_crl_next_update_timestamp_seconds` | gauge | `issuer` (`sha256:` and 16 hex digits of the issuer's name) | each CRL's nextUpdate, set likewise |
 //!

@@ -283,6 +283,10 @@ fn invalid(what: impl Into<String>, error: Error) -> ConfigError {
     ConfigError::Invalid { what: what.into(), error }
 }
 
+/// The default byte bound of a trust file or CRL read for a [`TrustStoreBuilder`] (and
+/// of a CRL fetched over HTTP for [`crate::reload::TrustFiles`]): 16 MiB.
+pub(crate) const MAX_CONFIG_FILE: usize = 16 << 20;
+
 /// Reads the file at `path` if it holds at most `max` bytes, reading no more than
 /// `max + 1` bytes whatever it is: a huge or sparse file, or a device that never ends
 /// (`/dev/zero`), costs the bound, not its length. Too long is `input_too_large`, naming
@@ -316,7 +320,8 @@ impl TrustStoreBuilder {
 impl TrustStoreBuilder {
     fn limits(&self) -> Limits {
         // A CA bundle is configuration, not a client request: allow large system bundles.
-        self.limits.unwrap_or(Limits::default().with_max_bundle(16 << 20).with_max_chain_len(4096))
+        self.limits
+            .unwrap_or(Limits::default().with_max_bundle(MAX_CONFIG_FILE).with_max_chain_len(4096))
     }
 
     /// Adds the CA certificates of a PEM bundle. Self-issued CA certificates (a root:

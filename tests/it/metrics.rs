@@ -137,3 +137,31 @@ fn registry_look_ups_are_counted_by_result() {
     assert_eq!(counter(&snap, REGISTRY_LOOKUPS_TOTAL, &[("result", "refused")]), 1);
     assert_eq!(counter(&snap, REGISTRY_LOOKUPS_TOTAL, &[("result", "error")]), 0);
 }
+
+#[test]
+fn a_failed_crl_fetch_is_counted_as_a_refused_reload() {
+    use certauth::metrics::RELOADS_TOTAL;
+    use certauth::reload::{TrustFiles, Watcher};
+    let root = Ca::root("Metrics Fetch Root");
+    let dir = std::env::temp_dir().join(format!("certauth-metrics-fetch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, root.pem()).unwrap();
+    let verifier = Verifier::builder(TrustFiles::new().file(&ca).load().unwrap(), RING_ALGORITHMS)
+        .build()
+        .unwrap();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let files =
+        TrustFiles::new().file(&ca).crl_url(&format!("http://127.0.0.1:{port}/ca.crl")).unwrap();
+    let recorder = DebuggingRecorder::new();
+    metrics::with_local_recorder(&recorder, || {
+        let watcher = Watcher::builder().trust_store(verifier, files).start().unwrap();
+        watcher.check_now();
+    });
+    let snap = snapshot(&recorder);
+    let labels = |result| [("what", "trust_store"), ("result", result)];
+    assert_eq!(counter(&snap, RELOADS_TOTAL, &labels("error")), 2, "at start-up and check_now");
+    assert_eq!(counter(&snap, RELOADS_TOTAL, &labels("ok")), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
