@@ -168,14 +168,40 @@ impl MtlsListener {
         let acceptor = self.acceptor.clone();
         let timeout = self.timeout;
         self.handshakes.spawn(async move {
-            let result = match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+            let accept = acceptor.accept(stream).into_fallible();
+            let result = match tokio::time::timeout(timeout, accept).await {
                 Ok(Ok(tls)) => Ok(tls),
-                Ok(Err(e)) => Err(Refusal::Io(e)),
+                Ok(Err((e, tcp))) => {
+                    linger(tcp).await;
+                    Err(Refusal::Io(e))
+                }
                 Err(_) => Err(Refusal::Timeout),
             };
             (peer, result)
         });
     }
+}
+
+/// After a refused handshake (its alert already written): closes the sending side and
+/// reads what the client still sends, briefly and boundedly, before the socket is
+/// dropped. Dropping a socket with unread data makes the kernel answer with a reset,
+/// which can reach the client before the alert does, so the client would see a broken
+/// connection instead of the reason.
+async fn linger(mut tcp: TcpStream) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    const MAX_DRAINED: usize = 64 * 1024;
+    let drain = async {
+        let _ = tcp.shutdown().await;
+        let mut buf = [0u8; 4096];
+        let mut drained = 0;
+        while drained < MAX_DRAINED {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
 /// Why a handshake did not complete.
