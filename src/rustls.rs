@@ -117,6 +117,7 @@ pub fn to_rustls_error(e: Error) -> ::rustls::Error {
 /// [`to_rustls_error`] for certificate errors, `no_certificate` when a mandatory client
 /// certificate was not presented, `None` for anything that is not about the client's
 /// certificate (protocol errors, unsupported versions, I/O).
+#[cfg_attr(not(feature = "axum-tls"), allow(dead_code))]
 pub(crate) fn error_kind_of(e: &::rustls::Error) -> Option<ErrorKind> {
     use ::rustls::Error as E;
     match e {

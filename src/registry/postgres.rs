@@ -178,12 +178,15 @@ impl PostgresRegistryBuilder {
     /// Connects with TLS using this rustls configuration (its roots, client certificate
     /// and crypto provider); the server name checked is the connection string's host.
     ///
-    /// Default: no TLS (plain TCP or a Unix socket), unless this is called. The
-    /// connection string's `sslmode` is honoured as tokio-postgres does: `prefer` (its
-    /// default) falls back to plain TCP when the server refuses TLS, so set
-    /// `sslmode=require` with this to refuse a plain connection.
+    /// With this, every connection (pool, notification listener, migrations) requires
+    /// TLS, whatever the connection string's `sslmode` says: a server that refuses TLS,
+    /// or anyone in the path who strips it, fails the connection instead of receiving
+    /// the start-up message and password in the clear.
+    ///
+    /// Default: no TLS (plain TCP or a Unix socket), unless this is called.
     #[must_use]
     pub fn tls(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.config.ssl_mode(tokio_postgres::config::SslMode::Require);
         self.tls = Some(config);
         self
     }

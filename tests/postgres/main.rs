@@ -935,3 +935,139 @@ async fn a_lookup_polled_outside_the_tokio_runtime_reaches_the_database() {
         .expect("connect panicked outside the runtime");
     assert!(e.to_string().contains("tokio runtime"), "{e}");
 }
+
+/// A rustls client configuration trusting the certificates of `root_pem`.
+fn tls_config(root_pem: &[u8]) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(root_pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_the_database_is_verified_and_carries_lookups_and_notifications() {
+    let Some(env) = env() else { return };
+    let _shared = SERVER.read().await;
+    let root = match std::env::var("CERTAUTH_PG_TLS_ROOT") {
+        Ok(path) => std::fs::read(path).unwrap(),
+        Err(_) if std::env::var_os("CERTAUTH_REQUIRE_POSTGRES").is_some() => {
+            panic!("CERTAUTH_REQUIRE_POSTGRES is set but CERTAUTH_PG_TLS_ROOT is not")
+        }
+        Err(_) => return,
+    };
+    // run.sh lets `certauth_tls` connect over TLS only (pg_hba: hostnossl reject).
+    let admin = sql(&env.base).await;
+    admin
+        .batch_execute(
+            "DO $$ BEGIN CREATE ROLE certauth_tls LOGIN SUPERUSER; \
+             EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        )
+        .await
+        .unwrap();
+    let url = env.migrated("tls").await;
+    let tls_url = format!("{url} user=certauth_tls");
+
+    // Without TLS the role is refused: what follows really runs over TLS.
+    let plain = PostgresRegistry::builder(&tls_url).unwrap().connect().await;
+    assert!(plain.is_err(), "a plain connection was accepted for the TLS-only role");
+
+    // A root that did not issue the server's certificate: refused, nothing leaked.
+    let stranger = Ca::root("not the database's CA");
+    let e = PostgresRegistry::builder(&tls_url)
+        .unwrap()
+        .tls(tls_config(stranger.pem().as_bytes()))
+        .connect()
+        .await
+        .unwrap_err();
+    let text = format!("{e} {e:?}");
+    assert!(
+        matches!(e, PostgresError::Unavailable(ref u) if u.kind() == ErrorKind::RegistryUnavailable),
+        "{text}"
+    );
+    assert!(!text.contains("certauth_tls") && !text.contains("127.0.0.1"), "{text}");
+
+    // The right root: registrations, look-ups and change notifications all over TLS.
+    let registry = Arc::new(
+        PostgresRegistry::builder(&tls_url)
+            .unwrap()
+            .tls(tls_config(&root))
+            .staleness_bound(Duration::from_secs(1))
+            .connect()
+            .await
+            .unwrap(),
+    );
+    let ca = Ca::root("TLS Clients Root");
+    let leaf = ca.leaf("billing.example.test").build();
+    registry.add_client(&RegisteredClient::new("billing", "Billing")).await.unwrap();
+    registry.register_certificate("billing", &leaf.certificate(), at(), None).await.unwrap();
+    let auth = authenticator(&ca, registry.clone());
+    synchronised(&registry).await;
+    assert_eq!(outcome(&auth, &leaf).await, None);
+    cached(&auth, &registry, &leaf).await;
+    // A suspension made over a plain connection by another role reaches the TLS replica
+    // through its notification listener.
+    let writer = replica(&url, Duration::from_secs(1)).await;
+    writer.suspend("billing").await.unwrap();
+    until(&auth, &leaf, Some(ErrorKind::ClientSuspended), Duration::from_secs(5)).await;
+
+    // Every connection of the role is a TLS one (pool and listener at least).
+    let row = admin
+        .query_one(
+            "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl) \
+             FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) \
+             WHERE a.usename = 'certauth_tls'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (tls, clear): (i64, i64) = (row.get(0), row.get(1));
+    assert!(tls >= 2 && clear == 0, "{tls} TLS and {clear} plain connections");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tls_configured_a_server_refusing_tls_never_gets_the_start_up_in_the_clear() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    // No database needed: a fake server answers the SSLRequest with 'N' (no TLS), as a
+    // server without TLS or anyone stripping it in the path would.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let mut after = Vec::new();
+        for _ in 0..2 {
+            let Ok((mut stream, _)) = listener.accept().await else { break };
+            let mut request = [0u8; 8];
+            stream.read_exact(&mut request).await.unwrap();
+            assert_eq!(request, [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f], "not an SSLRequest");
+            stream.write_all(b"N").await.unwrap();
+            let mut rest = [0u8; 512];
+            if let Ok(Ok(n)) =
+                tokio::time::timeout(Duration::from_secs(2), stream.read(&mut rest)).await
+            {
+                after.extend_from_slice(&rest[..n]);
+            }
+        }
+        after
+    });
+    // `sslmode=prefer` would fall back to plain text; `tls()` overrides it.
+    let url = format!(
+        "host=127.0.0.1 port={port} user=secretuser password=hunter2 sslmode=prefer connect_timeout=5"
+    );
+    let stranger = Ca::root("Any Root");
+    let builder =
+        PostgresRegistry::builder(&url).unwrap().tls(tls_config(stranger.pem().as_bytes()));
+    let e = builder.migrate().await.unwrap_err();
+    assert!(!format!("{e}").contains("hunter2"), "{e}");
+    let e = builder.connect().await.unwrap_err();
+    assert!(!format!("{e}").contains("hunter2"), "{e}");
+    let after = server.await.unwrap();
+    assert!(after.is_empty(), "{} bytes sent in the clear after the refusal", after.len());
+}

@@ -78,6 +78,27 @@ cd "$tmp" # the server user may not be able to read the checkout's directory
 "${as_server[@]}" "$PGBIN/initdb" -D "$data" -U certauth -A trust -E UTF8 --locale=C --no-sync \
   >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; exit 1; }
 
+# TLS to the database: a throwaway CA and a server certificate for 127.0.0.1 (rustls
+# checks it against the wall clock, so it is valid from now for two days). The role
+# `certauth_tls` may connect over TLS only, so a test that connects as it proves TLS.
+tls_dir="$tmp/tls"
+mkdir "$tls_dir"
+ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+openssl req -x509 "${ec[@]}" -keyout "$tls_dir/ca.key" -out "$tls_dir/ca.pem" -days 2 \
+  -subj "/CN=certauth test database CA" 2>/dev/null
+openssl req "${ec[@]}" -keyout "$data/server.key" -out "$tls_dir/server.csr" \
+  -subj "/CN=127.0.0.1" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+  >"$tls_dir/server.ext"
+openssl x509 -req -in "$tls_dir/server.csr" -CA "$tls_dir/ca.pem" -CAkey "$tls_dir/ca.key" \
+  -CAcreateserial -days 2 -extfile "$tls_dir/server.ext" -out "$data/server.crt" 2>/dev/null
+chmod 600 "$data/server.key"
+[ "${#as_server[@]}" = 0 ] || chown "$server_user" "$data/server.key" "$data/server.crt"
+hba=$(cat "$data/pg_hba.conf")
+printf 'hostnossl all certauth_tls all reject\nhostssl all certauth_tls 127.0.0.1/32 trust\n%s\n' \
+  "$hba" >"$data/pg_hba.conf"
+export CERTAUTH_PG_TLS_ROOT="$tls_dir/ca.pem"
+
 # A free port: none listening on 127.0.0.1; retried if another process takes it first.
 # The settings go into postgresql.conf, so the fault tests' `pg_ctl start` and
 # `restart` bring the server back on the same port.
@@ -88,6 +109,7 @@ for attempt in 1 2 3 4 5; do
   port_in_use "$port" && continue
   { cat "$tmp/postgresql.conf.orig"
     printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nfsync = off\nmax_connections = 200\n" "$port" "$tmp"
+    printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
   } >"$data/postgresql.conf"
   if "${as_server[@]}" "$PGBIN/pg_ctl" -D "$data" -l "$log" -w -t 30 -s start; then
     started=1
