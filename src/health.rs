@@ -49,6 +49,11 @@ pub struct HealthReport {
     pub reloads: Vec<ReloadStatus>,
     /// Whether the registry answered (with [`with_registry`](Self::with_registry)).
     pub registry_reachable: Option<bool>,
+    /// Whether a PostgreSQL registry's replica cache is synchronised, so known clients are
+    /// answered without a database round trip (with `with_registry_synchronisation`,
+    /// feature `postgres`). Reported, not judged: an unsynchronised replica still answers
+    /// correctly from the database, only slower.
+    pub registry_synchronised: Option<bool>,
 }
 
 /// A certificate expiring soon, or outside its validity.
@@ -126,6 +131,7 @@ impl HealthReport {
             crls,
             reloads: Vec::new(),
             registry_reachable: None,
+            registry_synchronised: None,
         }
     }
 
@@ -143,6 +149,18 @@ impl HealthReport {
         let reachable = registry.by_client_id("").await.is_ok();
         self.registry_reachable = Some(reachable);
         self.healthy &= reachable;
+        self
+    }
+
+    /// Adds whether `registry`'s cache is synchronised
+    /// ([`PostgresRegistry::is_synchronised`](crate::registry::postgres::PostgresRegistry::is_synchronised)).
+    #[cfg(feature = "postgres")]
+    #[must_use]
+    pub fn with_registry_synchronisation(
+        mut self,
+        registry: &crate::registry::postgres::PostgresRegistry,
+    ) -> Self {
+        self.registry_synchronised = Some(registry.is_synchronised());
         self
     }
 

@@ -35,9 +35,14 @@ pub(crate) struct Common {
     /// Registry in PostgreSQL instead of a file: a connection string
     /// (`postgres://user@host/dbname` or `key=value` pairs) of a database migrated with
     /// `certauth registry --database-url URL migrate`. Replicas given the same URL share
-    /// one registry. Needs the `postgres` feature.
+    /// one registry. Needs the `postgres` feature. Read from the environment variable
+    /// `CERTAUTH_REGISTRY_URL` when absent, which keeps a password out of the process list.
     #[arg(long, value_name = "URL", conflicts_with = "registry")]
     pub(crate) registry_url: Option<String>,
+    /// Connect to the registry database over TLS (required, never downgraded), trusting
+    /// the CA certificates of this PEM file for the server's certificate.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) registry_ca: Option<PathBuf>,
     /// Header naming the client application; its registered certificate must match.
     #[arg(long)]
     pub(crate) client_id_header: Option<String>,
@@ -68,6 +73,8 @@ pub(crate) struct Built {
 struct Ops {
     verifier: Verifier,
     registry: Option<Arc<MemoryRegistry>>,
+    #[cfg(feature = "postgres")]
+    registry_db: Option<Arc<certauth::registry::postgres::PostgresRegistry>>,
     watcher: Option<Watcher>,
 }
 
@@ -99,26 +106,50 @@ async fn healthz(
     if let Some(registry) = &ops.registry {
         report = report.with_registry(&**registry).await;
     }
+    #[cfg(feature = "postgres")]
+    if let Some(registry) = &ops.registry_db {
+        report = report.with_registry(&**registry).await.with_registry_synchronisation(registry);
+    }
     let status = if report.healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, [("content-type", "application/json")], report.to_json())
 }
 
-/// The `--registry-url` registry, connected on the running (multi-thread) runtime.
+/// The `--registry-url` registry (over TLS with `--registry-ca`), connected on the running
+/// (multi-thread) runtime.
 #[cfg(feature = "postgres")]
 fn postgres_registry(
     url: &str,
-) -> Result<Arc<dyn certauth::registry::Registry>, Box<dyn std::error::Error>> {
-    let builder = certauth::registry::postgres::PostgresRegistry::builder(url)?;
+    ca: Option<&std::path::Path>,
+) -> Result<Arc<certauth::registry::postgres::PostgresRegistry>, Box<dyn std::error::Error>> {
+    let mut builder = certauth::registry::postgres::PostgresRegistry::builder(url)?;
+    if let Some(ca) = ca {
+        builder = builder.tls(database_tls(ca)?);
+    }
     let runtime = tokio::runtime::Handle::current();
     let registry = tokio::task::block_in_place(|| runtime.block_on(builder.connect()))?;
     Ok(Arc::new(registry))
 }
 
-#[cfg(not(feature = "postgres"))]
-fn postgres_registry(
-    _url: &str,
-) -> Result<Arc<dyn certauth::registry::Registry>, Box<dyn std::error::Error>> {
-    Err("--registry-url needs the example built with the postgres feature".into())
+/// A rustls client configuration (ring) trusting the CA certificates of a PEM file.
+#[cfg(feature = "postgres")]
+fn database_tls(
+    ca: &std::path::Path,
+) -> Result<Arc<rustls::ClientConfig>, Box<dyn std::error::Error>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca)? {
+        roots.add(cert?)?;
+    }
+    if roots.is_empty() {
+        return Err(format!("{}: no CA certificate", ca.display()).into());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 impl Common {
@@ -155,8 +186,29 @@ impl Common {
             auth = auth.registry(loaded.clone());
             registry = Some(loaded);
         }
-        if let Some(url) = &self.registry_url {
-            auth = auth.registry(postgres_registry(url)?);
+        #[cfg(feature = "postgres")]
+        let mut registry_db = None;
+        // The environment is read only when no flag names the registry.
+        let registry_url = self.registry_url.clone().or_else(|| {
+            self.registry.is_none().then(|| std::env::var("CERTAUTH_REGISTRY_URL").ok()).flatten()
+        });
+        if registry_url.is_none() && self.registry_ca.is_some() {
+            return Err("--registry-ca needs --registry-url (or CERTAUTH_REGISTRY_URL)".into());
+        }
+        if let Some(url) = &registry_url {
+            #[cfg(feature = "postgres")]
+            {
+                let connected = postgres_registry(url, self.registry_ca.as_deref())?;
+                auth = auth.registry(connected.clone());
+                registry_db = Some(connected);
+            }
+            #[cfg(not(feature = "postgres"))]
+            {
+                let _ = url;
+                return Err(
+                    "--registry-url needs the example built with the postgres feature".into()
+                );
+            }
         }
         let watcher = if self.watch {
             let mut watcher = Watcher::builder()
@@ -170,7 +222,13 @@ impl Common {
             None
         };
         log_summary(&verifier, registry.as_deref());
-        let ops = Arc::new(Ops { verifier, registry, watcher });
+        let ops = Arc::new(Ops {
+            verifier,
+            registry,
+            #[cfg(feature = "postgres")]
+            registry_db,
+            watcher,
+        });
         let mut routes = axum::Router::new().route("/healthz", get(healthz)).with_state(ops);
         if let Some(route) = metrics_route {
             routes = routes.merge(route);

@@ -25,7 +25,7 @@
 //! feature; without it the tool says so and exits 2. A panic is a bug.
 
 use std::io::Read as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use certauth::{Certificate, Error, ErrorKind, Format, HeaderFormat, Limits, PresentedChain};
@@ -96,13 +96,19 @@ enum Command {
     /// `MemoryRegistry::save_file` writes (certificates by x5t#S256).
     Registry {
         /// The registry file (JSON).
-        #[arg(long, required_unless_present = "database_url", conflicts_with = "database_url")]
+        #[arg(long, conflicts_with = "database_url")]
         file: Option<PathBuf>,
         /// The registry database instead of a file: a PostgreSQL connection string
         /// (`postgresql://user@host/dbname` or `key=value` pairs). Needs the `postgres`
         /// feature. The schema must be at this certauth's version: run `migrate` first.
+        /// Read from the environment variable `CERTAUTH_DATABASE_URL` when absent, which
+        /// keeps a password out of the process list and the shell history.
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
+        /// Connect to the database over TLS (required, never downgraded), trusting the CA
+        /// certificates of this PEM file for the server's certificate.
+        #[arg(long, value_name = "FILE", conflicts_with = "file")]
+        database_ca: Option<PathBuf>,
         /// The time registrations and expiry are judged at, RFC 3339; the clock when absent.
         #[arg(long, value_parser = parse_time)]
         at: Option<certauth::Timestamp>,
@@ -228,13 +234,17 @@ fn main() -> ExitCode {
     if let Command::Verify { .. } = cli.command {
         return verify(cli.command);
     }
-    if let Command::Registry { file, database_url, at, action } = cli.command {
+    if let Command::Registry { file, database_url, database_ca, at, action } = cli.command {
         let now = at.unwrap_or_else(certauth::Timestamp::now);
+        // The environment is read only when no flag names the registry.
+        let database_url = database_url.or_else(|| {
+            file.is_none().then(|| std::env::var("CERTAUTH_DATABASE_URL").ok()).flatten()
+        });
         return match (file, database_url) {
-            (_, Some(url)) => registry_database(&url, now, action),
-            (Some(file), None) => registry(&file, now, action),
+            (Some(file), _) => registry(&file, now, action),
+            (None, Some(url)) => registry_database(&url, database_ca.as_deref(), now, action),
             (None, None) => {
-                err!("error: registry needs --file or --database-url");
+                err!("error: registry needs --file or --database-url (or CERTAUTH_DATABASE_URL)");
                 ExitCode::from(2)
             }
         };
@@ -428,11 +438,38 @@ fn registry(path: &std::path::Path, now: certauth::Timestamp, action: RegistryAc
     }
 }
 
+/// `--database-ca FILE`: a rustls client configuration (ring) trusting its CA certificates.
+#[cfg(feature = "postgres")]
+fn database_tls(ca: &Path) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let bad = |e: &dyn std::fmt::Display| format!("{}: {e}", ca.display());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| bad(&e))? {
+        roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+    }
+    if roots.is_empty() {
+        return Err(bad(&"no CA certificate"));
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(&e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
 /// `registry --database-url`: the same verbs on a `PostgresRegistry`, plus `migrate`.
 /// Exit 0 done, 1 refused by the registration rules, 2 the database cannot be reached,
 /// has another schema version, or the connection string does not parse.
 #[cfg(feature = "postgres")]
-fn registry_database(url: &str, now: certauth::Timestamp, action: RegistryAction) -> ExitCode {
+fn registry_database(
+    url: &str,
+    ca: Option<&Path>,
+    now: certauth::Timestamp,
+    action: RegistryAction,
+) -> ExitCode {
     use certauth::registry::postgres::{PostgresError, PostgresRegistry};
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
@@ -441,8 +478,18 @@ fn registry_database(url: &str, now: certauth::Timestamp, action: RegistryAction
             return ExitCode::from(2);
         }
     };
+    let tls = match ca.map(database_tls).transpose() {
+        Ok(tls) => tls,
+        Err(e) => {
+            err!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let done: Result<String, PostgresError> = runtime.block_on(async {
-        let builder = PostgresRegistry::builder(url)?;
+        let mut builder = PostgresRegistry::builder(url)?;
+        if let Some(tls) = tls {
+            builder = builder.tls(tls);
+        }
         if let RegistryAction::Migrate = action {
             let m = builder.migrate().await?;
             return Ok(if m.from == m.to {
@@ -530,7 +577,12 @@ fn registry_database(url: &str, now: certauth::Timestamp, action: RegistryAction
 
 /// `registry --database-url` in a build without the `postgres` feature.
 #[cfg(not(feature = "postgres"))]
-fn registry_database(_url: &str, _now: certauth::Timestamp, _action: RegistryAction) -> ExitCode {
+fn registry_database(
+    _url: &str,
+    _ca: Option<&Path>,
+    _now: certauth::Timestamp,
+    _action: RegistryAction,
+) -> ExitCode {
     err!(
         "error: --database-url needs a certauth built with the postgres feature \
          (cargo install certauth --features cli,postgres)"

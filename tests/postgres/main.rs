@@ -953,18 +953,21 @@ fn tls_config(root_pem: &[u8]) -> Arc<rustls::ClientConfig> {
     Arc::new(config)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_to_the_database_is_verified_and_carries_lookups_and_notifications() {
-    let Some(env) = env() else { return };
-    let _shared = SERVER.read().await;
-    let root = match std::env::var("CERTAUTH_PG_TLS_ROOT") {
-        Ok(path) => std::fs::read(path).unwrap(),
+/// The PEM file of the CA that issued the test server's certificate
+/// (`CERTAUTH_PG_TLS_ROOT`, written by run.sh).
+fn tls_root() -> Option<String> {
+    match std::env::var("CERTAUTH_PG_TLS_ROOT") {
+        Ok(path) => Some(path),
         Err(_) if std::env::var_os("CERTAUTH_REQUIRE_POSTGRES").is_some() => {
             panic!("CERTAUTH_REQUIRE_POSTGRES is set but CERTAUTH_PG_TLS_ROOT is not")
         }
-        Err(_) => return,
-    };
-    // run.sh lets `certauth_tls` connect over TLS only (pg_hba: hostnossl reject).
+        Err(_) => None,
+    }
+}
+
+/// Creates the role `certauth_tls`, which run.sh's pg_hba lets connect over TLS only;
+/// returns an administrator's session.
+async fn tls_role(env: &Env) -> tokio_postgres::Client {
     let admin = sql(&env.base).await;
     admin
         .batch_execute(
@@ -973,6 +976,54 @@ async fn tls_to_the_database_is_verified_and_carries_lookups_and_notifications()
         )
         .await
         .unwrap();
+    admin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_tool_reads_the_url_from_the_environment_and_speaks_tls() {
+    let Some(env) = env() else { return };
+    let _shared = SERVER.read().await;
+    let Some(root) = tls_root() else { return };
+    let _admin = tls_role(&env).await;
+    let url = format!("{} user=certauth_tls password=hunter2", env.database("cli_tls").await);
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_certauth"))
+            .args(["registry"])
+            .args(args)
+            .env("CERTAUTH_DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+        (out.status.code().unwrap_or(-1), text(out.stdout), text(out.stderr))
+    };
+    // The role may not connect in the clear: without --database-ca the tool fails.
+    let (code, _, stderr) = run(&["migrate"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    // With it, over TLS, the URL from the environment.
+    let (code, stdout, stderr) = run(&["--database-ca", &root, "migrate"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&format!("to {SCHEMA_VERSION}")), "{stdout}");
+    assert_eq!(run(&["--database-ca", &root, "add-client", "billing"]).0, 0);
+    let (code, stdout, _) = run(&["--database-ca", &root, "list", "--json"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("\"billing\""), "{stdout}");
+    // A CA file that holds no certificate is refused before connecting.
+    let empty = std::env::temp_dir().join(format!("certauth-empty-ca-{}.pem", std::process::id()));
+    std::fs::write(&empty, "").unwrap();
+    let (code, _, stderr) = run(&["--database-ca", empty.to_str().unwrap(), "list"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no CA certificate"), "{stderr}");
+    let _ = std::fs::remove_file(&empty);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_the_database_is_verified_and_carries_lookups_and_notifications() {
+    let Some(env) = env() else { return };
+    let _shared = SERVER.read().await;
+    let Some(root_path) = tls_root() else { return };
+    let root = std::fs::read(root_path).unwrap();
+    let admin = tls_role(&env).await;
     let url = env.migrated("tls").await;
     let tls_url = format!("{url} user=certauth_tls");
 

@@ -138,12 +138,17 @@ leaf_b64=$(openssl x509 -in "$pki/leaf-ec.pem" -outform DER | base64 -w0)
 pids=()
 stop_servers() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap 'stop_servers; cleanup' EXIT
-for replica in 1 2; do
-  timeout 120 "$server_bin" --listen 127.0.0.1:0 --trust "$pki/ca-bundle.pem" \
-    --header x-client-cert --format base64-der --trusted-proxy 127.0.0.1/32 \
-    --registry-url "$DATABASE_URL" >"$tmp/server-$replica.out" 2>&1 &
-  pids+=($!)
-done
+# Replica 1 takes the URL as a flag; replica 2 from the environment, over TLS only (the
+# role certauth_tls may not connect in the clear), trusting the database's CA.
+timeout 120 "$server_bin" --listen 127.0.0.1:0 --trust "$pki/ca-bundle.pem" \
+  --header x-client-cert --format base64-der --trusted-proxy 127.0.0.1/32 \
+  --registry-url "$DATABASE_URL" >"$tmp/server-1.out" 2>&1 &
+pids+=($!)
+CERTAUTH_REGISTRY_URL="$DATABASE_URL user=certauth_tls" timeout 120 "$server_bin" \
+  --listen 127.0.0.1:0 --trust "$pki/ca-bundle.pem" \
+  --header x-client-cert --format base64-der --trusted-proxy 127.0.0.1/32 \
+  --registry-ca "$CERTAUTH_PG_TLS_ROOT" >"$tmp/server-2.out" 2>&1 &
+pids+=($!)
 addrs=()
 for replica in 1 2; do
   for _ in $(seq 100); do
@@ -166,6 +171,15 @@ expect_both() {
   done
 }
 expect_both 200
+# /healthz: the registry answers and the replica's cache is synchronised (within 3 s).
+for addr in "${addrs[@]}"; do
+  deadline=$((SECONDS + 3))
+  until health=$(curl -s "http://$addr/healthz")
+    [[ $health == *'"registry_reachable":true'*'"registry_synchronised":true'* ]]; do
+    [ "$SECONDS" -lt "$deadline" ] || { say "server $addr: /healthz $health"; exit 1; }
+    sleep 0.05
+  done
+done
 cli_db suspend billing >/dev/null
 expect_both 403
 cli_db activate billing >/dev/null
