@@ -264,6 +264,9 @@ where
         Box::pin(async move {
             // Only the head is looked at; the body need not be Sync.
             let (mut parts, body) = request.into_parts();
+            if config.authenticator.is_report_only() {
+                parts.extensions.insert(ReportOnly);
+            }
             match authenticate(&config, &parts).await {
                 Ok(Some(client)) => {
                     parts.extensions.insert(client);
@@ -489,6 +492,10 @@ fn missing(config: &Config) -> Result<Option<AuthenticatedClient>, Error> {
 /// without one). Put it inside [`CertAuthLayer`], which authenticates first: with axum,
 /// `route_layer` on the route and `layer(CertAuthLayer)` on the router.
 ///
+/// Behind a [`CertAuthLayer`] whose authenticator is in report-only mode
+/// ([`AuthenticatorBuilder::report_only`](crate::AuthenticatorBuilder::report_only)), a
+/// refusal is logged at warn and the request let through, as authentication's are.
+///
 /// ```ignore
 /// let app = Router::new()
 ///     .route("/orders", get(list_orders)
@@ -519,6 +526,11 @@ impl<S> Layer<S> for AuthorizeLayer {
     }
 }
 
+/// Set by [`CertAuth`] on every request when its authenticator is in report-only mode,
+/// so that [`Authorize`] reports instead of refusing too. Private: only the layer sets it.
+#[derive(Clone, Copy, Debug)]
+struct ReportOnly;
+
 /// The service [`AuthorizeLayer`] makes.
 #[derive(Clone, Debug)]
 pub struct Authorize<S> {
@@ -548,6 +560,10 @@ where
         };
         match verdict {
             Ok(()) => Box::pin(self.inner.call(request)),
+            Err(e) if request.extensions().get::<ReportOnly>().is_some() => {
+                tracing::warn!(target: TRACING_TARGET, kind = %e.kind(), message = e.message(), "report-only: the route's policy would refuse; request let through");
+                Box::pin(self.inner.call(request))
+            }
             Err(e) => {
                 tracing::info!(target: TRACING_TARGET, kind = %e.kind(), message = e.message(), "request refused by the route's policy");
                 let response = ErrorResponse::new(e.kind()).into_response();

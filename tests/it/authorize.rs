@@ -29,6 +29,7 @@ struct Clients {
     billing: Leaf,
     reporting: Leaf,
     stranger: Leaf,
+    root: Ca,
     auth: Authenticator,
 }
 
@@ -62,7 +63,7 @@ fn clients() -> Clients {
         .unregistered(Unregistered::Anonymous)
         .build()
         .unwrap();
-    Clients { billing, reporting, stranger, auth }
+    Clients { billing, reporting, stranger, root, auth }
 }
 
 async fn authenticated(c: &Clients, leaf: &Leaf) -> AuthenticatedClient {
@@ -263,4 +264,39 @@ async fn policy_matching_is_exact() {
     let e = Policy::client_ids(["x"]).check(&stranger).unwrap_err();
     assert!(e.message().contains(&stranger.thumbprint().to_string()), "{e}");
     assert!(Policy::client_ids(["billing"]).check(&billing).is_ok());
+}
+
+#[tokio::test]
+async fn behind_a_report_only_authenticator_a_route_policy_reports_instead_of_refusing() {
+    let c = clients();
+    let store = TrustStore::builder().add_pem(c.root.pem().as_bytes()).unwrap().build().unwrap();
+    let verifier = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+    let report_only = Authenticator::builder(verifier).report_only().build().unwrap();
+    let policy = || AuthorizeLayer::new(Policy::client_ids(["nobody"]));
+    let route = |auth: &Authenticator| {
+        Router::new()
+            .route("/orders", get(|| async { "served" }).route_layer(policy()))
+            .layer(CertAuthLayer::new(auth.clone()))
+    };
+    // Enforcing: the policy refuses billing.
+    assert_eq!(
+        get_as(&route(&c.auth), Some(&c.billing), "/orders", &[]).await,
+        (StatusCode::FORBIDDEN, NOT_PERMITTED.to_owned())
+    );
+    // Report-only: billing authenticates and the policy would refuse it; a client from
+    // another CA fails authentication and then the policy. Both are served, reported.
+    let outsider = Ca::root("Outside Root").leaf("outsider").build();
+    for leaf in [&c.billing, &outsider] {
+        assert_eq!(
+            get_as(&route(&report_only), Some(leaf), "/orders", &[]).await,
+            (StatusCode::OK, "served".to_owned())
+        );
+    }
+    // Without any authentication layer the policy still refuses: only CertAuthLayer sets
+    // report-only, a client cannot.
+    let bare = Router::new().route("/orders", get(|| async { "served" }).route_layer(policy()));
+    assert_eq!(
+        get_as(&bare, Some(&c.billing), "/orders", &[("x-report-only", "1")]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
