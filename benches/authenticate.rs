@@ -13,6 +13,7 @@ use base64::Engine as _;
 use certauth::CacheConfig;
 use certauth::RING_ALGORITHMS;
 use certauth::registry::{MemoryRegistry, RegisteredClient, Registry};
+use certauth::testkit::block_on;
 use certauth::testkit::pki::Ca;
 use certauth::{
     AuthRequest, Authenticator, Credential, Format, Thumbprint, Timestamp, TrustStore, Verifier,
@@ -52,25 +53,6 @@ static ALLOC: Counting = Counting;
 /// 8-16 bytes, comes on top).
 fn live() -> usize {
     LIVE.load(Ordering::Relaxed)
-}
-
-/// Runs a future on this thread, parking while a verification thread works.
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::park();
-    }
 }
 
 fn at() -> Timestamp {

@@ -15,28 +15,10 @@ use base64::Engine as _;
 use certauth::RING_ALGORITHMS;
 use certauth::registry::postgres::PostgresRegistry;
 use certauth::registry::{MemoryRegistry, RegisteredClient, Registry};
+use certauth::testkit::block_on;
 use certauth::testkit::pki::Ca;
 use certauth::{AuthRequest, Authenticator, Credential, Format, Timestamp, TrustStore, Verifier};
 use criterion::{Criterion, criterion_group, criterion_main};
-
-/// Runs a future on this thread, parking while it waits.
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::park();
-    }
-}
 
 fn at() -> Timestamp {
     Timestamp::parse_rfc3339("2026-06-01T00:00:00Z").unwrap()

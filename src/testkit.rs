@@ -48,3 +48,33 @@
 pub mod hostile;
 pub mod pki;
 pub mod proxy;
+
+/// Runs a future to completion on the calling thread, parking while it waits: enough for
+/// [`Authenticator::authenticate`](crate::Authenticator::authenticate) and the in-memory
+/// registry in a synchronous test or benchmark, with no async runtime. Futures that need
+/// a runtime's reactor or timers (tokio I/O, `PostgresRegistry` connecting) need that
+/// runtime instead.
+///
+/// ```
+/// assert_eq!(certauth::testkit::block_on(async { 40 + 2 }), 42);
+/// ```
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use certauth::RING_ALGORITHMS;
 use certauth::registry::postgres::{PostgresError, PostgresRegistry, SCHEMA_VERSION};
 use certauth::registry::{ClientStatus, MemoryRegistry, RegisteredClient, Registry};
+use certauth::testkit::block_on;
 use certauth::testkit::pki::{Ca, Leaf};
 use certauth::{
     AuthRequest, Authenticator, Credential, ErrorKind, Timestamp, TrustStore, Verifier,
@@ -896,25 +897,6 @@ async fn the_operator_tool_manages_the_database_with_the_file_verbs() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Polls a future to completion on this thread, without any tokio context.
-fn plain_block_on<F: std::future::Future>(f: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::park();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lookup_polled_outside_the_tokio_runtime_reaches_the_database() {
     let Some(env) = env() else { return };
@@ -925,12 +907,12 @@ async fn a_lookup_polled_outside_the_tokio_runtime_reaches_the_database() {
     let r = registry.clone();
     // A cache miss creates the pool's and the query's timers: they must belong to the
     // registry's runtime, not to whatever executor polls (which would panic).
-    let found = std::thread::spawn(move || plain_block_on(r.by_client_id("x")))
+    let found = std::thread::spawn(move || block_on(r.by_client_id("x")))
         .join()
         .expect("the look-up panicked outside the runtime");
     assert_eq!(found.unwrap().map(|c| c.id().to_owned()), Some("x".to_owned()));
     let builder = PostgresRegistry::builder(&url).unwrap();
-    let e = std::thread::spawn(move || plain_block_on(builder.connect()).unwrap_err())
+    let e = std::thread::spawn(move || block_on(builder.connect()).unwrap_err())
         .join()
         .expect("connect panicked outside the runtime");
     assert!(e.to_string().contains("tokio runtime"), "{e}");
