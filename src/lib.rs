@@ -233,6 +233,7 @@ mod der_reader;
 mod error;
 pub mod health;
 mod hex;
+mod http_get;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
