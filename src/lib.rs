@@ -288,7 +288,7 @@ pub use verify::AWS_LC_RS_ALGORITHMS;
 #[cfg_attr(docsrs, doc(cfg(feature = "ring")))]
 pub use verify::RING_ALGORITHMS;
 pub use verify::{
-    Algorithms, ExtendedKeyUsagePolicy, KeyPolicy, RevocationChecker, RevocationDepth,
+    Algorithms, ExtendedKeyUsagePolicy, IntermediateFetch, KeyPolicy, RevocationChecker, RevocationDepth,
     RevocationPolicy, RevokedSerials, TrustedBy, UnknownStatus, VerifiedChain, Verifier,
     VerifierBuilder,
 };
