@@ -557,7 +557,9 @@ mod tests {
     fn a_closed_port_is_an_error() {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = HttpUrl::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-        assert!(message(get(&url, ACCEPT_CRL, 64, Duration::from_secs(5))).contains("cannot connect"));
+        assert!(
+            message(get(&url, ACCEPT_CRL, 64, Duration::from_secs(5))).contains("cannot connect")
+        );
     }
 
     #[test]

@@ -233,10 +233,10 @@ mod der_reader;
 mod error;
 pub mod health;
 mod hex;
-mod http_get;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
+mod http_get;
 mod identity;
 mod input;
 #[cfg(feature = "metrics")]
@@ -288,9 +288,9 @@ pub use verify::AWS_LC_RS_ALGORITHMS;
 #[cfg_attr(docsrs, doc(cfg(feature = "ring")))]
 pub use verify::RING_ALGORITHMS;
 pub use verify::{
-    Algorithms, ExtendedKeyUsagePolicy, IntermediateFetch, KeyPolicy, RevocationChecker, RevocationDepth,
-    RevocationPolicy, RevokedSerials, TrustedBy, UnknownStatus, VerifiedChain, Verifier,
-    VerifierBuilder,
+    Algorithms, ExtendedKeyUsagePolicy, IntermediateFetch, KeyPolicy, RevocationChecker,
+    RevocationDepth, RevocationPolicy, RevokedSerials, TrustedBy, UnknownStatus, VerifiedChain,
+    Verifier, VerifierBuilder,
 };
 
 /// A boxed, sendable future: what the asynchronous extension points return

@@ -231,12 +231,12 @@ impl Verifier {
             ),
             None => aia::Completion::default(),
         };
-        let presented: std::borrow::Cow<'_, [CertificateDer<'static>]> =
-            if fetched.certs.is_empty() {
-                chain.intermediates().into()
-            } else {
-                chain.intermediates().iter().chain(&fetched.certs).cloned().collect()
-            };
+        let presented: std::borrow::Cow<'_, [CertificateDer<'static>]> = if fetched.certs.is_empty()
+        {
+            chain.intermediates().into()
+        } else {
+            chain.intermediates().iter().chain(&fetched.certs).cloned().collect()
+        };
         // Only the presented certificates that could lie on a path are offered, so that
         // path building does bounded work whatever the client sends (see `candidates`).
         let intermediates: Vec<CertificateDer<'_>> = candidates::path_candidates(

@@ -117,10 +117,12 @@ impl IntermediateFetch {
                 error: Error::new(ErrorKind::MalformedInput, why.to_owned()),
             };
             if host.is_empty() || host.contains(['/', '?', '#', '@']) {
-                return Err(invalid("a fetch host is a host name or address with an optional port"));
+                return Err(invalid(
+                    "a fetch host is a host name or address with an optional port",
+                ));
             }
-            let url = HttpUrl::parse(&format!("http://{host}/"))
-                .map_err(|e| invalid(e.message()))?;
+            let url =
+                HttpUrl::parse(&format!("http://{host}/")).map_err(|e| invalid(e.message()))?;
             allowed.push((url.host().to_ascii_lowercase(), url.port()));
         }
         if allowed.is_empty() {
@@ -356,9 +358,8 @@ impl Fetcher {
         if slots.len() >= MAX_CACHED_URLS {
             // Outdated results go first; then about an eighth, in the map's random order.
             // A slot being fetched (locked) stays.
-            let stale = |s: &Slot| {
-                s.try_lock().is_ok_and(|c| c.as_ref().is_none_or(|c| !c.holds_at(now)))
-            };
+            let stale =
+                |s: &Slot| s.try_lock().is_ok_and(|c| c.as_ref().is_none_or(|c| !c.holds_at(now)));
             slots.retain(|_, s| !stale(s));
             if slots.len() >= MAX_CACHED_URLS {
                 let victims: Vec<String> = slots
@@ -429,9 +430,8 @@ fn ca_issuers_of(cert: &[u8]) -> Vec<String> {
 /// The certificates of a caIssuers response: one DER certificate (RFC 5280 4.2.2.1),
 /// or PEM certificates. A PKCS#7 certs-only bundle is refused.
 fn parse_response(body: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
-    let limits = Limits::default()
-        .with_max_bundle(MAX_RESPONSE)
-        .with_max_chain_len(MAX_CERTS_PER_RESPONSE);
+    let limits =
+        Limits::default().with_max_bundle(MAX_RESPONSE).with_max_chain_len(MAX_CERTS_PER_RESPONSE);
     let text = crate::input::trim_ascii_ws(body);
     let pkcs7 = || {
         Error::new(
