@@ -473,6 +473,39 @@ impl TrustStoreBuilder {
         })
     }
 
+    /// Adds the CRLs fetched once, now, from an `http://` URL with a plain HTTP/1.1 GET:
+    /// the response must be `200` within `timeout` (connecting, sending and receiving
+    /// together; at least 10 ms), with a body (PEM or DER) of at most the byte bound of
+    /// [`with_limits`](Self::with_limits) (default 16 MiB). Redirects, any other scheme
+    /// (`https:`, `file:`, `ldap:`) and a URL with user information are refused. For a CRL
+    /// fetched again while serving, use [`TrustFiles::crl_url`](crate::reload::TrustFiles::crl_url).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let store = certauth::TrustStore::builder()
+    ///     .add_file("/etc/certauth/ca.pem")?
+    ///     .add_crl_url("http://pki.example.com/issuing.crl", Duration::from_secs(10))?
+    ///     .build()?;
+    /// # Ok::<(), certauth::ConfigError>(())
+    /// ```
+    pub fn add_crl_url(self, url: &str, timeout: std::time::Duration) -> Result<Self, ConfigError> {
+        let printable: String =
+            url.chars().take(200).map(|c| if c.is_control() { '?' } else { c }).collect();
+        let in_url = |error: Error| invalid(format!("crl url {printable}"), error);
+        let parsed = crate::http_get::HttpUrl::parse(url).map_err(in_url)?;
+        let bytes = crate::http_get::get(
+            &parsed,
+            crate::http_get::ACCEPT_CRL,
+            self.limits().max_bundle(),
+            timeout.max(std::time::Duration::from_millis(10)),
+        )
+        .map_err(in_url)?;
+        self.add_crl(&bytes).map_err(|e| match e {
+            ConfigError::Invalid { error, .. } => in_url(error),
+            other => other,
+        })
+    }
+
     /// Pins a self-signed client certificate: a leaf byte-identical to it is accepted
     /// without a CA (validity, key policy and EKU still apply). For small deployments and
     /// devices; revocation then means removing the pin.
