@@ -185,6 +185,7 @@
 //! | a registry file | 64 MiB |
 //! | a trust-store file | 16 MiB and 4,096 certificates |
 //! | a CRL fetched from an `http://` URL ([`reload::TrustFiles::crl_url`]) | 16 MiB of body, 16 KiB of headers, 10 s for the whole exchange |
+//! | an issuer certificate fetched from a caIssuers URL (opt-in, allowed hosts only: [`VerifierBuilder::fetch_missing_intermediates`]) | 64 KiB of body, 3 s, 2 fetches per verification, 256 URLs cached |
 //!
 //! Every file a path names is read up to its bound and no further.
 //!

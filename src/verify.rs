@@ -100,7 +100,9 @@ pub type Algorithms = &'static [&'static dyn SignatureVerificationAlgorithm];
 /// is cheapest first: the leaf checks run before any signature is verified, and the path
 /// rules on each candidate path that webpki builds, so a candidate they refuse leaves
 /// webpki free to find another. Before path building, only the presented certificates on
-/// a few short name paths from the leaf to an anchor are offered (bounded work).
+/// a few short name paths from the leaf to an anchor are offered (bounded work). Opted in
+/// ([`VerifierBuilder::fetch_missing_intermediates`]), an issuer missing from those names
+/// is fetched from its caIssuers URL and offered as a presented one.
 ///
 /// Cheap to clone (one `Arc`); share one per configuration. The trust store can be
 /// replaced while requests are being verified ([`replace_trust_store`](Self::replace_trust_store));
