@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 
@@ -497,7 +498,7 @@ impl TrustStoreBuilder {
             &parsed,
             crate::http_get::ACCEPT_CRL,
             self.limits().max_bundle(),
-            timeout.max(std::time::Duration::from_millis(10)),
+            timeout.max(Duration::from_millis(10)),
         )
         .map_err(in_url)?;
         self.add_crl(&bytes).map_err(|e| match e {
