@@ -489,7 +489,7 @@ impl TrustStoreBuilder {
     ///     .build()?;
     /// # Ok::<(), certauth::ConfigError>(())
     /// ```
-    pub fn add_crl_url(self, url: &str, timeout: std::time::Duration) -> Result<Self, ConfigError> {
+    pub fn add_crl_url(self, url: &str, timeout: Duration) -> Result<Self, ConfigError> {
         let printable: String =
             url.chars().take(200).map(|c| if c.is_control() { '?' } else { c }).collect();
         let in_url = |error: Error| invalid(format!("crl url {printable}"), error);
