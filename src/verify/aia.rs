@@ -189,7 +189,8 @@ impl IntermediateFetch {
     }
 }
 
-/// `s` shortened and stripped of control characters, for an error message.
+/// `s` shortened to 200 characters and stripped of control characters, for an error
+/// message (a URL from a certificate is as long as the certificate lets it be).
 fn printable(s: &str) -> String {
     s.chars().take(200).map(|c| if c.is_control() { '?' } else { c }).collect()
 }
@@ -278,7 +279,7 @@ impl Fetcher {
                     if done.certs.len() == before {
                         done.note = Some(format!(
                             "the certificate fetched from {} is not the missing issuer",
-                            url.as_str()
+                            printable(url.as_str())
                         ));
                         break;
                     }
@@ -287,7 +288,7 @@ impl Fetcher {
                 Err(e) => {
                     done.note = Some(format!(
                         "fetching the issuer from {} failed: {}",
-                        url.as_str(),
+                        printable(url.as_str()),
                         e.message()
                     ));
                     break;
@@ -307,7 +308,10 @@ impl Fetcher {
         for raw in urls {
             match HttpUrl::parse(&raw) {
                 Ok(url) if self.config.allows(&url) => return Ok(url),
-                Ok(url) => refused = Some(format!("caIssuers host {} is not allowed", url.host())),
+                Ok(url) => {
+                    refused =
+                        Some(format!("caIssuers host {} is not allowed", printable(url.host())));
+                }
                 Err(_) => {
                     refused.get_or_insert_with(|| "caIssuers url is not a plain http url".into());
                 }
@@ -508,6 +512,15 @@ mod tests {
         assert_eq!(urls[0], "http://pki.example.test/0.crt");
         assert!(ca_issuers_of(root.leaf("plain").build().der()).is_empty());
         assert!(ca_issuers_of(b"\x30\x03\x02\x01\x00").is_empty());
+    }
+
+    #[test]
+    fn a_long_url_from_a_certificate_is_quoted_short() {
+        let long = format!("http://{}.example/ca.crt", "a".repeat(2000));
+        let leaf = Ca::root("Root").leaf("client").ca_issuers_url(&long).build();
+        let fetcher = Fetcher::new(IntermediateFetch::from_hosts(["pki.example"]).unwrap());
+        let note = fetcher.url_of(leaf.der()).unwrap_err();
+        assert!(note.starts_with("caIssuers host aaa") && note.len() < 300, "{}", note.len());
     }
 
     #[test]
