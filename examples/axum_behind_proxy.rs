@@ -5,7 +5,7 @@
 //! cargo run --example axum_behind_proxy --features axum,rustls,ring -- \
 //!     --listen 127.0.0.1:8080 --trust ca.pem \
 //!     --header x-ssl-client-cert --format nginx-escaped --trusted-proxy 127.0.0.1/32 \
-//!     [--crl ca.crl]... [--registry clients.json | --registry-url postgres://...] [--client-id-header x-client-id] \
+//!     [--crl ca.crl | --crl http://pki.example/ca.crl]... [--registry clients.json | --registry-url postgres://...] [--client-id-header x-client-id] \
 //!     [--verify-header x-ssl-client-verify=SUCCESS]
 //! ```
 //!

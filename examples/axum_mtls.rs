@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --example axum_mtls --features axum-tls,ring -- \
 //!     --listen 127.0.0.1:8443 --trust ca.pem --cert server.pem --key server.key \
-//!     [--crl ca.crl]... [--registry clients.json] [--client-id-header x-client-id]
+//!     [--crl ca.crl | --crl http://pki.example/ca.crl]... [--registry clients.json] [--client-id-header x-client-id]
 //! curl --cacert ca.pem --cert client.pem --key client.key https://localhost:8443/whoami
 //! ```
 //!

@@ -56,15 +56,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-mod http_get;
-
 use crate::error::{ConfigError, Error};
 use crate::registry::MemoryRegistry;
 use crate::time::Timestamp;
 use crate::trust::{Crl, MAX_CONFIG_FILE, TrustStore, TrustStoreBuilder};
 
+use crate::http_get::{self, HttpUrl};
 use crate::verify::Verifier;
-use http_get::HttpUrl;
 
 /// The `tracing` target of reload events.
 pub const TRACING_TARGET: &str = "certauth::reload";
@@ -202,7 +200,8 @@ fn url_error(url: &HttpUrl, error: Error) -> ConfigError {
 
 /// Fetches the CRL at `url` and checks that it parses; the error names the URL.
 fn fetch(url: &HttpUrl, timeout: Duration) -> Result<Fetched, ConfigError> {
-    let bytes = http_get::get(url, MAX_CONFIG_FILE, timeout).map_err(|e| url_error(url, e))?;
+    let bytes = http_get::get(url, http_get::ACCEPT_CRL, MAX_CONFIG_FILE, timeout)
+        .map_err(|e| url_error(url, e))?;
     let crls = Crl::parse_any(&bytes).map_err(|e| url_error(url, e))?;
     let this_update = crls.iter().map(Crl::this_update).max();
     let next_update = crls.iter().filter_map(Crl::next_update).min();

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 
@@ -469,6 +470,39 @@ impl TrustStoreBuilder {
             ConfigError::Invalid { error, .. } => {
                 invalid(path.as_ref().display().to_string(), error)
             }
+            other => other,
+        })
+    }
+
+    /// Adds the CRLs fetched once, now, from an `http://` URL with a plain HTTP/1.1 GET:
+    /// the response must be `200` within `timeout` (connecting, sending and receiving
+    /// together; at least 10 ms), with a body (PEM or DER) of at most the byte bound of
+    /// [`with_limits`](Self::with_limits) (default 16 MiB). Redirects, any other scheme
+    /// (`https:`, `file:`, `ldap:`) and a URL with user information are refused. For a CRL
+    /// fetched again while serving, use [`TrustFiles::crl_url`](crate::reload::TrustFiles::crl_url).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let store = certauth::TrustStore::builder()
+    ///     .add_file("/etc/certauth/ca.pem")?
+    ///     .add_crl_url("http://pki.example.com/issuing.crl", Duration::from_secs(10))?
+    ///     .build()?;
+    /// # Ok::<(), certauth::ConfigError>(())
+    /// ```
+    pub fn add_crl_url(self, url: &str, timeout: Duration) -> Result<Self, ConfigError> {
+        let printable: String =
+            url.chars().take(200).map(|c| if c.is_control() { '?' } else { c }).collect();
+        let in_url = |error: Error| invalid(format!("crl url {printable}"), error);
+        let parsed = crate::http_get::HttpUrl::parse(url).map_err(in_url)?;
+        let bytes = crate::http_get::get(
+            &parsed,
+            crate::http_get::ACCEPT_CRL,
+            self.limits().max_bundle(),
+            timeout.max(Duration::from_millis(10)),
+        )
+        .map_err(in_url)?;
+        self.add_crl(&bytes).map_err(|e| match e {
+            ConfigError::Invalid { error, .. } => in_url(error),
             other => other,
         })
     }

@@ -30,11 +30,13 @@ use crate::thumbprint::Thumbprint;
 use crate::time::Timestamp;
 use crate::trust::TrustStore;
 
+mod aia;
 mod candidates;
 mod path;
 mod policy;
 mod revocation;
 
+pub use aia::IntermediateFetch;
 pub use policy::{ExtendedKeyUsagePolicy, KeyPolicy};
 pub use revocation::{
     RevocationChecker, RevocationDepth, RevocationPolicy, RevokedSerials, UnknownStatus,
@@ -98,7 +100,9 @@ pub type Algorithms = &'static [&'static dyn SignatureVerificationAlgorithm];
 /// is cheapest first: the leaf checks run before any signature is verified, and the path
 /// rules on each candidate path that webpki builds, so a candidate they refuse leaves
 /// webpki free to find another. Before path building, only the presented certificates on
-/// a few short name paths from the leaf to an anchor are offered (bounded work).
+/// a few short name paths from the leaf to an anchor are offered (bounded work). Opted in
+/// ([`VerifierBuilder::fetch_missing_intermediates`]), an issuer missing from those names
+/// is fetched from its caIssuers URL and offered as a presented one.
 ///
 /// Cheap to clone (one `Arc`); share one per configuration. The trust store can be
 /// replaced while requests are being verified ([`replace_trust_store`](Self::replace_trust_store));
@@ -131,6 +135,7 @@ struct Inner {
     revocation: Option<RevocationPolicy>,
     max_intermediates: usize,
     skew: i64,
+    fetch: Option<aia::Fetcher>,
 }
 
 impl fmt::Debug for Verifier {
@@ -144,6 +149,7 @@ impl fmt::Debug for Verifier {
             .field("revocation", &i.revocation)
             .field("max_intermediates", &i.max_intermediates)
             .field("clock_skew_secs", &i.skew)
+            .field("fetch_missing_intermediates", &i.fetch)
             .finish()
     }
 }
@@ -158,6 +164,7 @@ pub struct VerifierBuilder {
     revocation: Option<RevocationPolicy>,
     max_intermediates: usize,
     skew: i64,
+    fetch: Option<IntermediateFetch>,
 }
 
 impl Verifier {
@@ -172,6 +179,7 @@ impl Verifier {
             revocation: None,
             max_intermediates: 4,
             skew: 0,
+            fetch: None,
         }
     }
 
@@ -214,11 +222,28 @@ impl Verifier {
 
         let ee = webpki::EndEntityCert::try_from(leaf).map_err(translate)?;
         let anchors = store.anchors_at(now, inner.skew);
+        // Opted in: an issuer missing by name is fetched and offered as if presented.
+        let fetched = match &inner.fetch {
+            Some(fetcher) => fetcher.complete(
+                leaf,
+                chain.intermediates(),
+                store.intermediates(),
+                anchors.as_slice(),
+                now,
+            ),
+            None => aia::Completion::default(),
+        };
+        let presented: std::borrow::Cow<'_, [CertificateDer<'static>]> = if fetched.certs.is_empty()
+        {
+            chain.intermediates().into()
+        } else {
+            chain.intermediates().iter().chain(&fetched.certs).cloned().collect()
+        };
         // Only the presented certificates that could lie on a path are offered, so that
         // path building does bounded work whatever the client sends (see `candidates`).
         let intermediates: Vec<CertificateDer<'_>> = candidates::path_candidates(
             leaf,
-            chain.intermediates(),
+            &presented,
             anchors.as_slice(),
             store.intermediates(),
             // One more than allowed, so a genuine path one too long is reported as too
@@ -298,7 +323,15 @@ impl Verifier {
             Err(webpki::Error::CertNotValidYet { .. }) if inner.skew > 0 => {
                 attempt(now.plus_secs(inner.skew)).map_err(reported)?
             }
-            Err(e) => return Err(anchors.explain(missing_issuer(reported(e), chain, &store))),
+            Err(e) => {
+                let e = anchors.explain(missing_issuer(reported(e), chain, &store));
+                return Err(match fetched.note {
+                    Some(note) if e.kind() == ErrorKind::UnknownIssuer => {
+                        Error::new(e.kind(), format!("{}; {note}", e.message()))
+                    }
+                    _ => e,
+                });
+            }
         };
 
         let mut certs = Vec::with_capacity(1 + path.intermediate_certificates().count());
@@ -415,10 +448,9 @@ impl Verifier {
             })
             .filter(|t| *t > now)
             .min();
-        match (self.next_change_after(now), presented) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        // A refusal for want of a fetched issuer lasts no longer than the failed fetch.
+        let fetch = self.inner.fetch.as_ref().map(|f| f.refusal_cured_at(now));
+        [self.next_change_after(now), presented, fetch].into_iter().flatten().min()
     }
 
     fn verify_pinned(
@@ -601,6 +633,46 @@ impl VerifierBuilder {
         self
     }
 
+    /// Opt-in, off by default: when a client's chain lacks an issuer (its names lead to
+    /// no trust anchor through the presented and held certificates), fetch the missing
+    /// issuer's certificate from the caIssuers URL in the authority information access
+    /// extension of the last certificate reached, from the hosts `fetch` allows only, and
+    /// offer it to path building as a presented intermediate: it earns no trust of its
+    /// own, the path must still reach an anchor and pass every check. Clients behind a
+    /// proxy that forwards only the leaf then verify without the server holding their
+    /// intermediates.
+    ///
+    /// Off by default because the URL comes from a certificate nobody has verified yet:
+    /// fetching lets a client make the server send a request (to the allowed hosts only,
+    /// `http://` only, bounded and cached as [`IntermediateFetch`] says).
+    ///
+    /// The fetch blocks the verifying thread for up to the fetch timeout (and at most
+    /// [`IntermediateFetch::max_fetches`] times per verification) when the result is not
+    /// cached. [`Authenticator::authenticate`](crate::Authenticator::authenticate) verifies
+    /// on its own verification threads, so the async runtime is not blocked; a direct
+    /// [`Verifier::verify`] and the rustls verifier (during the handshake) block their
+    /// caller. A verification refused because a fetch failed is remembered by the
+    /// authenticator's cache no longer than [`IntermediateFetch::failure_ttl`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "ring")] {
+    /// use certauth::{IntermediateFetch, RING_ALGORITHMS, Timestamp, TrustStore, Verifier};
+    /// let store = TrustStore::builder()
+    ///     .add_pem(include_bytes!("../tests/data/pki/root.pem"))?
+    ///     .check_at(Timestamp::parse_rfc3339("2027-01-01T00:00:00Z")?)
+    ///     .build()?;
+    /// let verifier = Verifier::builder(store, RING_ALGORITHMS)
+    ///     .fetch_missing_intermediates(IntermediateFetch::from_hosts(["pki.example.com"])?)
+    ///     .build()?;
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn fetch_missing_intermediates(mut self, fetch: IntermediateFetch) -> Self {
+        self.fetch = Some(fetch);
+        self
+    }
+
     /// Checks the settings against each other and the store, and builds the verifier.
     pub fn build(self) -> Result<Verifier, ConfigError> {
         if self.algorithms.is_empty() {
@@ -622,6 +694,7 @@ impl VerifierBuilder {
                 revocation: self.revocation,
                 max_intermediates: self.max_intermediates,
                 skew: self.skew,
+                fetch: self.fetch.map(aia::Fetcher::new),
             }),
         })
     }

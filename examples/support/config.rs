@@ -12,7 +12,7 @@ use axum::routing::get;
 use certauth::health::HealthReport;
 use certauth::registry::MemoryRegistry;
 use certauth::reload::{TrustFiles, Watcher};
-use certauth::{Authenticator, Timestamp, Verifier};
+use certauth::{Authenticator, IntermediateFetch, Timestamp, Verifier};
 use certauth::{RING_ALGORITHMS, RevocationDepth, RevocationPolicy, UnknownStatus};
 
 /// Flags every reference server takes.
@@ -24,10 +24,20 @@ pub(crate) struct Common {
     /// Trust anchors (PEM bundle, DER file or directory); repeatable.
     #[arg(long, required = true)]
     pub(crate) trust: Vec<PathBuf>,
-    /// CRL file (PEM or DER); repeatable. Checked for the client certificate; a client
-    /// whose issuer has no CRL here is refused.
+    /// CRL file (PEM or DER), or an `http://` URL; repeatable. Checked for the client
+    /// certificate; a client whose issuer has no CRL here is refused. A URL is fetched at
+    /// start (a failure stops the start) and, with --watch, again every
+    /// --crl-refresh-secs and before its nextUpdate; a failed refresh keeps the last CRL.
     #[arg(long)]
-    pub(crate) crl: Vec<PathBuf>,
+    pub(crate) crl: Vec<String>,
+    /// With --watch, how often each --crl URL is fetched again, in seconds.
+    #[arg(long, default_value_t = 3600, requires = "watch")]
+    pub(crate) crl_refresh_secs: u64,
+    /// Fetch an issuer missing from a client's chain from its caIssuers URL (`http://`),
+    /// from this host only (`host` for port 80, or `host:port`); repeatable. Off when
+    /// absent. A fetch (at most 3 s, then cached) holds the verification that needs it.
+    #[arg(long, value_name = "HOST")]
+    pub(crate) fetch_intermediates_from: Vec<String>,
     /// Registry file (JSON): clients and their certificates. Without it every verified
     /// certificate is accepted and `client_id` is null.
     #[arg(long)]
@@ -166,13 +176,19 @@ impl Common {
         for path in &self.trust {
             files = files.file(path);
         }
-        for path in &self.crl {
-            files = files.crl(path);
+        for crl in &self.crl {
+            // Anything with a scheme is a URL (`https://` is refused as such).
+            files = if crl.contains("://") { files.crl_url(crl)? } else { files.crl(crl) };
         }
+        files = files.crl_refresh_interval(Duration::from_secs(self.crl_refresh_secs));
         let mut verifier = Verifier::builder(files.load()?, RING_ALGORITHMS);
         if !self.crl.is_empty() {
             verifier = verifier
                 .revocation(RevocationPolicy::new(RevocationDepth::Leaf, UnknownStatus::Deny));
+        }
+        if !self.fetch_intermediates_from.is_empty() {
+            let fetch = IntermediateFetch::from_hosts(&self.fetch_intermediates_from)?;
+            verifier = verifier.fetch_missing_intermediates(fetch);
         }
         let verifier = verifier.build()?;
         let mut auth = Authenticator::builder(verifier.clone());

@@ -7,6 +7,7 @@
 //! cargo run --features cli --bin certauth -- thumbprint --format xfcc tests/data/headers/envoy-xfcc-ec-all-details.txt
 //! cargo run --features cli --bin certauth -- thumbprint leaf.pem
 //! cargo run --features cli --bin certauth -- verify --trust tests/data/pki/root.pem --json tests/data/pki/leaf-ec-chain.pem
+//! cargo run --features cli --bin certauth -- verify --trust root.pem --crl http://pki.example.com/issuing.crl --fetch-intermediates-from pki.example.com leaf.pem
 //! cargo run --features cli --bin certauth -- registry --file clients.json add-client billing --name Billing --metadata tier=gold
 //! cargo run --features cli --bin certauth -- registry --file clients.json register billing --cert billing.pem
 //! cargo run --features cli --bin certauth -- registry --file clients.json list --expiring-within 30 --json
@@ -71,14 +72,20 @@ enum Command {
         /// Extra intermediates the server holds (PEM).
         #[arg(long)]
         intermediates: Option<PathBuf>,
-        /// CRL file (PEM or DER); repeatable. Checked for the leaf; no CRL for the leaf's
-        /// issuer is an error. A CRL of an intermediate that only the chain carries is
-        /// checked against that intermediate.
+        /// CRL file (PEM or DER), or an http:// URL fetched once (no redirects, 10 s);
+        /// repeatable. Checked for the leaf; no CRL for the leaf's issuer is an error. A CRL
+        /// of an intermediate that only the chain carries is checked against that
+        /// intermediate.
         #[arg(long)]
-        crl: Vec<PathBuf>,
+        crl: Vec<String>,
         /// Check CRLs for the whole chain instead of the leaf only.
         #[arg(long)]
         crl_whole_chain: bool,
+        /// Fetch an issuer missing from the chain from its caIssuers URL (http:// only),
+        /// from this host only (`host` for port 80, or `host:port`); repeatable. Off
+        /// when absent.
+        #[arg(long, value_name = "HOST")]
+        fetch_intermediates_from: Vec<String>,
         /// Verification time, RFC 3339; the clock when absent.
         #[arg(long, value_parser = parse_time)]
         at: Option<certauth::Timestamp>,
@@ -289,20 +296,30 @@ fn run(command: Command) -> Result<String, Error> {
 
 /// `verify`: exit 0 accepted, 1 rejected, 2 configuration error.
 fn verify(command: Command) -> ExitCode {
-    let Command::Verify { trust, intermediates, crl, crl_whole_chain, at, format, json, file } =
-        command
+    let Command::Verify {
+        trust,
+        intermediates,
+        crl,
+        crl_whole_chain,
+        fetch_intermediates_from: fetch_from,
+        at,
+        format,
+        json,
+        file,
+    } = command
     else {
         return ExitCode::from(2);
     };
     let now = at.unwrap_or_else(certauth::Timestamp::now);
-    let verifier = match build_verifier(&trust, intermediates.as_ref(), &crl, crl_whole_chain, now)
-    {
-        Ok(v) => v,
-        Err(e) => {
-            err!("error: configuration: {}", describe_config_error(&e, now, at.is_some()));
-            return ExitCode::from(2);
-        }
-    };
+    let revocation = Revocation { crls: &crl, whole_chain: crl_whole_chain };
+    let verifier =
+        match build_verifier(&trust, intermediates.as_ref(), revocation, &fetch_from, now) {
+            Ok(v) => v,
+            Err(e) => {
+                err!("error: configuration: {}", describe_config_error(&e, now, at.is_some()));
+                return ExitCode::from(2);
+            }
+        };
     let result = read_chain(file.as_ref(), format)
         .and_then(|chain| verifier.verify(&chain, now))
         .and_then(certauth::ClientIdentity::new);
@@ -672,11 +689,20 @@ fn list_clients(
     }
 }
 
+/// `verify`'s CRLs (files or `http://` URLs) and their depth.
+struct Revocation<'a> {
+    crls: &'a [String],
+    whole_chain: bool,
+}
+
+/// How long `verify` waits for a CRL fetched from a URL.
+const CRL_FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn build_verifier(
     trust: &[PathBuf],
     intermediates: Option<&PathBuf>,
-    crls: &[PathBuf],
-    whole_chain: bool,
+    Revocation { crls, whole_chain }: Revocation<'_>,
+    fetch_from: &[String],
     now: certauth::Timestamp,
 ) -> Result<certauth::Verifier, certauth::ConfigError> {
     use certauth::{RevocationDepth, RevocationPolicy, UnknownStatus};
@@ -690,8 +716,14 @@ fn build_verifier(
         })?;
         store = store.add_intermediates_pem(&bytes)?;
     }
-    for path in crls {
-        store = store.add_crl_file(path)?;
+    for crl in crls {
+        // Anything with a scheme is a URL: `https://` is refused as such, not looked for
+        // as a file.
+        store = if crl.contains("://") {
+            store.add_crl_url(crl, CRL_FETCH_TIMEOUT)?
+        } else {
+            store.add_crl_file(crl)?
+        };
     }
     let store = store.build()?;
     for w in store.warnings() {
@@ -701,6 +733,10 @@ fn build_verifier(
     if !crls.is_empty() {
         let depth = if whole_chain { RevocationDepth::Chain } else { RevocationDepth::Leaf };
         verifier = verifier.revocation(RevocationPolicy::new(depth, UnknownStatus::Deny));
+    }
+    if !fetch_from.is_empty() {
+        let fetch = certauth::IntermediateFetch::from_hosts(fetch_from)?;
+        verifier = verifier.fetch_missing_intermediates(fetch);
     }
     verifier.build()
 }

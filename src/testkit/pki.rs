@@ -104,6 +104,28 @@ pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     out
 }
 
+/// An authority information access extension naming each of `uris` as a caIssuers
+/// location (RFC 5280 4.2.2.1).
+fn ca_issuers_extension(uris: &[String]) -> rcgen::CustomExtension {
+    use der::Encode as _;
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax};
+    let descriptions = uris
+        .iter()
+        .map(|uri| AccessDescription {
+            access_method: const_oid::db::rfc5280::ID_AD_CA_ISSUERS,
+            access_location: GeneralName::UniformResourceIdentifier(
+                der::asn1::Ia5String::new(uri)
+                    .unwrap_or_else(|e| panic!("testkit: caIssuers {uri:?} is not IA5: {e}")),
+            ),
+        })
+        .collect();
+    let value = AuthorityInfoAccessSyntax(descriptions)
+        .to_der()
+        .unwrap_or_else(|e| panic!("testkit: encoding authority information access: {e}"));
+    rcgen::CustomExtension::from_oid_content(&oid_arcs("1.3.6.1.5.5.7.1.1"), value)
+}
+
 fn base_params(name: &str, not_before: Timestamp, not_after: Timestamp) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.distinguished_name.push(DnType::CommonName, name);

@@ -13,7 +13,9 @@
 #    without judging it, so that certauth decides;
 # 4. drives them with curl: valid, expired, unknown CA, revoked, no certificate, and a
 #    forged header sent straight to the backend from 127.0.0.2 (not a trusted proxy);
-# 5. does the same with curl and openssl s_client against examples/axum_mtls.
+# 5. does the same with curl and openssl s_client against examples/axum_mtls;
+# 6. serves a CRL over HTTP to examples/axum_behind_proxy (--crl URL --watch) and
+#    revokes a client mid-run.
 # Prints one PASS/FAIL line per case; exits non-zero if any case failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -565,6 +567,39 @@ sleep 0.5
 others=$(sort -u "$reload/statuses" | grep -vx -e 200 -e 401 | tr '\n' ' ' || true)
 report reload clients-during-swaps "200 and 401 only" "${others:-200 and 401 only}"
 [ -s "$reload/statuses" ] || report reload clients-asked yes no
+
+# ---------------------------------------------------------------------------------------
+# 6. A CRL fetched over HTTP (python3 -m http.server) and refreshed by --watch
+# (axum_behind_proxy, --crl URL): a client revoked mid-run is refused once the new CRL is
+# published; the server keeps serving.
+crlweb=$tmp/crlweb
+mkdir -p "$crlweb"
+cp "$pki/crl.pem" "$crlweb/crl.pem"
+crl_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start crl-http python3 -m http.server --bind 127.0.0.1 --directory "$crlweb" "$crl_port"
+wait_for_port crl-http "$crl_port"
+backend backend-crl-url "$examples/axum_behind_proxy" --trust "$pki/trust.pem" \
+  --crl "http://127.0.0.1:$crl_port/crl.pem" --trusted-proxy 127.0.0.1/32 \
+  --header x-ssl-client-cert --format haproxy-der \
+  --watch --watch-interval-ms 200 --crl-refresh-secs 1
+crl_addr=$addr
+as_crl_header() { outcome -H "x-ssl-client-cert: $1" "http://$crl_addr/whoami"; }
+revoked_b64=$(openssl x509 -in "$pki/revoked.pem" -outform DER | base64 -w0)
+report crl-url valid "200 x5t=$valid_x5t source=header:x-ssl-client-cert" \
+  "$(as_crl_header "$valid_b64")"
+report crl-url revoked "401 revoked" "$(as_crl_header "$revoked_b64")"
+# revoke the valid client and publish the new CRL atomically (write beside, rename)
+pki ca -batch -config "$pki/openssl.cnf" -revoke "$pki/valid.pem" -crl_reason keyCompromise
+pki ca -batch -config "$pki/openssl.cnf" -gencrl -crlexts crl_ext -out "$crlweb/next.pem"
+mv "$crlweb/next.pem" "$crlweb/crl.pem"
+got=""
+for ((i = 0; i < 100; i++)); do # the refresh is every second; allow ten
+  got=$(as_crl_header "$valid_b64")
+  [ "$got" = "401 revoked" ] && break
+  sleep 0.1
+done
+report crl-url revoked-mid-run "401 revoked" "$got"
+report crl-url still-serving "401 revoked" "$(as_crl_header "$revoked_b64")"
 
 echo "e2e: $((cases - failures))/$cases passed in $((SECONDS - started))s after the build" >&2
 [ "$failures" = 0 ]

@@ -481,3 +481,106 @@ fn registry_commands_manage_a_registry_file() {
     assert!(err.contains("expected KEY=VALUE"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Writes `files` into a fresh directory named after `test`; returns the paths in order.
+#[cfg(feature = "testkit")]
+fn temp_files(test: &str, files: &[(&str, String)]) -> (std::path::PathBuf, Vec<String>) {
+    let dir = std::env::temp_dir().join(format!("certauth-cli-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let paths = files
+        .iter()
+        .map(|(name, text)| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        })
+        .collect();
+    (dir, paths)
+}
+
+/// `verify --crl http://...` fetches the CRL once from a real HTTP server: a revoked leaf
+/// exits 1 `revoked`, a good one 0; a URL that cannot be fetched, or is not plain
+/// `http://`, is a configuration error (exit 2) naming the URL.
+#[cfg(feature = "testkit")]
+#[test]
+fn verify_with_a_crl_fetched_from_an_http_url() {
+    use crate::common::serve::{Answer, Server};
+    use certauth::testkit::pki::Ca;
+    let server = Server::start();
+    let root = Ca::root("CLI Root");
+    let inter = root.intermediate("CLI Intermediate");
+    let good = inter.leaf("good").build();
+    let bad = inter.leaf("bad").build();
+    let next = certauth::Timestamp::parse_rfc3339("2026-07-01T00:00:00Z").unwrap();
+    server.set(
+        "/inter.crl",
+        Answer::Body(inter.crl().revoke(&bad).next_update(next).build().pem().into_bytes()),
+    );
+    let (dir, paths) = temp_files(
+        "crl-url",
+        &[
+            ("root.pem", root.pem()),
+            ("good.pem", format!("{}{}", good.pem(), inter.pem())),
+            ("bad.pem", format!("{}{}", bad.pem(), inter.pem())),
+        ],
+    );
+    let run = |crl: &str, file: &str| {
+        let args = ["verify", "--trust", &paths[0], "--crl", crl, "--at", "2026-06-01T00:00:00Z"];
+        certauth(&[&args[..], &["--json", file]].concat(), b"")
+    };
+    let url = server.url("/inter.crl");
+    let (code, out, err) = run(&url, &paths[1]);
+    assert_eq!(code, 0, "{out} {err}");
+    let (code, out, _) = run(&url, &paths[2]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("\"error\":\"revoked\""), "{out}");
+    assert_eq!(server.accepts(), 2);
+
+    let missing = server.url("/missing.crl");
+    let (code, _, err) = run(&missing, &paths[1]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("crl url {missing}")) && err.contains("status 404"), "{err}");
+    let https = format!("https://127.0.0.1:{}/inter.crl", server.port);
+    let (code, _, err) = run(&https, &paths[1]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("only http:// urls are fetched"), "{err}");
+    assert_eq!(server.accepts(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `verify --fetch-intermediates-from HOST` completes a leaf-only chain from the leaf's
+/// caIssuers URL on that host; without the flag, or naming another host, nothing is
+/// fetched and the leaf is `unknown_issuer`.
+#[cfg(feature = "testkit")]
+#[test]
+fn verify_fetches_a_missing_intermediate_only_from_a_named_host() {
+    use crate::common::serve::{Answer, Server};
+    use certauth::testkit::pki::Ca;
+    let server = Server::start();
+    let root = Ca::root("CLI Root");
+    let inter = root.intermediate("CLI Intermediate");
+    server.set("/inter.crt", Answer::Body(inter.der().to_vec()));
+    let leaf = inter.leaf("client").ca_issuers_url(&server.url("/inter.crt")).build();
+    let (dir, paths) = temp_files("aia", &[("root.pem", root.pem()), ("leaf.pem", leaf.pem())]);
+    let run = |extra: &[&str]| {
+        let args = ["verify", "--trust", &paths[0], "--at", "2026-06-01T00:00:00Z", "--json"];
+        certauth(&[&args[..], extra, &[&paths[1]]].concat(), b"")
+    };
+    let (code, out, _) = run(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("\"error\":\"unknown_issuer\""), "{out}");
+    let (code, out, _) = run(&["--fetch-intermediates-from", "localhost"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("caIssuers host 127.0.0.1 is not allowed"), "{out}");
+    assert_eq!(server.accepts(), 0);
+    let host = server.host();
+    let (code, out, err) =
+        run(&["--fetch-intermediates-from", "localhost", "--fetch-intermediates-from", &host]);
+    assert_eq!(code, 0, "{out} {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["identity"]["chain_length"], 2);
+    assert_eq!(server.accepts(), 1);
+    let (code, _, err) = run(&["--fetch-intermediates-from", "http://localhost/"]);
+    assert_eq!(code, 2, "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,6 +1,8 @@
 //! Integration tests: one binary, one module per area.
 
 #[cfg(all(feature = "ring", feature = "testkit"))]
+mod aia_fetch;
+#[cfg(all(feature = "ring", feature = "testkit"))]
 mod authenticator;
 #[cfg(all(feature = "axum", feature = "testkit", feature = "ring"))]
 mod authorize;

@@ -13,7 +13,7 @@ use rustls_pki_types::CertificateDer;
 use super::keys::copy_key;
 use super::{
     CrlBuilder, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, LeafBuilder, base_params,
-    eku_purpose, pem, serial_bytes,
+    ca_issuers_extension, eku_purpose, pem, serial_bytes,
 };
 use crate::{Thumbprint, Timestamp};
 
@@ -159,6 +159,7 @@ pub struct CaBuilder<'a> {
     serial: Option<Vec<u8>>,
     permitted: Vec<GeneralSubtree>,
     excluded: Vec<GeneralSubtree>,
+    ca_issuers: Vec<String>,
 }
 
 impl fmt::Debug for CaBuilder<'_> {
@@ -190,6 +191,7 @@ impl<'a> CaBuilder<'a> {
             serial: None,
             permitted: Vec::new(),
             excluded: Vec::new(),
+            ca_issuers: Vec::new(),
         }
     }
 
@@ -319,6 +321,14 @@ impl<'a> CaBuilder<'a> {
         self
     }
 
+    /// Adds a caIssuers URI to the authority information access extension: where this
+    /// CA's issuer certificate can be fetched. Default: no such extension.
+    #[must_use]
+    pub fn ca_issuers_url(mut self, uri: &str) -> Self {
+        self.ca_issuers.push(uri.to_owned());
+        self
+    }
+
     /// Adds a permitted DNS subtree to the name constraints (e.g. `"example.org"`).
     /// Default: no name constraints extension.
     #[must_use]
@@ -373,6 +383,9 @@ impl<'a> CaBuilder<'a> {
                 permitted_subtrees: self.permitted,
                 excluded_subtrees: self.excluded,
             });
+        }
+        if !self.ca_issuers.is_empty() {
+            params.custom_extensions.push(ca_issuers_extension(&self.ca_issuers));
         }
         let serial = match (self.serial, self.issuer) {
             (Some(s), _) => s,

@@ -15,7 +15,8 @@ use super::ca::issuer_of;
 use super::der_rewrite::replace_spki;
 use super::keys::{RsaPublicKey, copy_key};
 use super::{
-    Ca, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, base_params, eku_purpose, oid_arcs, pem,
+    Ca, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, base_params, ca_issuers_extension,
+    eku_purpose, oid_arcs, pem,
 };
 use crate::input::{Format, Limits, PresentedChain, Source};
 use crate::{Certificate, Thumbprint, Timestamp};
@@ -77,6 +78,7 @@ pub struct LeafBuilder<'a> {
     serial: Option<Vec<u8>>,
     ca: bool,
     crl_distribution_points: Vec<String>,
+    ca_issuers: Vec<String>,
 }
 
 impl fmt::Debug for LeafBuilder<'_> {
@@ -105,6 +107,7 @@ impl<'a> LeafBuilder<'a> {
             serial: None,
             ca: false,
             crl_distribution_points: Vec::new(),
+            ca_issuers: Vec::new(),
         }
     }
 
@@ -271,6 +274,21 @@ impl<'a> LeafBuilder<'a> {
         self
     }
 
+    /// Adds a caIssuers URI to the authority information access extension: where the
+    /// issuer's certificate can be fetched. Default: no such extension.
+    ///
+    /// ```
+    /// use certauth::testkit::pki::Ca;
+    /// let uri = "http://pki.example.test/issuing.crt";
+    /// let leaf = Ca::root("Root").leaf("client").ca_issuers_url(uri).build();
+    /// assert!(leaf.der().windows(uri.len()).any(|w| w == uri.as_bytes()));
+    /// ```
+    #[must_use]
+    pub fn ca_issuers_url(mut self, uri: &str) -> Self {
+        self.ca_issuers.push(uri.to_owned());
+        self
+    }
+
     fn params(&self, serial: &[u8]) -> CertificateParams {
         let mut params = base_params(&self.name, self.not_before, self.not_after);
         for (ty, value) in &self.subject {
@@ -287,6 +305,9 @@ impl<'a> LeafBuilder<'a> {
         if !self.crl_distribution_points.is_empty() {
             params.crl_distribution_points =
                 vec![CrlDistributionPoint { uris: self.crl_distribution_points.clone() }];
+        }
+        if !self.ca_issuers.is_empty() {
+            params.custom_extensions.push(ca_issuers_extension(&self.ca_issuers));
         }
         params.use_authority_key_identifier_extension = self.issuer.is_some();
         params

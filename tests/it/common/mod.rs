@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub(crate) mod serve;
 pub(crate) mod trace;
 
 /// The fixed verification time of the tests: 2026-06-01T00:00:00Z, inside the test kit's

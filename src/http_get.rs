@@ -1,5 +1,6 @@
-//! A minimal blocking HTTP/1.1 GET for fetching CRLs: `http://` only, one request per
-//! connection, no redirects, a whole-exchange deadline and a byte bound on the body.
+//! A minimal blocking HTTP/1.1 GET for fetching CRLs and issuer certificates: `http://`
+//! only, one request per connection, no redirects, a whole-exchange deadline and a byte
+//! bound on the body.
 //! Every malformed, oversized, truncated or slow response is an [`Error`], never a panic.
 
 use std::io::Write as _;
@@ -12,6 +13,11 @@ use crate::error::{Error, ErrorKind};
 const MAX_HEAD: usize = 16 * 1024;
 /// The byte bound of one chunk-size line or trailer line of a chunked body.
 const MAX_CHUNK_LINE: usize = 1024;
+
+/// The `Accept` header of a CRL fetch.
+pub(crate) const ACCEPT_CRL: &str = "application/pkix-crl, application/x-pem-file, */*";
+/// The `Accept` header of an issuer certificate fetch.
+pub(crate) const ACCEPT_CERT: &str = "application/pkix-cert, application/x-pem-file, */*";
 
 fn malformed(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::MalformedInput, message.into())
@@ -96,6 +102,16 @@ impl HttpUrl {
         &self.text
     }
 
+    /// The host as written in the URL, an IPv6 literal in brackets.
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port, 80 when the URL names none.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
     fn host_header(&self) -> String {
         if self.port == 80 { self.host.clone() } else { format!("{}:{}", self.host, self.port) }
     }
@@ -109,11 +125,16 @@ impl HttpUrl {
     }
 }
 
-/// Fetches `url` with one GET and returns the body of a `200` response, at most `max`
+/// Fetches `url` with one GET, asking for the media types in `accept`, and returns the body of a `200` response, at most `max`
 /// bytes. The whole exchange (resolution aside, connect, send, receive) ends within
 /// `timeout`. A redirect, any other status, a malformed or truncated response and a
 /// body over `max` are errors.
-pub(crate) fn get(url: &HttpUrl, max: usize, timeout: Duration) -> Result<Vec<u8>, Error> {
+pub(crate) fn get(
+    url: &HttpUrl,
+    accept: &str,
+    max: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>, Error> {
     let deadline = Instant::now() + timeout;
     let addrs = url.addrs()?;
     let mut last = None;
@@ -138,7 +159,7 @@ pub(crate) fn get(url: &HttpUrl, max: usize, timeout: Duration) -> Result<Vec<u8
         ));
     };
     let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: certauth\r\nAccept: application/pkix-crl, application/x-pem-file, */*\r\nConnection: close\r\n\r\n",
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: certauth\r\nAccept: {accept}\r\nConnection: close\r\n\r\n",
         url.target,
         url.host_header()
     );
@@ -408,7 +429,7 @@ mod tests {
 
     fn fetch(parts: &[&[u8]]) -> Result<Vec<u8>, Error> {
         let (url, server) = serve(parts.iter().map(|p| p.to_vec()).collect(), Duration::ZERO);
-        let got = get(&url, 64, Duration::from_secs(10));
+        let got = get(&url, ACCEPT_CRL, 64, Duration::from_secs(10));
         server.join().unwrap();
         got
     }
@@ -423,7 +444,7 @@ mod tests {
             vec![b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: application/pkix-crl\r\n\r\nhello".to_vec()],
             Duration::ZERO,
         );
-        assert_eq!(get(&url, 64, Duration::from_secs(10)).unwrap(), b"hello");
+        assert_eq!(get(&url, ACCEPT_CRL, 64, Duration::from_secs(10)).unwrap(), b"hello");
         let request = server.join().unwrap();
         assert!(request.starts_with("GET /ca.crl HTTP/1.1\r\n"), "{request}");
         assert!(request.contains(&format!("\r\nHost: 127.0.0.1:{}\r\n", url.port)), "{request}");
@@ -527,7 +548,7 @@ mod tests {
         let mut parts = vec![b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n".to_vec()];
         parts.extend((0..50).map(|_| b"x".to_vec()));
         let (url, server) = serve(parts, Duration::from_millis(300));
-        let e = get(&url, 64, Duration::from_secs(1)).unwrap_err();
+        let e = get(&url, ACCEPT_CRL, 64, Duration::from_secs(1)).unwrap_err();
         assert!(e.to_string().contains("timed out"), "{e}");
         server.join().unwrap();
     }
@@ -536,7 +557,9 @@ mod tests {
     fn a_closed_port_is_an_error() {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = HttpUrl::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-        assert!(message(get(&url, 64, Duration::from_secs(5))).contains("cannot connect"));
+        assert!(
+            message(get(&url, ACCEPT_CRL, 64, Duration::from_secs(5))).contains("cannot connect")
+        );
     }
 
     #[test]
