@@ -26,7 +26,7 @@
 //! uses); they are private, so moving to an `x509-ocsp` release on `der` 0.8 changes no
 //! public item.
 
-mod asn1;
+pub(crate) mod asn1;
 mod cache;
 mod checker;
 mod request;

@@ -246,3 +246,212 @@ fn check_signer(
     }
     Err(unknown(why))
 }
+
+#[cfg(all(test, feature = "testkit", feature = "ring"))]
+mod tests {
+    use super::*;
+    use crate::testkit::pki::{Ca, Leaf};
+
+    const OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
+    const MAX: usize = 64 * 1024;
+    const FRESH: Freshness = Freshness { allowance: 300, max_age: 3600 };
+
+    fn now() -> Timestamp {
+        Timestamp::from_utc(2026, 6, 1, 0, 0, 0).unwrap()
+    }
+
+    fn subject(ca: &Ca, leaf: &Leaf) -> Subject {
+        let spki = crate::der_reader::spki_of(ca.der()).unwrap();
+        let spki = crate::der_reader::content_of(spki, 0x30).unwrap();
+        Subject::new(leaf.der(), spki).unwrap()
+    }
+
+    fn run(ca: &Ca, leaf: &Leaf, der: &[u8]) -> Result<Answer> {
+        check(der, MAX, &subject(ca, leaf), crate::RING_ALGORITHMS, now(), FRESH, None)
+    }
+
+    fn refused(result: Result<Answer>, kind: ErrorKind, says: &str) {
+        let e = result.unwrap_err();
+        assert_eq!(e.kind(), kind, "{e}");
+        assert!(e.message().contains(says), "{says:?} not in {e}");
+    }
+
+    #[test]
+    fn good_revoked_unknown_signed_by_the_issuer() {
+        let ca = Ca::root("Root");
+        let leaf = ca.leaf("client").build();
+        let good = run(&ca, &leaf, ca.ocsp_response(leaf.der()).build().der()).unwrap();
+        assert_eq!((good.status, good.delegated), (Status::Good, false));
+        assert_eq!(good.next_update, Some(crate::testkit::pki::DEFAULT_NOT_AFTER));
+        let at = Timestamp::from_utc(2025, 1, 1, 0, 0, 0).unwrap();
+        let revoked = run(&ca, &leaf, ca.ocsp_response(leaf.der()).revoked(at).build().der());
+        assert_eq!(revoked.unwrap().status, Status::Revoked { at });
+        let unknown = run(&ca, &leaf, ca.ocsp_response(leaf.der()).unknown().build().der());
+        assert_eq!(unknown.unwrap().status, Status::Unknown);
+        // A CertID with SHA-256 names the certificate as well.
+        let sha256 = run(&ca, &leaf, ca.ocsp_response(leaf.der()).sha256().build().der());
+        assert_eq!(sha256.unwrap().status, Status::Good);
+    }
+
+    /// A response signed by any key but the issuer's (or its delegate's) is refused,
+    /// whatever it says.
+    #[test]
+    fn response_signed_by_the_wrong_key_is_refused() {
+        let ca = Ca::root("Root");
+        let impostor = Ca::root("Root");
+        let leaf = ca.leaf("client").build();
+        for response in [
+            ca.ocsp_response(leaf.der()).signed_by_ca(&impostor).build(),
+            ca.ocsp_response(leaf.der()).signed_by_ca(&impostor).revoked(now()).build(),
+        ] {
+            refused(run(&ca, &leaf, response.der()), ErrorKind::RevocationUnknown, "does not verify");
+        }
+        // One bit flipped in the signed data.
+        let mut der = ca.ocsp_response(leaf.der()).build().der().to_vec();
+        let at = der.len() / 2;
+        der[at] ^= 0x01;
+        assert!(run(&ca, &leaf, &der).is_err());
+    }
+
+    #[test]
+    fn response_about_another_certificate_is_refused() {
+        let ca = Ca::root("Root");
+        let leaf = ca.leaf("client").build();
+        let other = ca.leaf("other").build();
+        for response in [
+            ca.ocsp_response(leaf.der()).serial(&[0x7f, 0x01]).build(),
+            ca.ocsp_response(other.der()).build(),
+        ] {
+            refused(run(&ca, &leaf, response.der()), ErrorKind::RevocationUnknown, "no status");
+        }
+        // The same serial under another issuer.
+        let elsewhere = Ca::root("Elsewhere");
+        let twin = elsewhere.leaf("client").serial(leaf.serial()).build();
+        let response = elsewhere.ocsp_response(twin.der()).build();
+        refused(run(&ca, &leaf, response.der()), ErrorKind::RevocationUnknown, "no status");
+    }
+
+    #[test]
+    fn freshness_with_the_allowance() {
+        let ca = Ca::root("Root");
+        let leaf = ca.leaf("client").build();
+        let response = |this: i64, next: Option<i64>| {
+            ca.ocsp_response(leaf.der())
+                .this_update(now().plus_secs(this))
+                .next_update(next.map(|n| now().plus_secs(n)))
+                .build()
+        };
+        // Past nextUpdate by more than the allowance: stale; within it: fresh.
+        refused(run(&ca, &leaf, response(-7200, Some(-301)).der()), ErrorKind::RevocationStale, "past its next update");
+        assert!(run(&ca, &leaf, response(-7200, Some(-300)).der()).is_ok());
+        // thisUpdate in the future beyond the allowance: stale; within it: fresh.
+        refused(run(&ca, &leaf, response(301, Some(7200)).der()), ErrorKind::RevocationStale, "after the verification time");
+        assert!(run(&ca, &leaf, response(300, Some(7200)).der()).is_ok());
+        // No nextUpdate: fresh for the maximum age (plus the allowance).
+        assert!(run(&ca, &leaf, response(-3900, None).der()).is_ok());
+        refused(run(&ca, &leaf, response(-3901, None).der()), ErrorKind::RevocationStale, "without next update");
+        // nextUpdate before thisUpdate.
+        refused(run(&ca, &leaf, response(0, Some(-1)).der()), ErrorKind::RevocationUnknown, "before its this update");
+        // A stale response that says revoked still revokes.
+        let stale_revoked = ca
+            .ocsp_response(leaf.der())
+            .revoked(now().plus_secs(-90_000))
+            .this_update(now().plus_secs(-86_400))
+            .next_update(Some(now().plus_secs(-3600)))
+            .build();
+        assert!(matches!(run(&ca, &leaf, stale_revoked.der()).unwrap().status, Status::Revoked { .. }));
+    }
+
+    #[test]
+    fn delegated_responder_needs_the_issuer_the_eku_and_validity() {
+        let ca = Ca::root("Root");
+        let leaf = ca.leaf("client").build();
+        let responder = ca.leaf("OCSP Responder").eku(&[OCSP_SIGNING]).build();
+        let answer = run(&ca, &leaf, ca.ocsp_response(leaf.der()).signed_by_responder(&responder).build().der());
+        assert_eq!(answer.unwrap(), Answer {
+            status: Status::Good,
+            this_update: crate::testkit::pki::DEFAULT_NOT_BEFORE,
+            next_update: Some(crate::testkit::pki::DEFAULT_NOT_AFTER),
+            delegated: true
+        });
+
+        let no_eku = ca.leaf("Not A Responder").build();
+        let r = ca.ocsp_response(leaf.der()).signed_by_responder(&no_eku).revoked(now()).build();
+        refused(run(&ca, &leaf, r.der()), ErrorKind::RevocationUnknown, "without id-kp-OCSPSigning");
+
+        // A responder of another CA with the same name as the issuer.
+        let other = Ca::root("Root");
+        let foreign = other.leaf("OCSP Responder").eku(&[OCSP_SIGNING]).build();
+        let r = ca.ocsp_response(leaf.der()).signed_by_responder(&foreign).build();
+        refused(run(&ca, &leaf, r.der()), ErrorKind::RevocationUnknown, "did not issue");
+
+        let expired = ca
+            .leaf("Old Responder")
+            .eku(&[OCSP_SIGNING])
+            .valid(Timestamp::from_utc(2020, 1, 1, 0, 0, 0).unwrap(), Timestamp::from_utc(2021, 1, 1, 0, 0, 0).unwrap())
+            .build();
+        let r = ca.ocsp_response(leaf.der()).signed_by_responder(&expired).build();
+        refused(run(&ca, &leaf, r.der()), ErrorKind::RevocationUnknown, "not valid at");
+
+        // A delegate of the issuer's issuer is no delegate of the issuer.
+        let intermediate = ca.intermediate("Issuing");
+        let below = intermediate.leaf("client").build();
+        let root_responder = ca.leaf("Root Responder").eku(&[OCSP_SIGNING]).build();
+        let r = intermediate.ocsp_response(below.der()).signed_by_responder(&root_responder).build();
+        refused(run(&intermediate, &below, r.der()), ErrorKind::RevocationUnknown, "did not issue");
+    }
+
+    #[test]
+    fn nonce_must_be_echoed_when_sent() {
+        let ca = Ca::root("Root");
+        let leaf = ca.leaf("client").build();
+        let s = subject(&ca, &leaf);
+        let go = |der: &[u8], nonce: &[u8]| {
+            check(der, MAX, &s, crate::RING_ALGORITHMS, now(), FRESH, Some(nonce))
+        };
+        let echoed = ca.ocsp_response(leaf.der()).nonce(b"sixteen byte val").build();
+        assert!(go(echoed.der(), b"sixteen byte val").is_ok());
+        refused(go(echoed.der(), b"another nonce!!!"), ErrorKind::RevocationUnknown, "does not match");
+        let none = ca.ocsp_response(leaf.der()).build();
+        refused(go(none.der(), b"sixteen byte val"), ErrorKind::RevocationUnknown, "no nonce");
+        // Unasked, a nonce in the response is ignored.
+        assert!(run(&ca, &leaf, echoed.der()).is_ok());
+    }
+
+    /// Error answers, truncated, padded, oversized and garbage input: typed errors, never
+    /// a panic, and no response bytes in the message.
+    #[test]
+    fn malformed_responses_are_typed_errors() {
+        let ca = Ca::root("Root");
+        let leaf = ca.leaf("client").build();
+        for (status, name) in [(1, "malformedRequest"), (2, "internalError"), (3, "tryLater"), (5, "sigRequired"), (6, "unauthorized")] {
+            let r = ca.ocsp_response(leaf.der()).error_status(status).build();
+            refused(run(&ca, &leaf, r.der()), ErrorKind::RevocationUnknown, name);
+        }
+        let good = ca.ocsp_response(leaf.der()).build();
+        let der = good.der();
+        for len in 0..der.len() {
+            let e = run(&ca, &leaf, &der[..len]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MalformedInput, "prefix of {len}: {e}");
+        }
+        let mut padded = der.to_vec();
+        padded.push(0);
+        assert_eq!(run(&ca, &leaf, &padded).unwrap_err().kind(), ErrorKind::MalformedInput);
+        let e = check(der, der.len() - 1, &subject(&ca, &leaf), crate::RING_ALGORITHMS, now(), FRESH, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InputTooLarge);
+        for garbage in [&b"<html>not ocsp</html>"[..], &[0x30, 0x84, 0xff, 0xff, 0xff, 0xff], &[0x30, 0x03, 0x0a, 0x01, 0x00]] {
+            let e = run(&ca, &leaf, garbage).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MalformedInput, "{e}");
+            assert!(!e.message().contains("html"), "{e}");
+        }
+        // Every single-byte corruption of a good response is refused or still good; it
+        // never panics and never turns into a revocation.
+        for i in 0..der.len() {
+            let mut bad = der.to_vec();
+            bad[i] ^= 0x80;
+            if let Ok(answer) = run(&ca, &leaf, &bad) {
+                assert_eq!(answer.status, Status::Good, "byte {i}");
+            }
+        }
+    }
+}

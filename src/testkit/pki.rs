@@ -51,11 +51,16 @@ mod crl;
 mod der_rewrite;
 mod keys;
 mod leaf;
+#[cfg(feature = "ocsp")]
+mod ocsp;
 
 pub use ca::{Ca, CaBuilder};
 pub use crl::{Crl, CrlBuilder};
 pub use keys::KeyType;
 pub use leaf::{Leaf, LeafBuilder, self_signed, self_signed_client};
+#[cfg(feature = "ocsp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ocsp")))]
+pub use ocsp::{OcspResponse, OcspResponseBuilder};
 
 /// Default start of validity of every certificate and `thisUpdate` of every CRL:
 /// 2020-01-01T00:00:00Z.

@@ -77,6 +77,7 @@ pub struct LeafBuilder<'a> {
     serial: Option<Vec<u8>>,
     ca: bool,
     crl_distribution_points: Vec<String>,
+    ocsp_responders: Vec<String>,
 }
 
 impl fmt::Debug for LeafBuilder<'_> {
@@ -105,6 +106,7 @@ impl<'a> LeafBuilder<'a> {
             serial: None,
             ca: false,
             crl_distribution_points: Vec::new(),
+            ocsp_responders: Vec::new(),
         }
     }
 
@@ -271,6 +273,21 @@ impl<'a> LeafBuilder<'a> {
         self
     }
 
+    /// Adds an OCSP responder URI (an authority information access entry with method
+    /// id-ad-ocsp). Default: none (no authority information access extension).
+    ///
+    /// ```
+    /// use certauth::testkit::pki::Ca;
+    /// let uri = "http://ocsp.example.test/";
+    /// let leaf = Ca::root("Root").leaf("client").ocsp_responder(uri).build();
+    /// assert!(leaf.der().windows(uri.len()).any(|w| w == uri.as_bytes()));
+    /// ```
+    #[must_use]
+    pub fn ocsp_responder(mut self, uri: &str) -> Self {
+        self.ocsp_responders.push(uri.to_owned());
+        self
+    }
+
     fn params(&self, serial: &[u8]) -> CertificateParams {
         let mut params = base_params(&self.name, self.not_before, self.not_after);
         for (ty, value) in &self.subject {
@@ -287,6 +304,9 @@ impl<'a> LeafBuilder<'a> {
         if !self.crl_distribution_points.is_empty() {
             params.crl_distribution_points =
                 vec![CrlDistributionPoint { uris: self.crl_distribution_points.clone() }];
+        }
+        if !self.ocsp_responders.is_empty() {
+            params.custom_extensions.push(authority_info_access(&self.ocsp_responders));
         }
         params.use_authority_key_identifier_extension = self.issuer.is_some();
         params
@@ -407,12 +427,33 @@ pub fn self_signed_client(name: &str) -> Leaf {
     self_signed(name).build()
 }
 
+/// An authority information access extension listing `uris` as OCSP responders.
+fn authority_info_access(uris: &[String]) -> rcgen::CustomExtension {
+    use der::Encode as _;
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax};
+    let descriptions = uris
+        .iter()
+        .map(|uri| AccessDescription {
+            access_method: const_oid::db::rfc5280::ID_AD_OCSP,
+            access_location: GeneralName::UniformResourceIdentifier(
+                der::asn1::Ia5String::new(uri)
+                    .unwrap_or_else(|e| panic!("testkit: ocsp responder uri: {e}")),
+            ),
+        })
+        .collect();
+    let der = AuthorityInfoAccessSyntax(descriptions)
+        .to_der()
+        .unwrap_or_else(|e| panic!("testkit: authority information access: {e}"));
+    rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], der)
+}
+
 /// An issued client certificate, with its private key when one was generated and the
 /// intermediates a client would send along.
 pub struct Leaf {
     der: CertificateDer<'static>,
-    key: Option<KeyPair>,
-    key_type: KeyType,
+    pub(super) key: Option<KeyPair>,
+    pub(super) key_type: KeyType,
     intermediates: Vec<CertificateDer<'static>>,
     pub(super) serial: Vec<u8>,
     params: CertificateParams,
