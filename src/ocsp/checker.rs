@@ -441,3 +441,247 @@ impl OcspCheckerBuilder {
         })
     }
 }
+
+#[cfg(all(test, feature = "testkit", feature = "ring"))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::testkit::pki::{Ca, Leaf};
+    use crate::{RING_ALGORITHMS, TrustStore};
+
+    fn now() -> Timestamp {
+        Timestamp::from_utc(2026, 6, 1, 0, 0, 0).unwrap()
+    }
+
+    /// Answers with a prepared body (or an error), counting calls; optionally waits for
+    /// a release first.
+    #[derive(Debug, Default)]
+    struct Canned {
+        body: std::sync::Mutex<Option<Vec<u8>>>,
+        calls: AtomicUsize,
+        gate: Option<tokio::sync::Semaphore>,
+        hang: bool,
+    }
+
+    impl Canned {
+        fn answering(der: &[u8]) -> Arc<Self> {
+            Arc::new(Self { body: std::sync::Mutex::new(Some(der.to_vec())), ..Self::default() })
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    impl OcspTransport for Canned {
+        fn post<'a>(&'a self, _: &'a str, _: &'a [u8], _: usize) -> BoxFuture<'a, Result<Vec<u8>>> {
+            Box::pin(async move {
+                self.calls.fetch_add(1, Ordering::SeqCst);
+                if let Some(gate) = &self.gate {
+                    let _ = gate.acquire().await;
+                }
+                if self.hang {
+                    std::future::pending::<()>().await;
+                }
+                self.body.lock().unwrap().clone().ok_or_else(|| {
+                    Error::new(ErrorKind::RevocationUnknown, "connection refused")
+                })
+            })
+        }
+    }
+
+    fn setup(ca: &Ca, leaf: &Leaf) -> (Verifier, VerifiedChain) {
+        let store = TrustStore::builder().add_der(ca.der()).unwrap().check_at(now()).build().unwrap();
+        let verifier = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+        let chain = verifier.verify(&leaf.presented(), now()).unwrap();
+        (verifier, chain)
+    }
+
+    #[tokio::test]
+    async fn cached_answer_costs_no_fetch_and_revocation_refuses() {
+        let ca = Ca::root("Root");
+        let leaf = ca.leaf("client").ocsp_responder("http://ocsp.example.test/").build();
+        let (verifier, chain) = setup(&ca, &leaf);
+        let transport = Canned::answering(ca.ocsp_response(leaf.der()).build().der());
+        let ocsp = OcspChecker::builder(&verifier).transport(transport.clone()).build().unwrap();
+        for _ in 0..3 {
+            ocsp.check(&chain, now()).await.unwrap();
+        }
+        assert_eq!((transport.calls(), ocsp.cached()), (1, 1));
+        // Past the cached answer's nextUpdate (and allowance), the responder is asked again.
+        let later = crate::testkit::pki::DEFAULT_NOT_AFTER.plus_secs(301);
+        let e = ocsp.check(&chain, later).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RevocationStale, "{e}");
+        assert_eq!(transport.calls(), 2);
+
+        let revoked = Canned::answering(ca.ocsp_response(leaf.der()).revoked(now()).build().der());
+        for policy in [UnknownStatus::Deny, UnknownStatus::Allow] {
+            let ocsp = OcspChecker::builder(&verifier)
+                .transport(revoked.clone())
+                .unknown_status(policy)
+                .build()
+                .unwrap();
+            let e = ocsp.check(&chain, now()).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Revoked);
+            assert!(e.message().starts_with("the client certificate: ocsp: revoked at"), "{e}");
+        }
+    }
+
+    /// Concurrent checks of one certificate share one fetch, even with nothing cached.
+    #[tokio::test(flavor = "current_thread")]
+    async fn concurrent_checks_share_one_fetch() {
+        let ca = Ca::root("Root");
+        let leaf = ca.leaf("client").ocsp_responder("http://ocsp.example.test/").build();
+        let (verifier, chain) = setup(&ca, &leaf);
+        let transport = Arc::new(Canned {
+            body: std::sync::Mutex::new(Some(ca.ocsp_response(leaf.der()).build().der().to_vec())),
+            gate: Some(tokio::sync::Semaphore::new(0)),
+            ..Canned::default()
+        });
+        let ocsp = Arc::new(
+            OcspChecker::builder(&verifier).transport(transport.clone()).cache_entries(0).build().unwrap(),
+        );
+        let chain = Arc::new(chain);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let (ocsp, chain) = (ocsp.clone(), chain.clone());
+            tasks.spawn(async move { ocsp.check(&chain, now()).await });
+        }
+        // On this one thread, every task runs to its first wait before the gate opens.
+        while transport.calls() == 0 {
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..16 {
+            tokio::task::yield_now().await;
+        }
+        transport.gate.as_ref().unwrap().add_permits(16);
+        while let Some(result) = tasks.join_next().await {
+            result.unwrap().unwrap();
+        }
+        assert_eq!(transport.calls(), 1);
+        assert_eq!(ocsp.cached(), 0);
+    }
+
+    /// A responder that never answers costs one timeout, then the remembered failure;
+    /// the policy decides; an unreachable responder is never remembered as good.
+    #[tokio::test]
+    async fn down_or_silent_responder_follows_the_policy() {
+        let ca = Ca::root("Root");
+        let leaf = ca.leaf("client").ocsp_responder("http://ocsp.example.test/").build();
+        let (verifier, chain) = setup(&ca, &leaf);
+        let silent = Arc::new(Canned { hang: true, ..Canned::default() });
+        let ocsp = OcspChecker::builder(&verifier)
+            .transport(silent.clone())
+            .timeout(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let e = ocsp.check(&chain, now()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RevocationUnknown);
+        assert!(e.message().contains("did not answer within 50ms"), "{e}");
+        // Remembered for the failure TTL: no second call, the same refusal.
+        assert_eq!(ocsp.check(&chain, now().plus_secs(9)).await.unwrap_err(), e);
+        assert_eq!(silent.calls(), 1);
+        ocsp.check(&chain, now().plus_secs(11)).await.unwrap_err();
+        assert_eq!(silent.calls(), 2);
+
+        let down = Arc::new(Canned::default());
+        let open = OcspChecker::builder(&verifier)
+            .transport(down.clone())
+            .unknown_status(UnknownStatus::Allow)
+            .failure_ttl_secs(0)
+            .build()
+            .unwrap();
+        open.check(&chain, now()).await.unwrap();
+        open.check(&chain, now()).await.unwrap();
+        assert_eq!((down.calls(), open.cached()), (2, 0));
+    }
+
+    #[tokio::test]
+    async fn no_responder_pinned_and_unknown_follow_the_policy() {
+        let ca = Ca::root("Root");
+        let leaf = ca.leaf("client").build();
+        let (verifier, chain) = setup(&ca, &leaf);
+        let unknown = Canned::answering(ca.ocsp_response(leaf.der()).unknown().build().der());
+        let ocsp = OcspChecker::builder(&verifier).transport(unknown.clone()).build().unwrap();
+        let e = ocsp.check(&chain, now()).await.unwrap_err();
+        assert!(e.message().contains("names no http:// ocsp responder"), "{e}");
+        assert_eq!(unknown.calls(), 0);
+
+        let ocsp = OcspChecker::builder(&verifier)
+            .transport(unknown.clone())
+            .responder_url("http://ocsp.example.test/ocsp?token=secret")
+            .build()
+            .unwrap();
+        let e = ocsp.check(&chain, now()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RevocationUnknown);
+        assert!(e.message().contains("does not know the certificate"), "{e}");
+        assert!(!e.message().contains("secret") && !format!("{ocsp:?}").contains("secret"), "{e}");
+
+        let pinned_leaf = crate::testkit::pki::self_signed_client("pinned");
+        let store = TrustStore::builder().pin_certificate(pinned_leaf.der()).unwrap().build().unwrap();
+        let verifier = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+        let pinned = verifier.verify(&pinned_leaf.presented(), now()).unwrap();
+        let ocsp = OcspChecker::builder(&verifier).transport(unknown.clone()).build().unwrap();
+        let e = ocsp.check(&pinned, now()).await.unwrap_err();
+        assert!(e.message().contains("pinned"), "{e}");
+        let open = OcspChecker::builder(&verifier)
+            .transport(unknown)
+            .unknown_status(UnknownStatus::Allow)
+            .build()
+            .unwrap();
+        open.check(&pinned, now()).await.unwrap();
+    }
+
+    /// With the whole chain checked, a revoked intermediate is refused as such, asked
+    /// about under its own issuer's key.
+    #[tokio::test]
+    async fn chain_depth_checks_intermediates() {
+        let root = Ca::root("Root");
+        let issuing = root.sub_ca("Issuing").serial(&[0x11, 0x22, 0x33]).build();
+        let leaf = issuing.leaf("client").serial(&[0x55, 0x66, 0x77]).build();
+        let store = TrustStore::builder().add_der(root.der()).unwrap().check_at(now()).build().unwrap();
+        let verifier = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
+        let chain = verifier.verify(&leaf.presented(), now()).unwrap();
+
+        /// Answers by what the request asks: the intermediate revoked, the leaf good.
+        #[derive(Debug)]
+        struct ByRequest(Vec<(Vec<u8>, Vec<u8>)>);
+        impl OcspTransport for ByRequest {
+            fn post<'a>(&'a self, _: &'a str, req: &'a [u8], _: usize) -> BoxFuture<'a, Result<Vec<u8>>> {
+                let found = self.0.iter().find(|(serial, _)| req.windows(serial.len()).any(|w| w == serial.as_slice()));
+                Box::pin(std::future::ready(Ok(found.map(|(_, r)| r.clone()).unwrap_or_default())))
+            }
+        }
+        let issuing_cert = crate::Certificate::from_der(issuing.der()).unwrap();
+        let transport = Arc::new(ByRequest(vec![
+            (issuing_cert.serial_bytes().to_vec(), root.ocsp_response(issuing.der()).revoked(now()).build().der().to_vec()),
+            (leaf.serial().to_vec(), issuing.ocsp_response(leaf.der()).build().der().to_vec()),
+        ]));
+        let leaf_only = OcspChecker::builder(&verifier)
+            .transport(transport.clone())
+            .responder_url("http://ocsp.example.test/")
+            .build()
+            .unwrap();
+        leaf_only.check(&chain, now()).await.unwrap();
+        let whole = OcspChecker::builder(&verifier)
+            .transport(transport)
+            .responder_url("http://ocsp.example.test/")
+            .depth(RevocationDepth::Chain)
+            .build()
+            .unwrap();
+        let e = whole.check(&chain, now()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Revoked);
+        assert!(e.message().starts_with("an intermediate:"), "{e}");
+    }
+
+    #[test]
+    fn builder_refuses_other_schemes_and_a_zero_timeout() {
+        let ca = Ca::root("Root");
+        let (verifier, _) = setup(&ca, &ca.leaf("client").build());
+        for url in ["https://ocsp.example.test/", "ldap://x", "http://", "ocsp.example.test"] {
+            assert!(OcspChecker::builder(&verifier).responder_url(url).build().is_err(), "{url}");
+        }
+        assert!(OcspChecker::builder(&verifier).timeout(Duration::ZERO).build().is_err());
+        assert!(OcspChecker::builder(&verifier).responder_url("HTTP://127.0.0.1:8080/ocsp").build().is_ok());
+    }
+}
