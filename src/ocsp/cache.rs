@@ -177,8 +177,14 @@ mod tests {
         }
         let hit = cache.verdict(&[39; 32], now, UnknownStatus::Deny);
         assert_eq!(hit, Some(Ok(())));
-        assert_eq!(cache.verdict(&[39; 32], Timestamp::from_unix_secs(5000), UnknownStatus::Deny), None);
-        assert_eq!(cache.verdict(&[39; 32], Timestamp::from_unix_secs(-1), UnknownStatus::Deny), None);
+        assert_eq!(
+            cache.verdict(&[39; 32], Timestamp::from_unix_secs(5000), UnknownStatus::Deny),
+            None
+        );
+        assert_eq!(
+            cache.verdict(&[39; 32], Timestamp::from_unix_secs(-1), UnknownStatus::Deny),
+            None
+        );
         assert_eq!(cache.verdict(&[200; 32], now, UnknownStatus::Deny), None);
         // A zero bound holds nothing.
         let none = Cache::new(0);
@@ -192,7 +198,10 @@ mod tests {
         let unknown = Outcome::Unknown(Error::new(ErrorKind::RevocationUnknown, "down"));
         let revoked = Outcome::Revoked(Error::new(ErrorKind::Revoked, "revoked"));
         assert_eq!(unknown.verdict(UnknownStatus::Allow), Ok(()));
-        assert_eq!(unknown.verdict(UnknownStatus::Deny).unwrap_err().kind(), ErrorKind::RevocationUnknown);
+        assert_eq!(
+            unknown.verdict(UnknownStatus::Deny).unwrap_err().kind(),
+            ErrorKind::RevocationUnknown
+        );
         for policy in [UnknownStatus::Allow, UnknownStatus::Deny] {
             assert_eq!(revoked.verdict(policy).unwrap_err().kind(), ErrorKind::Revoked);
             assert_eq!(Outcome::Good.verdict(policy), Ok(()));

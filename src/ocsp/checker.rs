@@ -12,7 +12,9 @@ use crate::BoxFuture;
 use crate::error::{ConfigError, Error, ErrorKind, Result};
 use crate::thumbprint::Thumbprint;
 use crate::time::Timestamp;
-use crate::verify::{Algorithms, RevocationChecker, RevocationDepth, UnknownStatus, VerifiedChain, Verifier};
+use crate::verify::{
+    Algorithms, RevocationChecker, RevocationDepth, UnknownStatus, VerifiedChain, Verifier,
+};
 
 /// A [`RevocationChecker`] asking the certificate's OCSP responder (RFC 6960), with a
 /// cache of the answers.
@@ -200,11 +202,14 @@ impl OcspChecker {
     ) -> Result<(response::Answer, String)> {
         let inner = &*self.inner;
         let unknown = |m: String| Error::new(ErrorKind::RevocationUnknown, m);
-        let subject = Subject::new(cert, issuer_spki).map_err(|e| unknown(e.message().to_owned()))?;
+        let subject =
+            Subject::new(cert, issuer_spki).map_err(|e| unknown(e.message().to_owned()))?;
         let url = match (&inner.responder, subject.responders.first()) {
             (Some(url), _) | (None, Some(url)) => url.clone(),
             (None, None) => {
-                return Err(unknown("ocsp: the certificate names no http:// ocsp responder".into()));
+                return Err(unknown(
+                    "ocsp: the certificate names no http:// ocsp responder".into(),
+                ));
             }
         };
         let nonce = if inner.nonce { Some(fresh_nonce()?) } else { None };
@@ -415,7 +420,10 @@ impl OcspCheckerBuilder {
         if let Some(url) = &self.responder
             && (!is_http(url) || url.parse::<http::Uri>().is_err())
         {
-            return Err(invalid("ocsp responder url", "only http:// urls are asked (responses are signed)"));
+            return Err(invalid(
+                "ocsp responder url",
+                "only http:// urls are asked (responses are signed)",
+            ));
         }
         if self.timeout.is_zero() {
             return Err(invalid("ocsp timeout", "must be more than zero"));
@@ -483,15 +491,18 @@ mod tests {
                 if self.hang {
                     std::future::pending::<()>().await;
                 }
-                self.body.lock().unwrap().clone().ok_or_else(|| {
-                    Error::new(ErrorKind::RevocationUnknown, "connection refused")
-                })
+                self.body
+                    .lock()
+                    .unwrap()
+                    .clone()
+                    .ok_or_else(|| Error::new(ErrorKind::RevocationUnknown, "connection refused"))
             })
         }
     }
 
     fn setup(ca: &Ca, leaf: &Leaf) -> (Verifier, VerifiedChain) {
-        let store = TrustStore::builder().add_der(ca.der()).unwrap().check_at(now()).build().unwrap();
+        let store =
+            TrustStore::builder().add_der(ca.der()).unwrap().check_at(now()).build().unwrap();
         let verifier = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
         let chain = verifier.verify(&leaf.presented(), now()).unwrap();
         (verifier, chain)
@@ -539,7 +550,11 @@ mod tests {
             ..Canned::default()
         });
         let ocsp = Arc::new(
-            OcspChecker::builder(&verifier).transport(transport.clone()).cache_entries(0).build().unwrap(),
+            OcspChecker::builder(&verifier)
+                .transport(transport.clone())
+                .cache_entries(0)
+                .build()
+                .unwrap(),
         );
         let chain = Arc::new(chain);
         let mut tasks = tokio::task::JoinSet::new();
@@ -618,7 +633,8 @@ mod tests {
         assert!(!e.message().contains("secret") && !format!("{ocsp:?}").contains("secret"), "{e}");
 
         let pinned_leaf = crate::testkit::pki::self_signed_client("pinned");
-        let store = TrustStore::builder().pin_certificate(pinned_leaf.der()).unwrap().build().unwrap();
+        let store =
+            TrustStore::builder().pin_certificate(pinned_leaf.der()).unwrap().build().unwrap();
         let verifier = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
         let pinned = verifier.verify(&pinned_leaf.presented(), now()).unwrap();
         let ocsp = OcspChecker::builder(&verifier).transport(unknown.clone()).build().unwrap();
@@ -639,7 +655,8 @@ mod tests {
         let root = Ca::root("Root");
         let issuing = root.sub_ca("Issuing").serial(&[0x11, 0x22, 0x33]).build();
         let leaf = issuing.leaf("client").serial(&[0x55, 0x66, 0x77]).build();
-        let store = TrustStore::builder().add_der(root.der()).unwrap().check_at(now()).build().unwrap();
+        let store =
+            TrustStore::builder().add_der(root.der()).unwrap().check_at(now()).build().unwrap();
         let verifier = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
         let chain = verifier.verify(&leaf.presented(), now()).unwrap();
 
@@ -647,14 +664,25 @@ mod tests {
         #[derive(Debug)]
         struct ByRequest(Vec<(Vec<u8>, Vec<u8>)>);
         impl OcspTransport for ByRequest {
-            fn post<'a>(&'a self, _: &'a str, req: &'a [u8], _: usize) -> BoxFuture<'a, Result<Vec<u8>>> {
-                let found = self.0.iter().find(|(serial, _)| req.windows(serial.len()).any(|w| w == serial.as_slice()));
+            fn post<'a>(
+                &'a self,
+                _: &'a str,
+                req: &'a [u8],
+                _: usize,
+            ) -> BoxFuture<'a, Result<Vec<u8>>> {
+                let found = self
+                    .0
+                    .iter()
+                    .find(|(serial, _)| req.windows(serial.len()).any(|w| w == serial.as_slice()));
                 Box::pin(std::future::ready(Ok(found.map(|(_, r)| r.clone()).unwrap_or_default())))
             }
         }
         let issuing_cert = crate::Certificate::from_der(issuing.der()).unwrap();
         let transport = Arc::new(ByRequest(vec![
-            (issuing_cert.serial_bytes().to_vec(), root.ocsp_response(issuing.der()).revoked(now()).build().der().to_vec()),
+            (
+                issuing_cert.serial_bytes().to_vec(),
+                root.ocsp_response(issuing.der()).revoked(now()).build().der().to_vec(),
+            ),
             (leaf.serial().to_vec(), issuing.ocsp_response(leaf.der()).build().der().to_vec()),
         ]));
         let leaf_only = OcspChecker::builder(&verifier)
@@ -682,6 +710,11 @@ mod tests {
             assert!(OcspChecker::builder(&verifier).responder_url(url).build().is_err(), "{url}");
         }
         assert!(OcspChecker::builder(&verifier).timeout(Duration::ZERO).build().is_err());
-        assert!(OcspChecker::builder(&verifier).responder_url("HTTP://127.0.0.1:8080/ocsp").build().is_ok());
+        assert!(
+            OcspChecker::builder(&verifier)
+                .responder_url("HTTP://127.0.0.1:8080/ocsp")
+                .build()
+                .is_ok()
+        );
     }
 }

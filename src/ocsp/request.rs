@@ -197,9 +197,8 @@ pub(crate) fn nonce_of(extensions: Option<&x509_cert::ext::Extensions>) -> Optio
 /// A fresh random nonce of 16 bytes (RFC 8954 asks for 1 to 32).
 pub(crate) fn fresh_nonce() -> Result<[u8; 16]> {
     let mut nonce = [0u8; 16];
-    getrandom::fill(&mut nonce).map_err(|_| {
-        Error::new(ErrorKind::RevocationUnknown, "ocsp: no randomness for a nonce")
-    })?;
+    getrandom::fill(&mut nonce)
+        .map_err(|_| Error::new(ErrorKind::RevocationUnknown, "ocsp: no randomness for a nonce"))?;
     Ok(nonce)
 }
 
@@ -222,15 +221,22 @@ mod tests {
         let subject = Subject::new(leaf.der(), &spki_content(ca.der())).unwrap();
         let ca_cert = x509_cert::Certificate::from_der(ca.der()).unwrap();
         let name = ca_cert.tbs_certificate().subject().to_der().unwrap();
-        let key = ca_cert.tbs_certificate().subject_public_key_info().subject_public_key.raw_bytes();
+        let key =
+            ca_cert.tbs_certificate().subject_public_key_info().subject_public_key.raw_bytes();
         for hash in [CertIdHash::Sha1, CertIdHash::Sha256] {
             let id = subject.cert_id(hash).unwrap();
             assert_eq!(id.issuer_name_hash.as_bytes(), hash.digest(&name).as_slice());
             assert_eq!(id.issuer_key_hash.as_bytes(), hash.digest(key).as_slice());
-            assert_eq!(id.issuer_key_hash.as_bytes().len(), if hash == CertIdHash::Sha1 { 20 } else { 32 });
+            assert_eq!(
+                id.issuer_key_hash.as_bytes().len(),
+                if hash == CertIdHash::Sha1 { 20 } else { 32 }
+            );
             assert!(subject.matches(&id));
         }
-        assert_eq!(subject.cert_id(CertIdHash::Sha1).unwrap().serial_number.as_bytes(), leaf.serial());
+        assert_eq!(
+            subject.cert_id(CertIdHash::Sha1).unwrap().serial_number.as_bytes(),
+            leaf.serial()
+        );
         // Another serial, another issuer key: no match.
         let other = ca.leaf("other").build();
         let other = Subject::new(other.der(), &spki_content(ca.der())).unwrap();
@@ -268,7 +274,9 @@ mod tests {
     #[test]
     fn responders_and_shown_urls() {
         assert!(is_http("http://ocsp.example.test") && is_http("HTTP://x"));
-        assert!(!is_http("https://ocsp.example.test") && !is_http("http://") && !is_http("ldap://x"));
+        assert!(
+            !is_http("https://ocsp.example.test") && !is_http("http://") && !is_http("ldap://x")
+        );
         assert_eq!(shown("http://h/p?token=secret#f"), "http://h/p");
         assert_eq!(shown("http://h/p"), "http://h/p");
     }

@@ -110,10 +110,7 @@ pub(crate) fn parse(der: &[u8], max: usize) -> Result<Parsed<'_>> {
     let response = OcspResponse::from_der(der)
         .map_err(|_| Error::malformed("ocsp: response is not a der ocsp response"))?;
     if response.response_status != OcspResponseStatus::Successful {
-        return Err(unknown(format!(
-            "responder answered {}",
-            response.response_status.name()
-        )));
+        return Err(unknown(format!("responder answered {}", response.response_status.name())));
     }
     let bytes = response
         .response_bytes
@@ -210,13 +207,11 @@ fn check_signer(
                    delegated responder certificate signed it";
     for cert in basic.certs.iter().flatten().take(MAX_RESPONDER_CERTS) {
         let Ok(der) = cert.to_der() else { continue };
-        let issued_by_issuer = cert
-            .tbs_certificate()
-            .issuer()
-            .to_der()
-            .is_ok_and(|name| name == subject.issuer_name)
-            && crate::der_reader::signed_parts(&der)
-                .is_ok_and(|p| verify_signed(algorithms, &p, &subject.issuer_spki) == CrlSignature::Valid);
+        let issued_by_issuer =
+            cert.tbs_certificate().issuer().to_der().is_ok_and(|name| name == subject.issuer_name)
+                && crate::der_reader::signed_parts(&der).is_ok_and(|p| {
+                    verify_signed(algorithms, &p, &subject.issuer_spki) == CrlSignature::Valid
+                });
         let Some(spki) = crate::der_reader::spki_of(&der)
             .and_then(|s| crate::der_reader::content_of(s, 0x30))
             .ok()
@@ -240,8 +235,12 @@ fn check_signer(
             continue;
         }
         match crate::der_reader::validity_of(&der) {
-            Ok((not_before, not_after)) if not_before <= now && now <= not_after => return Ok(true),
-            _ => why = "response is signed by a responder certificate not valid at the verification time",
+            Ok((not_before, not_after)) if not_before <= now && now <= not_after => {
+                return Ok(true);
+            }
+            _ => {
+                why = "response is signed by a responder certificate not valid at the verification time"
+            }
         }
     }
     Err(unknown(why))
@@ -304,7 +303,11 @@ mod tests {
             ca.ocsp_response(leaf.der()).signed_by_ca(&impostor).build(),
             ca.ocsp_response(leaf.der()).signed_by_ca(&impostor).revoked(now()).build(),
         ] {
-            refused(run(&ca, &leaf, response.der()), ErrorKind::RevocationUnknown, "does not verify");
+            refused(
+                run(&ca, &leaf, response.der()),
+                ErrorKind::RevocationUnknown,
+                "does not verify",
+            );
         }
         // One bit flipped in the signed data.
         let mut der = ca.ocsp_response(leaf.der()).build().der().to_vec();
@@ -342,16 +345,32 @@ mod tests {
                 .build()
         };
         // Past nextUpdate by more than the allowance: stale; within it: fresh.
-        refused(run(&ca, &leaf, response(-7200, Some(-301)).der()), ErrorKind::RevocationStale, "past its next update");
+        refused(
+            run(&ca, &leaf, response(-7200, Some(-301)).der()),
+            ErrorKind::RevocationStale,
+            "past its next update",
+        );
         assert!(run(&ca, &leaf, response(-7200, Some(-300)).der()).is_ok());
         // thisUpdate in the future beyond the allowance: stale; within it: fresh.
-        refused(run(&ca, &leaf, response(301, Some(7200)).der()), ErrorKind::RevocationStale, "after the verification time");
+        refused(
+            run(&ca, &leaf, response(301, Some(7200)).der()),
+            ErrorKind::RevocationStale,
+            "after the verification time",
+        );
         assert!(run(&ca, &leaf, response(300, Some(7200)).der()).is_ok());
         // No nextUpdate: fresh for the maximum age (plus the allowance).
         assert!(run(&ca, &leaf, response(-3900, None).der()).is_ok());
-        refused(run(&ca, &leaf, response(-3901, None).der()), ErrorKind::RevocationStale, "without next update");
+        refused(
+            run(&ca, &leaf, response(-3901, None).der()),
+            ErrorKind::RevocationStale,
+            "without next update",
+        );
         // nextUpdate before thisUpdate.
-        refused(run(&ca, &leaf, response(0, Some(-1)).der()), ErrorKind::RevocationUnknown, "before its this update");
+        refused(
+            run(&ca, &leaf, response(0, Some(-1)).der()),
+            ErrorKind::RevocationUnknown,
+            "before its this update",
+        );
         // A stale response that says revoked still revokes.
         let stale_revoked = ca
             .ocsp_response(leaf.der())
@@ -359,7 +378,10 @@ mod tests {
             .this_update(now().plus_secs(-86_400))
             .next_update(Some(now().plus_secs(-3600)))
             .build();
-        assert!(matches!(run(&ca, &leaf, stale_revoked.der()).unwrap().status, Status::Revoked { .. }));
+        assert!(matches!(
+            run(&ca, &leaf, stale_revoked.der()).unwrap().status,
+            Status::Revoked { .. }
+        ));
     }
 
     #[test]
@@ -367,17 +389,28 @@ mod tests {
         let ca = Ca::root("Root");
         let leaf = ca.leaf("client").build();
         let responder = ca.leaf("OCSP Responder").eku(&[OCSP_SIGNING]).build();
-        let answer = run(&ca, &leaf, ca.ocsp_response(leaf.der()).signed_by_responder(&responder).build().der());
-        assert_eq!(answer.unwrap(), Answer {
-            status: Status::Good,
-            this_update: crate::testkit::pki::DEFAULT_NOT_BEFORE,
-            next_update: Some(crate::testkit::pki::DEFAULT_NOT_AFTER),
-            delegated: true
-        });
+        let answer = run(
+            &ca,
+            &leaf,
+            ca.ocsp_response(leaf.der()).signed_by_responder(&responder).build().der(),
+        );
+        assert_eq!(
+            answer.unwrap(),
+            Answer {
+                status: Status::Good,
+                this_update: crate::testkit::pki::DEFAULT_NOT_BEFORE,
+                next_update: Some(crate::testkit::pki::DEFAULT_NOT_AFTER),
+                delegated: true
+            }
+        );
 
         let no_eku = ca.leaf("Not A Responder").build();
         let r = ca.ocsp_response(leaf.der()).signed_by_responder(&no_eku).revoked(now()).build();
-        refused(run(&ca, &leaf, r.der()), ErrorKind::RevocationUnknown, "without id-kp-OCSPSigning");
+        refused(
+            run(&ca, &leaf, r.der()),
+            ErrorKind::RevocationUnknown,
+            "without id-kp-OCSPSigning",
+        );
 
         // A responder of another CA with the same name as the issuer.
         let other = Ca::root("Root");
@@ -388,7 +421,10 @@ mod tests {
         let expired = ca
             .leaf("Old Responder")
             .eku(&[OCSP_SIGNING])
-            .valid(Timestamp::from_utc(2020, 1, 1, 0, 0, 0).unwrap(), Timestamp::from_utc(2021, 1, 1, 0, 0, 0).unwrap())
+            .valid(
+                Timestamp::from_utc(2020, 1, 1, 0, 0, 0).unwrap(),
+                Timestamp::from_utc(2021, 1, 1, 0, 0, 0).unwrap(),
+            )
             .build();
         let r = ca.ocsp_response(leaf.der()).signed_by_responder(&expired).build();
         refused(run(&ca, &leaf, r.der()), ErrorKind::RevocationUnknown, "not valid at");
@@ -397,7 +433,8 @@ mod tests {
         let intermediate = ca.intermediate("Issuing");
         let below = intermediate.leaf("client").build();
         let root_responder = ca.leaf("Root Responder").eku(&[OCSP_SIGNING]).build();
-        let r = intermediate.ocsp_response(below.der()).signed_by_responder(&root_responder).build();
+        let r =
+            intermediate.ocsp_response(below.der()).signed_by_responder(&root_responder).build();
         refused(run(&intermediate, &below, r.der()), ErrorKind::RevocationUnknown, "did not issue");
     }
 
@@ -411,7 +448,11 @@ mod tests {
         };
         let echoed = ca.ocsp_response(leaf.der()).nonce(b"sixteen byte val").build();
         assert!(go(echoed.der(), b"sixteen byte val").is_ok());
-        refused(go(echoed.der(), b"another nonce!!!"), ErrorKind::RevocationUnknown, "does not match");
+        refused(
+            go(echoed.der(), b"another nonce!!!"),
+            ErrorKind::RevocationUnknown,
+            "does not match",
+        );
         let none = ca.ocsp_response(leaf.der()).build();
         refused(go(none.der(), b"sixteen byte val"), ErrorKind::RevocationUnknown, "no nonce");
         // Unasked, a nonce in the response is ignored.
@@ -424,7 +465,13 @@ mod tests {
     fn malformed_responses_are_typed_errors() {
         let ca = Ca::root("Root");
         let leaf = ca.leaf("client").build();
-        for (status, name) in [(1, "malformedRequest"), (2, "internalError"), (3, "tryLater"), (5, "sigRequired"), (6, "unauthorized")] {
+        for (status, name) in [
+            (1, "malformedRequest"),
+            (2, "internalError"),
+            (3, "tryLater"),
+            (5, "sigRequired"),
+            (6, "unauthorized"),
+        ] {
             let r = ca.ocsp_response(leaf.der()).error_status(status).build();
             refused(run(&ca, &leaf, r.der()), ErrorKind::RevocationUnknown, name);
         }
@@ -437,9 +484,22 @@ mod tests {
         let mut padded = der.to_vec();
         padded.push(0);
         assert_eq!(run(&ca, &leaf, &padded).unwrap_err().kind(), ErrorKind::MalformedInput);
-        let e = check(der, der.len() - 1, &subject(&ca, &leaf), crate::RING_ALGORITHMS, now(), FRESH, None).unwrap_err();
+        let e = check(
+            der,
+            der.len() - 1,
+            &subject(&ca, &leaf),
+            crate::RING_ALGORITHMS,
+            now(),
+            FRESH,
+            None,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InputTooLarge);
-        for garbage in [&b"<html>not ocsp</html>"[..], &[0x30, 0x84, 0xff, 0xff, 0xff, 0xff], &[0x30, 0x03, 0x0a, 0x01, 0x00]] {
+        for garbage in [
+            &b"<html>not ocsp</html>"[..],
+            &[0x30, 0x84, 0xff, 0xff, 0xff, 0xff],
+            &[0x30, 0x03, 0x0a, 0x01, 0x00],
+        ] {
             let e = run(&ca, &leaf, garbage).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::MalformedInput, "{e}");
             assert!(!e.message().contains("html"), "{e}");

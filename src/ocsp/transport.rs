@@ -111,10 +111,11 @@ async fn post(url: &str, request: &[u8], max: usize) -> Result<Vec<u8>> {
     let stream = tokio::net::TcpStream::connect((host, port))
         .await
         .map_err(|e| failed(format!("cannot connect: {e}")))?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| failed(format!("http handshake failed: {e}")))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .map_err(|e| failed(format!("http handshake failed: {e}")))?;
     let _connection = AbortOnDrop(tokio::spawn(async move {
         let _ = connection.await;
     }));
@@ -126,8 +127,10 @@ async fn post(url: &str, request: &[u8], max: usize) -> Result<Vec<u8>> {
         .header(http::header::USER_AGENT, "certauth")
         .body(Full::new(Bytes::copy_from_slice(request)))
         .map_err(|_| failed("cannot build the http request"))?;
-    let response =
-        sender.send_request(post).await.map_err(|e| failed(format!("http exchange failed: {e}")))?;
+    let response = sender
+        .send_request(post)
+        .await
+        .map_err(|e| failed(format!("http exchange failed: {e}")))?;
     if response.status() != http::StatusCode::OK {
         return Err(failed(format!("responder answered http {}", response.status().as_u16())));
     }

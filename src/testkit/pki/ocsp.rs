@@ -78,10 +78,8 @@ impl<'a> OcspResponseBuilder<'a> {
     /// Status `revoked` since `at`.
     #[must_use]
     pub fn revoked(mut self, at: Timestamp) -> Self {
-        self.status = CertStatus::Revoked(RevokedInfo {
-            revocation_time: time(at),
-            revocation_reason: None,
-        });
+        self.status =
+            CertStatus::Revoked(RevokedInfo { revocation_time: time(at), revocation_reason: None });
         self
     }
 
@@ -184,14 +182,22 @@ impl<'a> OcspResponseBuilder<'a> {
         }
         let fail = |e: &dyn std::fmt::Display| -> ! { panic!("testkit: ocsp response: {e}") };
         let cert = x509_cert::Certificate::from_der(&self.cert).unwrap_or_else(|e| fail(&e));
-        let issuer_name =
-            cert.tbs_certificate().issuer().to_der().unwrap_or_else(|e| fail(&e));
+        let issuer_name = cert.tbs_certificate().issuer().to_der().unwrap_or_else(|e| fail(&e));
         let ca_cert = x509_cert::Certificate::from_der(self.ca.der()).unwrap_or_else(|e| fail(&e));
-        let issuer_key = ca_cert.tbs_certificate().subject_public_key_info().subject_public_key.raw_bytes();
+        let issuer_key =
+            ca_cert.tbs_certificate().subject_public_key_info().subject_public_key.raw_bytes();
         let (oid, name_hash, key_hash) = if self.sha256 {
-            (ID_SHA_256, sha2::Sha256::digest(&issuer_name).to_vec(), sha2::Sha256::digest(issuer_key).to_vec())
+            (
+                ID_SHA_256,
+                sha2::Sha256::digest(&issuer_name).to_vec(),
+                sha2::Sha256::digest(issuer_key).to_vec(),
+            )
         } else {
-            (ID_SHA_1, sha1::Sha1::digest(&issuer_name).to_vec(), sha1::Sha1::digest(issuer_key).to_vec())
+            (
+                ID_SHA_1,
+                sha1::Sha1::digest(&issuer_name).to_vec(),
+                sha1::Sha1::digest(issuer_key).to_vec(),
+            )
         };
         let serial = match &self.serial {
             Some(s) => x509_cert::serial_number::SerialNumber::new(s).unwrap_or_else(|e| fail(&e)),
@@ -214,7 +220,8 @@ impl<'a> OcspResponseBuilder<'a> {
             },
         };
         let signer = x509_cert::Certificate::from_der(signer_der).unwrap_or_else(|e| fail(&e));
-        let signer_key = signer.tbs_certificate().subject_public_key_info().subject_public_key.raw_bytes();
+        let signer_key =
+            signer.tbs_certificate().subject_public_key_info().subject_public_key.raw_bytes();
         let response_extensions = self.nonce.as_ref().map(|nonce| {
             let value = OctetString::new(nonce.clone()).and_then(|o| o.to_der());
             vec![x509_cert::ext::Extension {
@@ -226,7 +233,8 @@ impl<'a> OcspResponseBuilder<'a> {
         let data = ResponseData {
             version: Version::V1,
             responder_id: ResponderId::ByKey(
-                OctetString::new(sha1::Sha1::digest(signer_key).to_vec()).unwrap_or_else(|e| fail(&e)),
+                OctetString::new(sha1::Sha1::digest(signer_key).to_vec())
+                    .unwrap_or_else(|e| fail(&e)),
             ),
             produced_at: time(self.this_update),
             responses: vec![SingleResponse {
