@@ -82,17 +82,17 @@ impl Subject {
         let issuer_name =
             tbs.issuer().to_der().map_err(|_| Error::malformed("ocsp: issuer name"))?;
         let mut responders = Vec::new();
-        if let Ok(Some(value)) = crate::der_reader::extension_of(cert_der, AIA_OID) {
-            if let Ok(aia) = AuthorityInfoAccessSyntax::from_der(value) {
-                for ad in aia.0 {
-                    if ad.access_method != ID_AD_OCSP {
-                        continue;
-                    }
-                    if let GeneralName::UniformResourceIdentifier(uri) = ad.access_location {
-                        let uri = uri.to_string();
-                        if is_http(&uri) {
-                            responders.push(uri);
-                        }
+        if let Ok(Some(value)) = crate::der_reader::extension_of(cert_der, AIA_OID)
+            && let Ok(aia) = AuthorityInfoAccessSyntax::from_der(value)
+        {
+            for ad in aia.0 {
+                if ad.access_method != ID_AD_OCSP {
+                    continue;
+                }
+                if let GeneralName::UniformResourceIdentifier(uri) = ad.access_location {
+                    let uri = uri.to_string();
+                    if is_http(&uri) {
+                        responders.push(uri);
                     }
                 }
             }
