@@ -7,6 +7,7 @@
 //! cargo run --features cli --bin certauth -- thumbprint --format xfcc tests/data/headers/envoy-xfcc-ec-all-details.txt
 //! cargo run --features cli --bin certauth -- thumbprint leaf.pem
 //! cargo run --features cli --bin certauth -- verify --trust tests/data/pki/root.pem --json tests/data/pki/leaf-ec-chain.pem
+//! cargo run --features cli --bin certauth -- verify --trust root.pem --ocsp leaf-chain.pem
 //! cargo run --features cli --bin certauth -- registry --file clients.json add-client billing --name Billing --metadata tier=gold
 //! cargo run --features cli --bin certauth -- registry --file clients.json register billing --cert billing.pem
 //! cargo run --features cli --bin certauth -- registry --file clients.json list --expiring-within 30 --json
@@ -79,6 +80,14 @@ enum Command {
         /// Check CRLs for the whole chain instead of the leaf only.
         #[arg(long)]
         crl_whole_chain: bool,
+        /// Ask the leaf's OCSP responder (its authority information access, http://)
+        /// whether it is revoked; no answer, an unknown status or a bad or stale response
+        /// is a rejection.
+        #[arg(long)]
+        ocsp: bool,
+        /// Ask this OCSP responder (an http:// URL) instead of the leaf's; implies --ocsp.
+        #[arg(long, value_name = "URL")]
+        ocsp_url: Option<String>,
         /// Verification time, RFC 3339; the clock when absent.
         #[arg(long, value_parser = parse_time)]
         at: Option<certauth::Timestamp>,
@@ -279,8 +288,18 @@ fn run(command: Command) -> Result<String, Error> {
 
 /// `verify`: exit 0 accepted, 1 rejected, 2 configuration error.
 fn verify(command: Command) -> ExitCode {
-    let Command::Verify { trust, intermediates, crl, crl_whole_chain, at, format, json, file } =
-        command
+    let Command::Verify {
+        trust,
+        intermediates,
+        crl,
+        crl_whole_chain,
+        ocsp,
+        ocsp_url,
+        at,
+        format,
+        json,
+        file,
+    } = command
     else {
         return ExitCode::from(2);
     };
@@ -293,8 +312,19 @@ fn verify(command: Command) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let ocsp = match ocsp_checker(&verifier, ocsp, ocsp_url) {
+        Ok(checker) => checker,
+        Err(e) => {
+            err!("error: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = read_chain(file.as_ref(), format)
         .and_then(|chain| verifier.verify(&chain, now))
+        .and_then(|verified| match &ocsp {
+            Some(checker) => check_ocsp(checker, &verified, now).map(|()| verified),
+            None => Ok(verified),
+        })
         .and_then(certauth::ClientIdentity::new);
     match result {
         Ok(id) => {
@@ -324,6 +354,37 @@ fn verify(command: Command) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The OCSP checker `--ocsp` / `--ocsp-url` ask for: the leaf only, unknown status
+/// refused, the library's defaults otherwise.
+fn ocsp_checker(
+    verifier: &certauth::Verifier,
+    ocsp: bool,
+    url: Option<String>,
+) -> Result<Option<certauth::ocsp::OcspChecker>, certauth::ConfigError> {
+    if !ocsp && url.is_none() {
+        return Ok(None);
+    }
+    let mut builder = certauth::ocsp::OcspChecker::builder(verifier);
+    if let Some(url) = url {
+        builder = builder.responder_url(url);
+    }
+    builder.build().map(Some)
+}
+
+/// Runs the OCSP check of a verified chain on a runtime of its own.
+fn check_ocsp(
+    checker: &certauth::ocsp::OcspChecker,
+    chain: &certauth::VerifiedChain,
+    now: certauth::Timestamp,
+) -> Result<(), Error> {
+    use certauth::RevocationChecker as _;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+            Error::new(ErrorKind::RevocationUnknown, format!("ocsp: cannot start the runtime: {e}"))
+        })?;
+    runtime.block_on(checker.check(chain, now))
 }
 
 /// A configuration error in the operator's words: an anchor outside its validity is

@@ -306,3 +306,49 @@ async fn concurrent_checks_make_one_fetch() {
     assert_eq!(counting.calls.load(Ordering::SeqCst), 1);
     assert_eq!(ocsp.cached(), 1);
 }
+
+/// `certauth verify --ocsp-url`: exit 0 for a good certificate, 1 with the kind for a
+/// revoked one, 2 for a responder URL that is not http://. Without `--at` the tool reads
+/// the clock, as the responder does.
+#[cfg(feature = "cli")]
+#[test]
+fn cli_verify_with_ocsp() {
+    let ca = Ca::root("OCSP Test Root");
+    let (pem, key) = ca_signer(&ca);
+    let index = index_line(&[0x57, 0x01], false) + &index_line(&[0x57, 0x02], true);
+    let responder = Responder::start(&ca, (&pem, &key), &index, &[]);
+    let dir = TempDir::new("cli");
+    let root = dir.write("root.pem", &ca.pem());
+    let good = ca.leaf("good").serial(&[0x57, 0x01]).ocsp_responder(&responder.url()).build();
+    let good = dir.write("good.pem", &good.pem());
+    let revoked = ca.leaf("revoked").serial(&[0x57, 0x02]).build();
+    let revoked = dir.write("revoked.pem", &revoked.pem());
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_certauth")).args(args).output().unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code().unwrap(), text(&out.stdout), text(&out.stderr))
+    };
+    let url = responder.url();
+    let (code, stdout, stderr) = run(&["verify", "--trust", &root, "--ocsp", &good]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("accepted: CN=good"), "{stdout}");
+    let (code, stdout, stderr) = run(&["verify", "--trust", &root, "--ocsp-url", &url, &good]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, stderr) =
+        run(&["verify", "--trust", &root, "--ocsp-url", &url, "--json", &revoked]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.starts_with("rejected: revoked: the client certificate: ocsp: revoked at"),
+        "{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(json["error"], "revoked");
+    // The revoked certificate names no responder: --ocsp alone cannot ask anyone.
+    let (code, _, stderr) = run(&["verify", "--trust", &root, "--ocsp", &revoked]);
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("rejected: revocation_unknown:"), "{stderr}");
+    let (code, _, stderr) =
+        run(&["verify", "--trust", &root, "--ocsp-url", "https://ocsp.example.test/", &good]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("ocsp responder url"), "{stderr}");
+}
