@@ -256,6 +256,7 @@ pub(crate) fn signed_parts(der: &[u8]) -> std::result::Result<SignedParts<'_>, R
 /// Splits a signed DER structure that may end with a `[0] EXPLICIT` list of certificates
 /// (an OCSP `BasicOCSPResponse`) into its [`SignedParts`]; the certificates are left to
 /// the caller's parser.
+#[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
 pub(crate) fn signed_parts_with_certs(der: &[u8]) -> std::result::Result<SignedParts<'_>, Reason> {
     let mut fields = Fields { rest: content_of(der, SEQUENCE)? };
     let tbs = fields.next()?;
