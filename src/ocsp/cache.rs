@@ -58,6 +58,23 @@ pub(crate) struct Cache {
     flights: Mutex<HashMap<Key, Flight>>,
 }
 
+/// Removes a flight from the map when its caller is done with it (unless a newer
+/// flight has taken its place).
+struct Landing<'a> {
+    cache: &'a Cache,
+    key: Key,
+    flight: Flight,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let mut flights = self.cache.flights.lock().unwrap_or_else(|p| p.into_inner());
+        if flights.get(&self.key).is_some_and(|f| Arc::ptr_eq(f, &self.flight)) {
+            flights.remove(&self.key);
+        }
+    }
+}
+
 /// How many entries an insertion into a full cache looks at to find one to evict.
 const EVICTION_SAMPLE: usize = 16;
 
@@ -87,6 +104,12 @@ impl Cache {
         self.map.len()
     }
 
+    /// How many fetches are under way.
+    #[cfg(test)]
+    fn flights(&self) -> usize {
+        self.flights.lock().map_or(0, |f| f.len())
+    }
+
     /// The entry for `key`, made by `fetch` unless another caller is making it: every
     /// caller that arrives while a fetch runs waits for that fetch. If the caller running
     /// it is dropped (its request cancelled), a waiting caller runs its own.
@@ -98,19 +121,17 @@ impl Cache {
             let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
             Arc::clone(flights.entry(key).or_default())
         };
-        let entry = flight
+        // The flight leaves the map when this caller is done, or dropped mid-fetch, so
+        // that the map holds only fetches under way.
+        let _landing = Landing { cache: self, key, flight: Arc::clone(&flight) };
+        flight
             .get_or_init(|| async {
                 let entry = Arc::new(fetch.await);
                 self.insert(key, Arc::clone(&entry), now);
                 entry
             })
             .await
-            .clone();
-        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
-        if flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-            flights.remove(&key);
-        }
-        entry
+            .clone()
     }
 
     /// Holds `entry` (unless it holds for no time at all), evicting when full: expired
@@ -190,6 +211,30 @@ mod tests {
         let none = Cache::new(0);
         none.insert([1; 32], entry(0, 2000), now);
         assert_eq!(none.len(), 0);
+    }
+
+    /// A fetch whose caller is dropped mid-way leaves nothing behind, and the next
+    /// caller fetches again.
+    #[tokio::test]
+    async fn a_cancelled_fetch_leaves_no_flight_behind() {
+        let cache = Cache::new(8);
+        let now = Timestamp::from_unix_secs(1000);
+        let mut pending = Box::pin(cache.fetch_once([1; 32], now, async {
+            std::future::pending::<()>().await;
+            Entry { outcome: Outcome::Good, from: now, until: now }
+        }));
+        let waker = std::task::Waker::noop();
+        assert!(pending.as_mut().poll(&mut std::task::Context::from_waker(waker)).is_pending());
+        assert_eq!(cache.flights(), 1);
+        drop(pending);
+        assert_eq!(cache.flights(), 0);
+        let entry = cache
+            .fetch_once([1; 32], now, async {
+                Entry { outcome: Outcome::Good, from: now, until: now.plus_secs(60) }
+            })
+            .await;
+        assert!(matches!(entry.outcome, Outcome::Good));
+        assert_eq!((cache.flights(), cache.len()), (0, 1));
     }
 
     /// Failures follow the unknown-status policy; revocations never do.

@@ -59,8 +59,9 @@ pub trait OcspTransport: Send + Sync + fmt::Debug {
 /// The default [`OcspTransport`]: one HTTP/1.1 POST per request on a fresh connection,
 /// with hyper's client on tokio. `http://` only (OCSP responses are signed; RFC 6960
 /// A.1), no redirects (a `3xx` is an error like any status but `200`), no proxy; the
-/// body is read up to the bound and no further. Needs a tokio runtime (the checker runs
-/// inside the server's).
+/// status line and headers are read within 16 KiB and the body up to the bound, no
+/// further. Needs a tokio runtime (the checker runs inside the server's); outside one,
+/// every call fails.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HttpTransport {
     _private: (),
@@ -97,7 +98,13 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The byte bound of the read buffer, which holds the status line and headers.
+const MAX_HEAD: usize = 16 * 1024;
+
 async fn post(url: &str, request: &[u8], max: usize) -> Result<Vec<u8>> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(failed("the http transport needs a tokio runtime"));
+    }
     let uri: http::Uri = url.parse().map_err(|_| failed("responder url is not a valid url"))?;
     if uri.scheme_str().is_none_or(|s| !s.eq_ignore_ascii_case("http")) {
         return Err(failed("responder url is not http://"));
@@ -111,11 +118,12 @@ async fn post(url: &str, request: &[u8], max: usize) -> Result<Vec<u8>> {
     let stream = tokio::net::TcpStream::connect((host, port))
         .await
         .map_err(|e| failed(format!("cannot connect: {e}")))?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .map_err(|e| failed(format!("http handshake failed: {e}")))?;
+    // The status line and headers are read within this buffer, so they are bounded too.
+    let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
+        .max_buf_size(MAX_HEAD)
+        .handshake::<_, Full<Bytes>>(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .map_err(|e| failed(format!("http handshake failed: {e}")))?;
     let _connection = AbortOnDrop(tokio::spawn(async move {
         let _ = connection.await;
     }));
