@@ -352,3 +352,75 @@ fn cli_verify_with_ocsp() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("ocsp responder url"), "{stderr}");
 }
+
+/// A hostile responder through the default transport: a redirect is not followed, an
+/// announced or streamed body over the bound is cut off, an error status, a silent
+/// server and garbage are all unknown status; nothing hangs and no body is echoed.
+#[tokio::test]
+async fn hostile_responders_are_unknown_status() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let now = real_now();
+    let ca = Ca::root("OCSP Test Root");
+    let leaf = ca.leaf("client").build();
+    let verifier = verifier(&ca, now);
+    let chain = verified(&verifier, &leaf, now);
+    let endless = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_owned();
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "redirect",
+            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/\r\nContent-Length: 0\r\n\r\n"
+                .into(),
+            "http 302",
+        ),
+        (
+            "error",
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".into(),
+            "http 500",
+        ),
+        (
+            "announced",
+            "HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n".into(),
+            "over the limit",
+        ),
+        ("streamed", endless, "over the limit"),
+        (
+            "garbage",
+            "HTTP/1.1 200 OK\r\nContent-Length: 21\r\n\r\n<html>secret!</html>\n".into(),
+            "not a der ocsp response",
+        ),
+        ("silent", String::new(), "did not answer"),
+    ];
+    for (name, reply, says) in cases {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let streamed = name == "streamed";
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            if reply.is_empty() {
+                std::future::pending::<()>().await;
+            }
+            let _ = socket.write_all(reply.as_bytes()).await;
+            // A body that never ends: more chunks until the client hangs up.
+            while streamed
+                && socket
+                    .write_all(&[b"1000\r\n", &[b'A'; 4096][..], b"\r\n"].concat())
+                    .await
+                    .is_ok()
+            {}
+            std::future::pending::<()>().await;
+        });
+        let ocsp = OcspChecker::builder(&verifier)
+            .responder_url(&url)
+            .max_response_bytes(64 * 1024)
+            .timeout(std::time::Duration::from_millis(500))
+            .build()
+            .unwrap();
+        let e = ocsp.check(&chain, now).await.unwrap_err();
+        server.abort();
+        assert_eq!(e.kind(), ErrorKind::RevocationUnknown, "{name}: {e}");
+        assert!(e.message().contains(says), "{name}: {e}");
+        assert!(!e.message().contains("secret") && !e.message().contains("AAAA"), "{name}: {e}");
+    }
+}
