@@ -5,7 +5,7 @@
 //! cargo run --example axum_behind_proxy --features axum,rustls,ring -- \
 //!     --listen 127.0.0.1:8080 --trust ca.pem \
 //!     --header x-ssl-client-cert --format nginx-escaped --trusted-proxy 127.0.0.1/32 \
-//!     [--crl ca.crl | --crl http://pki.example/ca.crl]... [--registry clients.json | --registry-url postgres://...] [--client-id-header x-client-id] \
+//!     [--crl ca.crl | --crl http://pki.example/ca.crl]... [--ocsp | --ocsp-url URL] [--registry clients.json | --registry-url postgres://...] [--client-id-header x-client-id] \
 //!     [--verify-header x-ssl-client-verify=SUCCESS]
 //! ```
 //!
@@ -16,7 +16,9 @@
 //!
 //! Operations: `GET /healthz` (the health report as JSON: 200 when healthy, 503
 //! otherwise), `--watch` (reload the trust, CRL and registry files when they change),
-//! `--metrics` (Prometheus metrics at `GET /metrics`; build with feature `metrics`).
+//! `--metrics` (Prometheus metrics at `GET /metrics`; build with feature `metrics`),
+//! `--ocsp` / `--ocsp-url URL` (ask the client certificate's OCSP responder, or this
+//! one, on each request, answers cached; build with feature `ocsp`).
 //!
 //! `GET /whoami` answers `{"subject", "x5t#S256", "spiffe_id", "client_id", "source"}`;
 //! a refused request gets its status and `{"error":"<kind>"}` (a certificate header from a

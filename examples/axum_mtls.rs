@@ -4,14 +4,17 @@
 //! ```text
 //! cargo run --example axum_mtls --features axum-tls,ring -- \
 //!     --listen 127.0.0.1:8443 --trust ca.pem --cert server.pem --key server.key \
-//!     [--crl ca.crl | --crl http://pki.example/ca.crl]... [--registry clients.json] [--client-id-header x-client-id]
+//!     [--crl ca.crl | --crl http://pki.example/ca.crl]... [--ocsp | --ocsp-url URL] [--registry clients.json] [--client-id-header x-client-id]
 //! curl --cacert ca.pem --cert client.pem --key client.key https://localhost:8443/whoami
 //! ```
 //!
 //! `GET /whoami` answers `{"subject", "x5t#S256", "spiffe_id", "client_id", "source"}`;
 //! a refused request gets its status and `{"error":"<kind>"}`. A certificate that fails
 //! verification fails the TLS handshake with the matching alert, logged at target
-//! `certauth::auth` on standard error (`RUST_LOG`, `info` by default). Prints
+//! `certauth::auth` on standard error (`RUST_LOG`, `info` by default). With `--ocsp`
+//! (built with `--features axum-tls,ring,ocsp`) the responder is asked after the
+//! handshake, per request: a revoked certificate completes the handshake and each of its
+//! requests is refused with `{"error":"revoked"}`. Prints
 //! `listening on ADDR` once ready; Ctrl-C shuts down gracefully.
 
 #[path = "support/config.rs"]

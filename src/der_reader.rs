@@ -253,6 +253,27 @@ pub(crate) fn signed_parts(der: &[u8]) -> std::result::Result<SignedParts<'_>, R
     Ok(SignedParts { tbs: tbs.whole, algorithm, signature })
 }
 
+/// Splits a signed DER structure that may end with a `[0] EXPLICIT` list of certificates
+/// (an OCSP `BasicOCSPResponse`) into its [`SignedParts`]; the certificates are left to
+/// the caller's parser.
+#[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
+pub(crate) fn signed_parts_with_certs(der: &[u8]) -> std::result::Result<SignedParts<'_>, Reason> {
+    let mut fields = Fields { rest: content_of(der, SEQUENCE)? };
+    let tbs = fields.next()?;
+    if tbs.tag != SEQUENCE {
+        return Err("has an unexpected tag");
+    }
+    let algorithm = fields.expect(SEQUENCE)?;
+    let signature = no_unused_bits(fields.expect(BIT_STRING)?)?;
+    if !fields.is_empty() {
+        fields.expect(0xa0)?;
+    }
+    if !fields.is_empty() {
+        return Err("has trailing data");
+    }
+    Ok(SignedParts { tbs: tbs.whole, algorithm, signature })
+}
+
 /// The content of a `SubjectPublicKeyInfo` (without its SEQUENCE header, as webpki
 /// takes it) split into the AlgorithmIdentifier's content and the key bits.
 pub(crate) fn spki_parts(spki_content: &[u8]) -> std::result::Result<(&[u8], &[u8]), Reason> {

@@ -153,6 +153,7 @@
 //! | `axum` | [`AuthenticatedClient`] and `Option<AuthenticatedClient>` as axum extractors, and [`tower::CertAuthLayer`] reading the peer address from axum's `ConnectInfo<SocketAddr>` when a request has no [`tower::ConnectionInfo`] (implies `tower`; depends on `axum-core`, and on `axum` without default features but with `tokio`, where `ConnectInfo` lives) |
 //! | `axum-tls` | [`axum::MtlsListener`]: terminates mTLS for `axum::serve` with the [`rustls`] verifier, handshakes off the accept loop, HTTP/1.1 and HTTP/2 (implies `axum` and `rustls`; adds `tokio-rustls` without a crypto provider, and axum's `http1` and `http2`) |
 //! | `pkcs12` | [`TrustStoreBuilder::add_pkcs12`]: PKCS#12 trust bundles |
+//! | `ocsp` | [`ocsp`]: [`ocsp::OcspChecker`], OCSP as a [`RevocationChecker`] with a bounded answer cache, over [`ocsp::HttpTransport`] (hyper's HTTP/1.1 client on tokio) or your [`ocsp::OcspTransport`] |
 //! | `metrics` | [`metrics`]: counters and histograms through the `metrics` facade (bring your exporter) |
 //! | `testkit` | [`testkit`]: a throwaway PKI and proxy header encoders for your tests |
 //! | `cli` | the `certauth` operator tool (inspect, thumbprint, verify, registry files) |
@@ -184,6 +185,7 @@
 //! | XFCC elements | the configured count (1 by default, at most 32) |
 //! | a registry file | 64 MiB |
 //! | a trust-store file | 16 MiB and 4,096 certificates |
+//! | an OCSP response ([`ocsp::OcspCheckerBuilder`]) | 64 KiB, 5 s for the whole exchange |
 //! | a CRL fetched from an `http://` URL ([`reload::TrustFiles::crl_url`]) | 16 MiB of body, 16 KiB of headers, 10 s for the whole exchange |
 //! | an issuer certificate fetched from a caIssuers URL (opt-in, allowed hosts only: [`VerifierBuilder::fetch_missing_intermediates`]) | 64 KiB of body, 3 s, 2 fetches per verification, 256 URLs cached |
 //!
@@ -243,6 +245,9 @@ mod input;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
+#[cfg(feature = "ocsp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ocsp")))]
+pub mod ocsp;
 pub mod registry;
 pub mod reload;
 #[cfg(feature = "rustls")]

@@ -209,6 +209,12 @@ impl Verifier {
         Ok(())
     }
 
+    /// The signature algorithms verifications use.
+    #[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
+    pub(crate) fn algorithms(&self) -> Algorithms {
+        self.inner.algorithms
+    }
+
     /// Verifies `chain` at time `now`. See the module docs for what is checked.
     pub fn verify(&self, chain: &PresentedChain, now: Timestamp) -> Result<VerifiedChain> {
         let store = self.inner.store.load();
@@ -392,6 +398,7 @@ impl Verifier {
             expires,
             generation: store.generation(),
             warnings,
+            anchor_spki: Some(path.anchor().subject_public_key_info.as_ref().into()),
             leaf: OnceLock::new(),
             thumbprint: OnceLock::new(),
         })
@@ -477,6 +484,7 @@ impl Verifier {
             expires: not_after,
             generation: store.generation(),
             warnings: Vec::new(),
+            anchor_spki: None,
             leaf: OnceLock::new(),
             thumbprint: OnceLock::new(),
         })
@@ -725,6 +733,10 @@ pub struct VerifiedChain {
     expires: Timestamp,
     generation: u64,
     warnings: Vec<String>,
+    /// The content of the anchor's SubjectPublicKeyInfo (none for a pinned certificate):
+    /// the key of the last certificate's issuer, for revocation checks that ask it.
+    #[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
+    anchor_spki: Option<Box<[u8]>>,
     leaf: OnceLock<Result<Certificate>>,
     thumbprint: OnceLock<Thumbprint>,
 }
@@ -797,6 +809,20 @@ impl VerifiedChain {
     /// [`RevocationPolicy::soft_fail_stale_crls`]).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The content of the SubjectPublicKeyInfo of the issuer of `certificates()[i]` in
+    /// the verified path: the next certificate's, or the anchor's for the last one;
+    /// `None` past the end, for a pinned certificate, or when a certificate cannot be read.
+    #[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
+    pub(crate) fn issuer_spki(&self, i: usize) -> Option<&[u8]> {
+        match self.certs.get(i + 1) {
+            Some(issuer) => crate::der_reader::spki_of(issuer)
+                .and_then(|spki| crate::der_reader::content_of(spki, 0x30))
+                .ok(),
+            None if i < self.certs.len() => self.anchor_spki.as_deref(),
+            None => None,
+        }
     }
 }
 

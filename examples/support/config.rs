@@ -38,6 +38,15 @@ pub(crate) struct Common {
     /// absent. A fetch (at most 3 s, then cached) holds the verification that needs it.
     #[arg(long, value_name = "HOST")]
     pub(crate) fetch_intermediates_from: Vec<String>,
+    /// Ask the client certificate's OCSP responder (its authority information access,
+    /// http://) on each request, answers cached until their nextUpdate; no answer is a
+    /// refusal (`revocation_unknown`). Needs the `ocsp` feature.
+    #[arg(long)]
+    pub(crate) ocsp: bool,
+    /// Ask this OCSP responder (an http:// URL) instead of the certificate's; implies
+    /// --ocsp.
+    #[arg(long, value_name = "URL")]
+    pub(crate) ocsp_url: Option<String>,
     /// Registry file (JSON): clients and their certificates. Without it every verified
     /// certificate is accepted and `client_id` is null.
     #[arg(long)]
@@ -162,6 +171,27 @@ fn database_tls(
     Ok(Arc::new(config))
 }
 
+/// The OCSP checker of `--ocsp` / `--ocsp-url`.
+#[cfg(feature = "ocsp")]
+fn ocsp_checker(
+    verifier: &Verifier,
+    url: Option<&str>,
+) -> Result<Arc<dyn certauth::RevocationChecker>, Box<dyn std::error::Error>> {
+    let mut builder = certauth::ocsp::OcspChecker::builder(verifier);
+    if let Some(url) = url {
+        builder = builder.responder_url(url);
+    }
+    Ok(Arc::new(builder.build()?))
+}
+
+#[cfg(not(feature = "ocsp"))]
+fn ocsp_checker(
+    _: &Verifier,
+    _: Option<&str>,
+) -> Result<Arc<dyn certauth::RevocationChecker>, Box<dyn std::error::Error>> {
+    Err("--ocsp needs the example built with the ocsp feature".into())
+}
+
 impl Common {
     /// The authenticator these flags describe.
     pub(crate) fn authenticator(&self) -> Result<Authenticator, Box<dyn std::error::Error>> {
@@ -225,6 +255,9 @@ impl Common {
                     "--registry-url needs the example built with the postgres feature".into()
                 );
             }
+        }
+        if self.ocsp || self.ocsp_url.is_some() {
+            auth = auth.revocation_checker(ocsp_checker(&verifier, self.ocsp_url.as_deref())?);
         }
         let watcher = if self.watch {
             let mut watcher = Watcher::builder()

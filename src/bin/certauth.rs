@@ -8,6 +8,7 @@
 //! cargo run --features cli --bin certauth -- thumbprint leaf.pem
 //! cargo run --features cli --bin certauth -- verify --trust tests/data/pki/root.pem --json tests/data/pki/leaf-ec-chain.pem
 //! cargo run --features cli --bin certauth -- verify --trust root.pem --crl http://pki.example.com/issuing.crl --fetch-intermediates-from pki.example.com leaf.pem
+//! cargo run --features cli --bin certauth -- verify --trust root.pem --ocsp leaf-chain.pem
 //! cargo run --features cli --bin certauth -- registry --file clients.json add-client billing --name Billing --metadata tier=gold
 //! cargo run --features cli --bin certauth -- registry --file clients.json register billing --cert billing.pem
 //! cargo run --features cli --bin certauth -- registry --file clients.json list --expiring-within 30 --json
@@ -86,6 +87,14 @@ enum Command {
         /// when absent.
         #[arg(long, value_name = "HOST")]
         fetch_intermediates_from: Vec<String>,
+        /// Ask the leaf's OCSP responder (its authority information access, http://)
+        /// whether it is revoked; no answer, an unknown status or a bad or stale response
+        /// is a rejection.
+        #[arg(long)]
+        ocsp: bool,
+        /// Ask this OCSP responder (an http:// URL) instead of the leaf's; implies --ocsp.
+        #[arg(long, value_name = "URL")]
+        ocsp_url: Option<String>,
         /// Verification time, RFC 3339; the clock when absent.
         #[arg(long, value_parser = parse_time)]
         at: Option<certauth::Timestamp>,
@@ -302,6 +311,8 @@ fn verify(command: Command) -> ExitCode {
         crl,
         crl_whole_chain,
         fetch_intermediates_from: fetch_from,
+        ocsp,
+        ocsp_url,
         at,
         format,
         json,
@@ -320,8 +331,19 @@ fn verify(command: Command) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+    let ocsp = match ocsp_checker(&verifier, ocsp, ocsp_url) {
+        Ok(checker) => checker,
+        Err(e) => {
+            err!("error: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = read_chain(file.as_ref(), format)
         .and_then(|chain| verifier.verify(&chain, now))
+        .and_then(|verified| match &ocsp {
+            Some(checker) => check_ocsp(checker, &verified, now).map(|()| verified),
+            None => Ok(verified),
+        })
         .and_then(certauth::ClientIdentity::new);
     match result {
         Ok(id) => {
@@ -351,6 +373,37 @@ fn verify(command: Command) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The OCSP checker `--ocsp` / `--ocsp-url` ask for: the leaf only, unknown status
+/// refused, the library's defaults otherwise.
+fn ocsp_checker(
+    verifier: &certauth::Verifier,
+    ocsp: bool,
+    url: Option<String>,
+) -> Result<Option<certauth::ocsp::OcspChecker>, certauth::ConfigError> {
+    if !ocsp && url.is_none() {
+        return Ok(None);
+    }
+    let mut builder = certauth::ocsp::OcspChecker::builder(verifier);
+    if let Some(url) = url {
+        builder = builder.responder_url(url);
+    }
+    builder.build().map(Some)
+}
+
+/// Runs the OCSP check of a verified chain on a runtime of its own.
+fn check_ocsp(
+    checker: &certauth::ocsp::OcspChecker,
+    chain: &certauth::VerifiedChain,
+    now: certauth::Timestamp,
+) -> Result<(), Error> {
+    use certauth::RevocationChecker as _;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+            Error::new(ErrorKind::RevocationUnknown, format!("ocsp: cannot start the runtime: {e}"))
+        })?;
+    runtime.block_on(checker.check(chain, now))
 }
 
 /// A configuration error in the operator's words: an anchor outside its validity is

@@ -51,11 +51,16 @@ mod crl;
 mod der_rewrite;
 mod keys;
 mod leaf;
+#[cfg(feature = "ocsp")]
+mod ocsp;
 
 pub use ca::{Ca, CaBuilder};
 pub use crl::{Crl, CrlBuilder};
 pub use keys::KeyType;
 pub use leaf::{Leaf, LeafBuilder, self_signed, self_signed_client};
+#[cfg(feature = "ocsp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ocsp")))]
+pub use ocsp::{OcspResponse, OcspResponseBuilder};
 
 /// Default start of validity of every certificate and `thisUpdate` of every CRL:
 /// 2020-01-01T00:00:00Z.
@@ -104,22 +109,24 @@ pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     out
 }
 
-/// An authority information access extension naming each of `uris` as a caIssuers
-/// location (RFC 5280 4.2.2.1).
-fn ca_issuers_extension(uris: &[String]) -> rcgen::CustomExtension {
+/// One authority information access extension: caIssuers and OCSP responder URIs.
+fn authority_info_access(ca_issuers: &[String], ocsp: &[String]) -> rcgen::CustomExtension {
     use der::Encode as _;
     use x509_cert::ext::pkix::name::GeneralName;
     use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax};
-    let descriptions = uris
-        .iter()
-        .map(|uri| AccessDescription {
-            access_method: const_oid::db::rfc5280::ID_AD_CA_ISSUERS,
-            access_location: GeneralName::UniformResourceIdentifier(
-                der::asn1::Ia5String::new(uri)
-                    .unwrap_or_else(|e| panic!("testkit: caIssuers {uri:?} is not IA5: {e}")),
-            ),
-        })
-        .collect();
+    let described = |method, uris: &[String]| {
+        uris.iter()
+            .map(|uri| AccessDescription {
+                access_method: method,
+                access_location: GeneralName::UniformResourceIdentifier(
+                    der::asn1::Ia5String::new(uri)
+                        .unwrap_or_else(|e| panic!("testkit: uri {uri:?} is not IA5: {e}")),
+                ),
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut descriptions = described(const_oid::db::rfc5280::ID_AD_CA_ISSUERS, ca_issuers);
+    descriptions.extend(described(const_oid::db::rfc5280::ID_AD_OCSP, ocsp));
     let value = AuthorityInfoAccessSyntax(descriptions)
         .to_der()
         .unwrap_or_else(|e| panic!("testkit: encoding authority information access: {e}"));

@@ -66,7 +66,8 @@ struct Scope {
     uris: Vec<Vec<u8>>,
 }
 
-/// The verdict of a CRL's signature under one issuer key.
+/// The verdict of a signature (a CRL's, or any structure [`verify_signed`] checks) under one
+/// issuer key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum CrlSignature {
     /// The issuer key signed the CRL.
@@ -311,22 +312,9 @@ impl Crl {
         algorithms: &[&dyn SignatureVerificationAlgorithm],
         issuer_spki: &[u8],
     ) -> CrlSignature {
-        let (Ok(parts), Ok((key_algorithm, key))) = (
-            crate::der_reader::signed_parts(&self.der),
-            crate::der_reader::spki_parts(issuer_spki),
-        ) else {
-            return CrlSignature::Invalid;
-        };
-        let found = algorithms.iter().find(|a| {
-            a.signature_alg_id().as_ref() == parts.algorithm
-                && a.public_key_alg_id().as_ref() == key_algorithm
-        });
-        match found {
-            None => CrlSignature::Unsupported,
-            Some(a) if a.verify_signature(key, parts.tbs, parts.signature).is_ok() => {
-                CrlSignature::Valid
-            }
-            Some(_) => CrlSignature::Invalid,
+        match crate::der_reader::signed_parts(&self.der) {
+            Ok(parts) => verify_signed(algorithms, &parts, issuer_spki),
+            Err(_) => CrlSignature::Invalid,
         }
     }
 
@@ -376,6 +364,31 @@ impl Crl {
             }
         }
         Ok(())
+    }
+}
+
+/// webpki's signed-data check of any signed structure (a CRL, a certificate, an OCSP
+/// response) under the key `issuer_spki` (a `SubjectPublicKeyInfo`'s content): the first
+/// of `algorithms` with the structure's signature algorithm identifier and the key's
+/// algorithm identifier decides.
+pub(crate) fn verify_signed(
+    algorithms: &[&dyn SignatureVerificationAlgorithm],
+    parts: &crate::der_reader::SignedParts<'_>,
+    issuer_spki: &[u8],
+) -> CrlSignature {
+    let Ok((key_algorithm, key)) = crate::der_reader::spki_parts(issuer_spki) else {
+        return CrlSignature::Invalid;
+    };
+    let found = algorithms.iter().find(|a| {
+        a.signature_alg_id().as_ref() == parts.algorithm
+            && a.public_key_alg_id().as_ref() == key_algorithm
+    });
+    match found {
+        None => CrlSignature::Unsupported,
+        Some(a) if a.verify_signature(key, parts.tbs, parts.signature).is_ok() => {
+            CrlSignature::Valid
+        }
+        Some(_) => CrlSignature::Invalid,
     }
 }
 

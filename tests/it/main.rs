@@ -25,6 +25,8 @@ mod layering;
 mod limbo;
 #[cfg(all(feature = "ring", feature = "testkit", feature = "metrics"))]
 mod metrics;
+#[cfg(all(feature = "ocsp", feature = "testkit", feature = "ring"))]
+mod ocsp;
 #[cfg(all(feature = "ring", feature = "testkit", feature = "http"))]
 mod offload;
 #[cfg(all(feature = "ring", feature = "testkit"))]

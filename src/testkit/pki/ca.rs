@@ -12,8 +12,8 @@ use rustls_pki_types::CertificateDer;
 
 use super::keys::copy_key;
 use super::{
-    CrlBuilder, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, LeafBuilder, base_params,
-    ca_issuers_extension, eku_purpose, pem, serial_bytes,
+    CrlBuilder, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, LeafBuilder, authority_info_access,
+    base_params, eku_purpose, pem, serial_bytes,
 };
 use crate::{Thumbprint, Timestamp};
 
@@ -385,7 +385,7 @@ impl<'a> CaBuilder<'a> {
             });
         }
         if !self.ca_issuers.is_empty() {
-            params.custom_extensions.push(ca_issuers_extension(&self.ca_issuers));
+            params.custom_extensions.push(authority_info_access(&self.ca_issuers, &[]));
         }
         let serial = match (self.serial, self.issuer) {
             (Some(s), _) => s,

@@ -15,7 +15,7 @@ use super::ca::issuer_of;
 use super::der_rewrite::replace_spki;
 use super::keys::{RsaPublicKey, copy_key};
 use super::{
-    Ca, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, base_params, ca_issuers_extension,
+    Ca, DEFAULT_NOT_AFTER, DEFAULT_NOT_BEFORE, KeyType, authority_info_access, base_params,
     eku_purpose, oid_arcs, pem,
 };
 use crate::input::{Format, Limits, PresentedChain, Source};
@@ -79,6 +79,7 @@ pub struct LeafBuilder<'a> {
     ca: bool,
     crl_distribution_points: Vec<String>,
     ca_issuers: Vec<String>,
+    ocsp_responders: Vec<String>,
 }
 
 impl fmt::Debug for LeafBuilder<'_> {
@@ -108,6 +109,7 @@ impl<'a> LeafBuilder<'a> {
             ca: false,
             crl_distribution_points: Vec::new(),
             ca_issuers: Vec::new(),
+            ocsp_responders: Vec::new(),
         }
     }
 
@@ -289,6 +291,21 @@ impl<'a> LeafBuilder<'a> {
         self
     }
 
+    /// Adds an OCSP responder URI (an authority information access entry with method
+    /// id-ad-ocsp). Default: none (no authority information access extension).
+    ///
+    /// ```
+    /// use certauth::testkit::pki::Ca;
+    /// let uri = "http://ocsp.example.test/";
+    /// let leaf = Ca::root("Root").leaf("client").ocsp_responder(uri).build();
+    /// assert!(leaf.der().windows(uri.len()).any(|w| w == uri.as_bytes()));
+    /// ```
+    #[must_use]
+    pub fn ocsp_responder(mut self, uri: &str) -> Self {
+        self.ocsp_responders.push(uri.to_owned());
+        self
+    }
+
     fn params(&self, serial: &[u8]) -> CertificateParams {
         let mut params = base_params(&self.name, self.not_before, self.not_after);
         for (ty, value) in &self.subject {
@@ -306,8 +323,10 @@ impl<'a> LeafBuilder<'a> {
             params.crl_distribution_points =
                 vec![CrlDistributionPoint { uris: self.crl_distribution_points.clone() }];
         }
-        if !self.ca_issuers.is_empty() {
-            params.custom_extensions.push(ca_issuers_extension(&self.ca_issuers));
+        if !self.ca_issuers.is_empty() || !self.ocsp_responders.is_empty() {
+            params
+                .custom_extensions
+                .push(authority_info_access(&self.ca_issuers, &self.ocsp_responders));
         }
         params.use_authority_key_identifier_extension = self.issuer.is_some();
         params
@@ -428,12 +447,14 @@ pub fn self_signed_client(name: &str) -> Leaf {
     self_signed(name).build()
 }
 
+/// An authority information access extension listing `uris` as OCSP responders.
+
 /// An issued client certificate, with its private key when one was generated and the
 /// intermediates a client would send along.
 pub struct Leaf {
     der: CertificateDer<'static>,
-    key: Option<KeyPair>,
-    key_type: KeyType,
+    pub(super) key: Option<KeyPair>,
+    pub(super) key_type: KeyType,
     intermediates: Vec<CertificateDer<'static>>,
     pub(super) serial: Vec<u8>,
     params: CertificateParams,
