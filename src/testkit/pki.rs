@@ -146,6 +146,36 @@ fn base_params(name: &str, not_before: Timestamp, not_after: Timestamp) -> Certi
 mod tests {
     use super::*;
 
+    /// caIssuers and OCSP locations share one extension (two would make the certificate
+    /// invalid).
+    #[test]
+    fn ca_issuers_and_ocsp_responders_share_one_authority_information_access() {
+        use der::Decode as _;
+        let leaf = Ca::root("Root")
+            .leaf("client")
+            .ca_issuers_url("http://pki.example.test/ca.crt")
+            .ocsp_responder("http://ocsp.example.test/")
+            .build();
+        let cert = x509_cert::Certificate::from_der(leaf.der()).unwrap();
+        let aia: Vec<_> = cert
+            .tbs_certificate()
+            .extensions()
+            .unwrap()
+            .iter()
+            .filter(|e| e.extn_id == const_oid::db::rfc5280::ID_PE_AUTHORITY_INFO_ACCESS)
+            .collect();
+        assert_eq!(aia.len(), 1);
+        let access = x509_cert::ext::pkix::AuthorityInfoAccessSyntax::from_der(
+            aia[0].extn_value.as_bytes(),
+        )
+        .unwrap();
+        let methods: Vec<_> = access.0.iter().map(|d| d.access_method).collect();
+        assert_eq!(
+            methods,
+            [const_oid::db::rfc5280::ID_AD_CA_ISSUERS, const_oid::db::rfc5280::ID_AD_OCSP]
+        );
+    }
+
     #[test]
     fn debug_shows_no_key_material() {
         let ca = Ca::root("Root");

@@ -447,8 +447,6 @@ pub fn self_signed_client(name: &str) -> Leaf {
     self_signed(name).build()
 }
 
-/// An authority information access extension listing `uris` as OCSP responders.
-
 /// An issued client certificate, with its private key when one was generated and the
 /// intermediates a client would send along.
 pub struct Leaf {
