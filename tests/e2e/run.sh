@@ -15,7 +15,9 @@
 #    forged header sent straight to the backend from 127.0.0.2 (not a trusted proxy);
 # 5. does the same with curl and openssl s_client against examples/axum_mtls;
 # 6. serves a CRL over HTTP to examples/axum_behind_proxy (--crl URL --watch) and
-#    revokes a client mid-run.
+#    revokes a client mid-run;
+# 7. runs OpenSSL's OCSP responder over the CA database, and examples/axum_behind_proxy
+#    --ocsp behind a second nginx: good, revoked, no responder named, responder down.
 # Prints one PASS/FAIL line per case; exits non-zero if any case failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -151,7 +153,7 @@ valid_x5t=$(thumbprint "$pki/valid.pem")
 # ---------------------------------------------------------------------------------------
 # 2. The backends (examples), built once
 echo "e2e: building the examples" >&2
-cargo build --quiet --examples --features axum-tls,ring,metrics
+cargo build --quiet --examples --features axum-tls,ring,metrics,ocsp
 target_dir=$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 examples=$target_dir/debug/examples
@@ -600,6 +602,83 @@ for ((i = 0; i < 100; i++)); do # the refresh is every second; allow ten
 done
 report crl-url revoked-mid-run "401 revoked" "$got"
 report crl-url still-serving "401 revoked" "$(as_crl_header "$revoked_b64")"
+
+# ---------------------------------------------------------------------------------------
+# 7. OCSP: OpenSSL's responder answers from the CA database (signed by the intermediate,
+# the issuer); examples/axum_behind_proxy --ocsp asks the responder each client
+# certificate names (authority information access), behind nginx, with curl clients.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+ocsp_port=$(free_port)
+cat >>"$pki/openssl.cnf" <<CNF
+[ ocsp_client_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+authorityInfoAccess = OCSP;URI:http://127.0.0.1:$ocsp_port/
+CNF
+issue ocsp-good ocsp_client_ext
+issue ocsp-revoked ocsp_client_ext
+issue ocsp-late ocsp_client_ext
+pki ca -batch -config "$pki/openssl.cnf" -revoke "$pki/ocsp-revoked.pem" -crl_reason keyCompromise
+start ocsp-responder openssl ocsp -index "$pki/ca/index.txt" -port "$ocsp_port" \
+  -CA "$pki/intermediate.pem" -rsigner "$pki/intermediate.pem" -rkey "$pki/intermediate.key" \
+  -nmin 10 -ignore_err
+ocsp_pid=${pids[-1]}
+# Not wait_for_port: OpenSSL's responder serves one connection at a time and waits without
+# end on a probe connection that sends nothing. Its log says when it listens.
+for ((i = 0; i < 200; i++)); do
+  grep -q 'waiting for OCSP client connections' "$logs/ocsp-responder.log" && break
+  kill -0 "$ocsp_pid" 2>/dev/null || die_with_log "ocsp-responder exited" "$logs/ocsp-responder.log"
+  sleep 0.05
+done
+grep -q 'waiting for OCSP client connections' "$logs/ocsp-responder.log" ||
+  die_with_log "ocsp-responder did not start" "$logs/ocsp-responder.log"
+behind_proxy backend-ocsp x-ssl-client-cert nginx-escaped --ocsp
+ocsp_backend=$addr
+nginx_ocsp_port=$(free_port)
+mkdir -p "$tmp/nginx-ocsp"
+cat >"$tmp/nginx-ocsp/nginx.conf" <<CONF
+worker_processes 1;
+pid $tmp/nginx-ocsp/nginx.pid;
+error_log $logs/nginx-ocsp.log warn;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $tmp/nginx-ocsp/client_body;
+    proxy_temp_path $tmp/nginx-ocsp/proxy;
+    fastcgi_temp_path $tmp/nginx-ocsp/fastcgi;
+    uwsgi_temp_path $tmp/nginx-ocsp/uwsgi;
+    scgi_temp_path $tmp/nginx-ocsp/scgi;
+    server {
+        listen 127.0.0.1:$nginx_ocsp_port ssl;
+        server_name localhost;
+        ssl_certificate     $pki/server-chain.pem;
+        ssl_certificate_key $pki/server.key;
+        ssl_verify_client optional_no_ca;
+        location / {
+            proxy_pass http://$ocsp_backend;
+            proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;
+        }
+    }
+}
+CONF
+start nginx-ocsp nginx -e "$logs/nginx-ocsp.log" -p "$tmp/nginx-ocsp" \
+  -c "$tmp/nginx-ocsp/nginx.conf" -g 'daemon off;'
+wait_for_port nginx-ocsp "$nginx_ocsp_port"
+url=https://localhost:$nginx_ocsp_port/whoami
+ocsp_good="200 x5t=$(thumbprint "$pki/ocsp-good.pem") source=header:x-ssl-client-cert"
+report ocsp good "$ocsp_good" "$(as_client ocsp-good "$url")"
+report ocsp revoked "401 revoked" "$(as_client ocsp-revoked "$url")"
+# a certificate naming no responder: its status cannot be known, so it is refused
+report ocsp no-responder "401 revocation_unknown" "$(as_client valid "$url")"
+# responder down: the answer held serves until its nextUpdate; a certificate not yet asked
+# about cannot be checked and is refused
+kill "$ocsp_pid"
+wait "$ocsp_pid" 2>/dev/null || true
+report ocsp down-cached "$ocsp_good" "$(as_client ocsp-good "$url")"
+report ocsp down-unknown "401 revocation_unknown" "$(as_client ocsp-late "$url")"
 
 echo "e2e: $((cases - failures))/$cases passed in $((SECONDS - started))s after the build" >&2
 [ "$failures" = 0 ]
