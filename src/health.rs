@@ -54,6 +54,25 @@ pub struct HealthReport {
     /// feature `postgres`). Reported, not judged: an unsynchronised replica still answers
     /// correctly from the database, only slower.
     pub registry_synchronised: Option<bool>,
+    /// What the OCSP checker saw last (with `with_ocsp`, feature `ocsp`). Reported, not
+    /// judged: a responder outage refuses new clients (or soft-fails, as configured)
+    /// whatever the probe says, and taking every replica out of rotation would not help.
+    pub ocsp: Option<OcspHealth>,
+}
+
+/// The OCSP part of a [`HealthReport`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OcspHealth {
+    /// How many certificates' answers are cached.
+    pub cached: usize,
+    /// When a responder last gave a checked answer (RFC 3339, verification time).
+    pub last_answer_at: Option<String>,
+    /// When an exchange with a responder last failed (RFC 3339, verification time).
+    pub last_failure_at: Option<String>,
+    /// Why it failed (names the responder without its query string; no response bytes).
+    pub last_failure: Option<String>,
+    /// Whether the last exchange failed (no answer since the last failure).
+    pub failing: bool,
 }
 
 /// A certificate expiring soon, or outside its validity.
@@ -132,6 +151,7 @@ impl HealthReport {
             reloads: Vec::new(),
             registry_reachable: None,
             registry_synchronised: None,
+            ocsp: None,
         }
     }
 
@@ -161,6 +181,26 @@ impl HealthReport {
         registry: &crate::registry::postgres::PostgresRegistry,
     ) -> Self {
         self.registry_synchronised = Some(registry.is_synchronised());
+        self
+    }
+
+    /// Adds what `checker` saw last ([`OcspChecker::status`](crate::ocsp::OcspChecker::status)).
+    #[cfg(feature = "ocsp")]
+    #[must_use]
+    pub fn with_ocsp(mut self, checker: &crate::ocsp::OcspChecker) -> Self {
+        let status = checker.status();
+        let failing = match (&status.last_failure, status.last_answer_at) {
+            (Some((failed, _)), Some(answered)) => *failed >= answered,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        self.ocsp = Some(OcspHealth {
+            cached: status.cached,
+            last_answer_at: status.last_answer_at.map(Timestamp::to_rfc3339),
+            last_failure_at: status.last_failure.as_ref().map(|(at, _)| at.to_rfc3339()),
+            last_failure: status.last_failure.map(|(_, why)| why),
+            failing,
+        });
         self
     }
 

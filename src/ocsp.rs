@@ -33,6 +33,6 @@ mod request;
 mod response;
 mod transport;
 
-pub use checker::{OcspChecker, OcspCheckerBuilder};
+pub use checker::{OcspChecker, OcspCheckerBuilder, OcspStatus};
 pub use request::CertIdHash;
 pub use transport::{HttpTransport, OcspTransport};

@@ -94,6 +94,8 @@ struct Ops {
     registry: Option<Arc<MemoryRegistry>>,
     #[cfg(feature = "postgres")]
     registry_db: Option<Arc<certauth::registry::postgres::PostgresRegistry>>,
+    #[cfg(feature = "ocsp")]
+    ocsp: Option<Arc<certauth::ocsp::OcspChecker>>,
     watcher: Option<Watcher>,
 }
 
@@ -124,6 +126,10 @@ async fn healthz(
     }
     if let Some(registry) = &ops.registry {
         report = report.with_registry(&**registry).await;
+    }
+    #[cfg(feature = "ocsp")]
+    if let Some(checker) = &ops.ocsp {
+        report = report.with_ocsp(checker);
     }
     #[cfg(feature = "postgres")]
     if let Some(registry) = &ops.registry_db {
@@ -176,20 +182,12 @@ fn database_tls(
 fn ocsp_checker(
     verifier: &Verifier,
     url: Option<&str>,
-) -> Result<Arc<dyn certauth::RevocationChecker>, Box<dyn std::error::Error>> {
+) -> Result<Arc<certauth::ocsp::OcspChecker>, Box<dyn std::error::Error>> {
     let mut builder = certauth::ocsp::OcspChecker::builder(verifier);
     if let Some(url) = url {
         builder = builder.responder_url(url);
     }
     Ok(Arc::new(builder.build()?))
-}
-
-#[cfg(not(feature = "ocsp"))]
-fn ocsp_checker(
-    _: &Verifier,
-    _: Option<&str>,
-) -> Result<Arc<dyn certauth::RevocationChecker>, Box<dyn std::error::Error>> {
-    Err("--ocsp needs the example built with the ocsp feature".into())
 }
 
 impl Common {
@@ -256,8 +254,17 @@ impl Common {
                 );
             }
         }
+        #[cfg(feature = "ocsp")]
+        let mut ocsp = None;
         if self.ocsp || self.ocsp_url.is_some() {
-            auth = auth.revocation_checker(ocsp_checker(&verifier, self.ocsp_url.as_deref())?);
+            #[cfg(feature = "ocsp")]
+            {
+                let checker = ocsp_checker(&verifier, self.ocsp_url.as_deref())?;
+                auth = auth.revocation_checker(checker.clone());
+                ocsp = Some(checker);
+            }
+            #[cfg(not(feature = "ocsp"))]
+            return Err("--ocsp needs the example built with the ocsp feature".into());
         }
         let watcher = if self.watch {
             let mut watcher = Watcher::builder()
@@ -276,6 +283,8 @@ impl Common {
             registry,
             #[cfg(feature = "postgres")]
             registry_db,
+            #[cfg(feature = "ocsp")]
+            ocsp,
             watcher,
         });
         let mut routes = axum::Router::new().route("/healthz", get(healthz)).with_state(ops);

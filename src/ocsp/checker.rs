@@ -72,6 +72,23 @@ struct Inner {
     timeout: Duration,
     max_response: usize,
     cache: Cache,
+    /// What the last exchange with a responder gave, for health reports.
+    last: std::sync::Mutex<OcspStatus>,
+}
+
+/// What an [`OcspChecker`] has seen lately, for a readiness or health report
+/// ([`HealthReport::with_ocsp`](crate::health::HealthReport::with_ocsp)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OcspStatus {
+    /// How many certificates' answers are cached.
+    pub cached: usize,
+    /// The verification time of the last request a responder answered with a response
+    /// that passed every check (good, revoked or unknown).
+    pub last_answer_at: Option<Timestamp>,
+    /// The verification time and message of the last failed exchange (responder down,
+    /// slow, an error answer, a response that failed a check, no responder named).
+    pub last_failure: Option<(Timestamp, String)>,
 }
 
 impl fmt::Debug for OcspChecker {
@@ -119,6 +136,20 @@ impl OcspChecker {
         self.inner.cache.len()
     }
 
+    /// The cache size and the last answer and failure seen (a copy).
+    pub fn status(&self) -> OcspStatus {
+        let last = self.inner.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        OcspStatus { cached: self.cached(), ..last.clone() }
+    }
+
+    fn record(&self, outcome: std::result::Result<(), &Error>, now: Timestamp) {
+        let mut last = self.inner.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match outcome {
+            Ok(()) => last.last_answer_at = Some(now),
+            Err(e) => last.last_failure = Some((now, e.message().to_owned())),
+        }
+    }
+
     async fn check_chain(&self, chain: &VerifiedChain, now: Timestamp) -> Result<()> {
         let count = match self.inner.depth {
             RevocationDepth::Leaf => 1,
@@ -162,6 +193,7 @@ impl OcspChecker {
         let inner = &*self.inner;
         let failure = |e: Error| {
             tracing::warn!(target: "certauth::ocsp", error = %e, "ocsp check failed");
+            self.record(Err(&e), now);
             Entry {
                 outcome: Outcome::Unknown(e),
                 from: now,
@@ -176,6 +208,7 @@ impl OcspChecker {
         match self.ask(cert, issuer_spki, now).await {
             Err(e) => failure(e),
             Ok((answer, url)) => {
+                self.record(Ok(()), now);
                 let from = inner.freshness.fresh_from(&answer);
                 let until = inner.freshness.fresh_until(&answer);
                 let outcome = match answer.status {
@@ -445,6 +478,7 @@ impl OcspCheckerBuilder {
                 timeout: self.timeout,
                 max_response: self.max_response,
                 cache: Cache::new(self.cache_entries),
+                last: std::sync::Mutex::new(OcspStatus::default()),
             }),
         })
     }
@@ -506,6 +540,41 @@ mod tests {
         let verifier = Verifier::builder(store, RING_ALGORITHMS).build().unwrap();
         let chain = verifier.verify(&leaf.presented(), now()).unwrap();
         (verifier, chain)
+    }
+
+    /// The status a health report shows: the last answer and the last failure, and
+    /// the report says "failing" only while no answer has come since the failure.
+    #[tokio::test]
+    async fn status_tells_the_last_answer_and_failure() {
+        let ca = Ca::root("Root");
+        let leaf = ca.leaf("client").ocsp_responder("http://ocsp.example.test/?k=secret").build();
+        let other = ca.leaf("other").ocsp_responder("http://ocsp.example.test/").build();
+        let (verifier, chain) = setup(&ca, &leaf);
+        let other_chain = verifier.verify(&other.presented(), now()).unwrap();
+        let transport = Arc::new(Canned::default());
+        let ocsp = OcspChecker::builder(&verifier).transport(transport.clone()).build().unwrap();
+        let health = |o: &OcspChecker| {
+            crate::health::HealthReport::new(&verifier.trust_store(), now(), 0).with_ocsp(o)
+        };
+        assert_eq!(ocsp.status(), OcspStatus::default());
+        assert!(!health(&ocsp).ocsp.unwrap().failing);
+        // The responder is down.
+        assert!(ocsp.check(&chain, now()).await.is_err());
+        let status = ocsp.status();
+        assert_eq!(status.last_answer_at, None);
+        let (at, why) = status.last_failure.unwrap();
+        assert_eq!(at, now());
+        assert!(why.contains("connection refused") && !why.contains("secret"), "{why}");
+        let report = health(&ocsp);
+        assert!(report.ocsp.as_ref().unwrap().failing && report.healthy, "reported, not judged");
+        // It answers again.
+        *transport.body.lock().unwrap() = Some(ca.ocsp_response(other.der()).build().der().to_vec());
+        ocsp.check(&other_chain, now().plus_secs(1)).await.unwrap();
+        let status = ocsp.status();
+        assert_eq!((status.cached, status.last_answer_at), (2, Some(now().plus_secs(1))));
+        let report = health(&ocsp);
+        assert!(!report.ocsp.as_ref().unwrap().failing);
+        assert!(report.to_json().contains("\"last_failure_at\""), "{}", report.to_json());
     }
 
     #[tokio::test]

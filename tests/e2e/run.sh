@@ -679,6 +679,9 @@ kill "$ocsp_pid"
 wait "$ocsp_pid" 2>/dev/null || true
 report ocsp down-cached "$ocsp_good" "$(as_client ocsp-good "$url")"
 report ocsp down-unknown "401 revocation_unknown" "$(as_client ocsp-late "$url")"
+# /healthz reports the failing responder (reported, not judged)
+curl -s -o "$tmp/ocsp-health" "http://$ocsp_backend/healthz" || true
+report ocsp healthz-failing yes "$(grep -q '"ocsp":{[^}]*"failing":true' "$tmp/ocsp-health" && echo yes || echo no)"
 
 echo "e2e: $((cases - failures))/$cases passed in $((SECONDS - started))s after the build" >&2
 [ "$failures" = 0 ]
