@@ -232,6 +232,7 @@ pub mod axum;
 mod binding;
 mod cache;
 mod cert;
+pub mod crldp;
 mod der_reader;
 mod error;
 pub mod health;
