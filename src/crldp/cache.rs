@@ -49,15 +49,21 @@ impl Held {
     /// CRL past its time, else the last failure (`revocation_unknown`).
     pub(crate) fn usable(&self, now: Timestamp, allowance: i64) -> Result<&Arc<Crl>, Error> {
         match &self.crl {
-            Some(crl) => crl.check_fresh(now, allowance, None).map(|()| crl).map_err(|e| {
-                match &self.failure {
-                    Some(f) => Error::new(
-                        e.kind(),
-                        format!("{}; fetching a newer one failed: {}", e.message(), f.message()),
-                    ),
-                    None => e,
-                }
-            }),
+            Some(crl) => {
+                crl.check_fresh(now, allowance, None).map(|()| crl).map_err(|e| {
+                    match &self.failure {
+                        Some(f) => Error::new(
+                            e.kind(),
+                            format!(
+                                "{}; fetching a newer one failed: {}",
+                                e.message(),
+                                f.message()
+                            ),
+                        ),
+                        None => e,
+                    }
+                })
+            }
             None => Err(self.failure.clone().unwrap_or_else(|| {
                 Error::new(ErrorKind::RevocationUnknown, "no crl could be fetched")
             })),
@@ -200,14 +206,15 @@ impl Cache {
         let flight = Arc::new(Flight::default());
         flights.insert(url.into(), Arc::clone(&flight));
         self.fetching.fetch_add(1, Ordering::SeqCst);
-        let run = Run { cache: Arc::clone(self), url: url.into(), now, flight: Arc::clone(&flight) };
+        let run =
+            Run { cache: Arc::clone(self), url: url.into(), now, flight: Arc::clone(&flight) };
         // The lock is released before the thread starts: a thread that cannot start
         // drops its `Run`, which takes the flight out of the map.
         drop(flights);
         let work = make();
-        let spawned = std::thread::Builder::new()
-            .name("certauth-crldp".into())
-            .spawn(move || run.finish(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))));
+        let spawned = std::thread::Builder::new().name("certauth-crldp".into()).spawn(move || {
+            run.finish(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)))
+        });
         if let Err(e) = spawned {
             // The closure, and the `Run` in it, were dropped: the flight landed with a
             // failure. Say why.
@@ -346,5 +353,239 @@ impl std::fmt::Debug for Cache {
             .field("fetching", &self.fetching())
             .field("max_fetches", &self.max_fetches)
             .finish()
+    }
+}
+
+#[cfg(all(test, feature = "testkit", feature = "ring"))]
+mod tests {
+    use std::sync::mpsc;
+    use std::task::Wake;
+
+    use super::*;
+    use crate::testkit::pki::Ca;
+
+    const TIMING: Timing = Timing { failure_ttl: 30, max_interval: 3600, allowance: 0 };
+
+    fn t(secs: i64) -> Timestamp {
+        Timestamp::from_unix_secs(1_700_000_000 + secs)
+    }
+
+    fn crl(ca: &Ca, number: u64, this: i64, next: i64) -> Crl {
+        let built = ca.crl().number(number).this_update(t(this)).next_update(t(next)).build();
+        Crl::from_der(built.der()).unwrap()
+    }
+
+    /// Runs a future to completion on this thread, parking between polls.
+    fn wait<F: Future>(f: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut f = std::pin::pin!(f);
+        loop {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::park();
+        }
+    }
+
+    fn put(cache: &Arc<Cache>, url: &str, now: Timestamp, result: Result<Crl, Error>) -> Arc<Held> {
+        let landing = cache.fetch(url, now, || Box::new(move || result)).unwrap();
+        let held = wait(landing);
+        // The thread is done with the flight once its slot is released.
+        while cache.fetching() > 0 {
+            std::thread::yield_now();
+        }
+        held
+    }
+
+    fn down() -> Error {
+        Error::new(ErrorKind::RevocationUnknown, "cannot connect")
+    }
+
+    fn number(lookup: Lookup) -> String {
+        match lookup {
+            Lookup::Fresh { crl, .. } => crl.number_hex().to_owned(),
+            other => panic!("not fresh: {other:?}"),
+        }
+    }
+
+    /// A CRL is refetched in the last tenth of its window or after the refresh
+    /// interval, whichever is first; it serves while fresh and not after.
+    #[test]
+    fn refresh_windows() {
+        let ca = Ca::root("Root");
+        let window = crl(&ca, 1, 0, 1000);
+        assert_eq!(refresh_at(&window, t(0), 3600), t(900));
+        assert_eq!(refresh_at(&window, t(0), 100), t(100));
+        assert_eq!(refresh_at(&window, t(850), 3600), t(900));
+
+        let cache = Arc::new(Cache::new(8, 8, TIMING));
+        let url = "http://crl.example.test/root.crl";
+        assert!(matches!(cache.lookup(url, t(0)), Lookup::Fetch));
+        put(&cache, url, t(0), Ok(window));
+        assert!(matches!(cache.lookup(url, t(899)), Lookup::Fresh { refresh: false, .. }));
+        assert!(matches!(cache.lookup(url, t(900)), Lookup::Fresh { refresh: true, .. }));
+        assert!(matches!(cache.lookup(url, t(1000)), Lookup::Fresh { refresh: true, .. }));
+        // Past nextUpdate: a fetch is needed, the stale CRL does not serve.
+        assert!(matches!(cache.lookup(url, t(1001)), Lookup::Fetch));
+        // A fetch in the refresh window that fails keeps the CRL serving, and is not
+        // tried again within the failure TTL.
+        put(&cache, url, t(950), Err(down()));
+        assert!(matches!(cache.lookup(url, t(979)), Lookup::Fresh { refresh: false, .. }));
+        assert!(matches!(cache.lookup(url, t(980)), Lookup::Fresh { refresh: true, .. }));
+        // A CRL fetched already in its last tenth is not fetched again before the TTL.
+        put(&cache, url, t(960), Ok(crl(&Ca::root("Root"), 2, 0, 1000)));
+        assert!(matches!(cache.lookup(url, t(989)), Lookup::Fresh { refresh: false, .. }));
+    }
+
+    /// A failed fetch is remembered for the failure TTL: no new fetch, the same answer
+    /// at once; a stale CRL with a failed refetch is `revocation_stale`.
+    #[test]
+    fn failure_ttl() {
+        let ca = Ca::root("Root");
+        let cache = Arc::new(Cache::new(8, 8, TIMING));
+        let url = "http://crl.example.test/root.crl";
+        let held = put(&cache, url, t(0), Err(down()));
+        assert_eq!(held.usable(t(0), 0).unwrap_err().message(), "cannot connect");
+        match cache.lookup(url, t(29)) {
+            Lookup::Quiet(e) => assert_eq!(e.kind(), ErrorKind::RevocationUnknown),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(cache.lookup(url, t(30)), Lookup::Fetch));
+        // The clock going back before the failure allows a fetch.
+        assert!(matches!(cache.lookup(url, t(-1)), Lookup::Fetch));
+
+        put(&cache, url, t(0), Ok(crl(&ca, 1, 0, 100)));
+        put(&cache, url, t(200), Err(down()));
+        match cache.lookup(url, t(210)) {
+            Lookup::Quiet(e) => {
+                assert_eq!(e.kind(), ErrorKind::RevocationStale);
+                assert!(e.message().contains("fetching a newer one failed: cannot connect"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // A zero TTL remembers nothing.
+        let none = Arc::new(Cache::new(8, 8, Timing { failure_ttl: 0, ..TIMING }));
+        put(&none, url, t(0), Err(down()));
+        assert!(matches!(none.lookup(url, t(0)), Lookup::Fetch));
+    }
+
+    /// A fetched CRL with a lower CRL number than the held one (same issuer) never
+    /// replaces it; an equal or higher one does.
+    #[test]
+    fn never_rolls_back() {
+        let ca = Ca::root("Root");
+        let cache = Arc::new(Cache::new(8, 8, TIMING));
+        let url = "http://crl.example.test/root.crl";
+        put(&cache, url, t(0), Ok(crl(&ca, 5, 0, 1000)));
+        let held = put(&cache, url, t(10), Ok(crl(&ca, 4, 5, 2000)));
+        assert_eq!(held.crl().unwrap().number_hex(), "05");
+        assert!(held.failure.as_ref().unwrap().message().contains("lower than the held"));
+        assert_eq!(number(cache.lookup(url, t(10))), "05");
+        // Quiet for the failure TTL after the refused CRL, as after any failure.
+        assert!(matches!(cache.lookup(url, t(39)), Lookup::Fresh { refresh: false, .. }));
+        put(&cache, url, t(50), Ok(crl(&ca, 5, 1, 1000)));
+        assert_eq!(cache.lookup(url, t(50)).crl_this_update(), Some(t(1)));
+        put(&cache, url, t(100), Ok(crl(&ca, 300, 2, 1000)));
+        assert_eq!(number(cache.lookup(url, t(100))), "012c");
+        // The same bytes again keep the held CRL (and what it remembers).
+        let same = ca.crl().number(7).this_update(t(3)).next_update(t(1000)).build();
+        let first = put(&cache, url, t(200), Ok(Crl::from_der(same.der()).unwrap()));
+        let second = put(&cache, url, t(300), Ok(Crl::from_der(same.der()).unwrap()));
+        assert!(Arc::ptr_eq(first.crl().unwrap(), second.crl().unwrap()));
+    }
+
+    impl Lookup {
+        fn crl_this_update(&self) -> Option<Timestamp> {
+            match self {
+                Lookup::Fresh { crl, .. } => Some(crl.this_update()),
+                _ => None,
+            }
+        }
+    }
+
+    /// The cache holds at most its bound of URLs; a full cache evicts a URL without a
+    /// CRL first. A zero bound holds nothing.
+    #[test]
+    fn bounded() {
+        let ca = Ca::root("Root");
+        let cache = Arc::new(Cache::new(4, 8, TIMING));
+        put(&cache, "http://a.test/failed", t(0), Err(down()));
+        for i in 0..3 {
+            put(&cache, &format!("http://a.test/{i}"), t(0), Ok(crl(&ca, 1, 0, 1000 + i)));
+        }
+        assert_eq!(cache.len(), 4);
+        put(&cache, "http://a.test/new", t(0), Ok(crl(&ca, 1, 0, 5000)));
+        assert_eq!(cache.len(), 4);
+        assert!(matches!(cache.lookup("http://a.test/failed", t(1)), Lookup::Fetch));
+        for i in 0..3 {
+            assert!(matches!(
+                cache.lookup(&format!("http://a.test/{i}"), t(1)),
+                Lookup::Fresh { .. }
+            ));
+        }
+        for i in 10..40 {
+            put(&cache, &format!("http://a.test/{i}"), t(0), Ok(crl(&ca, 1, 0, 1000 + i)));
+            assert!(cache.len() <= 4);
+        }
+        let none = Arc::new(Cache::new(0, 8, TIMING));
+        let held = put(&none, "http://a.test/x", t(0), Ok(crl(&ca, 1, 0, 1000)));
+        assert!(held.usable(t(0), 0).is_ok(), "the waiters still get the fetched crl");
+        assert_eq!(none.len(), 0);
+    }
+
+    /// Concurrent fetches of one URL share one flight; the bound of fetches under way
+    /// refuses one more at once; a panicking fetch lands as a failure and frees its slot.
+    #[test]
+    fn one_flight_per_url_and_bounded_fetches() {
+        let ca = Ca::root("Root");
+        let cache = Arc::new(Cache::new(8, 1, TIMING));
+        let (release, gate) = mpsc::channel::<()>();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let good = crl(&ca, 1, 0, 1000);
+        let r = runs.clone();
+        let first = cache
+            .fetch("http://a.test/1", t(0), move || {
+                Box::new(move || {
+                    r.fetch_add(1, Ordering::SeqCst);
+                    gate.recv().unwrap();
+                    Ok(good)
+                })
+            })
+            .unwrap();
+        let second = cache
+            .fetch("http://a.test/1", t(0), || -> Fetch { panic!("a second fetch was made") })
+            .unwrap();
+        assert!(
+            cache
+                .fetch("http://a.test/2", t(0), || -> Fetch { panic!("over the bound") })
+                .is_none()
+        );
+        assert_eq!(cache.fetching(), 1);
+        release.send(()).unwrap();
+        assert!(wait(first).usable(t(0), 0).is_ok());
+        assert!(wait(second).usable(t(0), 0).is_ok());
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        while cache.fetching() > 0 {
+            std::thread::yield_now();
+        }
+        assert!(cache.flights.lock().unwrap().is_empty());
+
+        let panicked = cache
+            .fetch("http://a.test/2", t(0), || -> Fetch { Box::new(|| panic!("boom")) })
+            .unwrap();
+        let e = wait(panicked).usable(t(0), 0).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RevocationUnknown);
+        while cache.fetching() > 0 {
+            std::thread::yield_now();
+        }
+        assert!(cache.flights.lock().unwrap().is_empty());
     }
 }

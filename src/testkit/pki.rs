@@ -165,10 +165,9 @@ mod tests {
             .filter(|e| e.extn_id == const_oid::db::rfc5280::ID_PE_AUTHORITY_INFO_ACCESS)
             .collect();
         assert_eq!(aia.len(), 1);
-        let access = x509_cert::ext::pkix::AuthorityInfoAccessSyntax::from_der(
-            aia[0].extn_value.as_bytes(),
-        )
-        .unwrap();
+        let access =
+            x509_cert::ext::pkix::AuthorityInfoAccessSyntax::from_der(aia[0].extn_value.as_bytes())
+                .unwrap();
         let methods: Vec<_> = access.0.iter().map(|d| d.access_method).collect();
         assert_eq!(
             methods,
