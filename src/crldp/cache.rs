@@ -206,8 +206,13 @@ impl Cache {
         let flight = Arc::new(Flight::default());
         flights.insert(url.into(), Arc::clone(&flight));
         self.fetching.fetch_add(1, Ordering::SeqCst);
-        let run =
-            Run { cache: Arc::clone(self), url: url.into(), now, flight: Arc::clone(&flight) };
+        let run = Run {
+            cache: Arc::clone(self),
+            url: url.into(),
+            now,
+            flight: Arc::clone(&flight),
+            done: false,
+        };
         // The lock is released before the thread starts: a thread that cannot start
         // drops its `Run`, which takes the flight out of the map.
         drop(flights);
@@ -310,38 +315,45 @@ fn refresh_at(crl: &Crl, now: Timestamp, max_interval: i64) -> Timestamp {
     }
 }
 
-/// The fetch thread's side of a flight: it records the result and lands the flight,
-/// also when the work panicked or the thread could not start.
+/// The fetch thread's side of a flight: it records the result, takes the flight out of
+/// the map, releases its slot and then lands the flight (so a task woken by the landing
+/// that needs a new fetch starts one instead of joining this one), also when the work
+/// panicked or the thread could not start.
 struct Run {
     cache: Arc<Cache>,
     url: Box<str>,
     now: Timestamp,
     flight: Arc<Flight>,
+    done: bool,
 }
 
 impl Run {
-    fn finish(self, result: std::thread::Result<Result<Crl, Error>>) {
+    fn finish(mut self, result: std::thread::Result<Result<Crl, Error>>) {
         let result = result.unwrap_or_else(|_| {
             Err(Error::new(ErrorKind::RevocationUnknown, "the crl fetch failed unexpectedly"))
         });
+        self.land(result);
+    }
+
+    fn land(&mut self, result: Result<Crl, Error>) {
+        self.done = true;
         let held = self.cache.complete(&self.url, self.now, result);
+        {
+            let mut flights = self.cache.flights.lock().unwrap_or_else(PoisonError::into_inner);
+            if flights.get(&self.url).is_some_and(|f| Arc::ptr_eq(f, &self.flight)) {
+                flights.remove(&self.url);
+            }
+        }
+        self.cache.fetching.fetch_sub(1, Ordering::SeqCst);
         self.flight.land(held);
-        // Drop removes the flight and releases its slot.
     }
 }
 
 impl Drop for Run {
     fn drop(&mut self) {
-        let landed = self.flight.state.lock().is_ok_and(|s| s.result.is_some());
-        if !landed {
-            let error = Error::new(ErrorKind::RevocationUnknown, "the crl fetch could not run");
-            self.flight.land(self.cache.complete(&self.url, self.now, Err(error)));
+        if !self.done {
+            self.land(Err(Error::new(ErrorKind::RevocationUnknown, "the crl fetch could not run")));
         }
-        let mut flights = self.cache.flights.lock().unwrap_or_else(PoisonError::into_inner);
-        if flights.get(&self.url).is_some_and(|f| Arc::ptr_eq(f, &self.flight)) {
-            flights.remove(&self.url);
-        }
-        self.cache.fetching.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -573,6 +585,17 @@ mod tests {
         assert!(wait(first).usable(t(0), 0).is_ok());
         assert!(wait(second).usable(t(0), 0).is_ok());
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+        // A landed flight is out of the map and its slot free: a task woken by it that
+        // needs a new fetch starts one rather than joining the finished one.
+        assert_eq!(cache.fetching(), 0);
+        let made = std::sync::atomic::AtomicBool::new(false);
+        let again = cache.fetch("http://a.test/1", t(100), || -> Fetch {
+            made.store(true, Ordering::SeqCst);
+            Box::new(|| Err(down()))
+        });
+        assert!(made.load(Ordering::SeqCst), "the finished flight was joined");
+        let held = wait(again.unwrap());
+        assert!(held.failure.is_some() && held.usable(t(100), 0).is_ok());
         while cache.fetching() > 0 {
             std::thread::yield_now();
         }
