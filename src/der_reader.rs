@@ -386,11 +386,11 @@ pub(crate) fn crl_distribution_uris<'a>(
         while !names.is_empty() {
             let general = names.next()?;
             // uniformResourceIdentifier [6] IA5String
-            if general.tag == 0x86 {
-                if let Some(slot) = out.get_mut(n) {
-                    *slot = general.content;
-                    n += 1;
-                }
+            if general.tag == 0x86
+                && let Some(slot) = out.get_mut(n)
+            {
+                *slot = general.content;
+                n += 1;
             }
         }
     }
