@@ -377,3 +377,45 @@ fn through_an_authenticator() {
     assert_eq!(e.kind(), ErrorKind::RevocationUnknown, "{e}");
     assert!(e.message().contains("crlSign"), "{e}");
 }
+
+/// `certauth verify --crl-from-distribution-points`: accepted, revoked (exit 1 with the
+/// library's kind), and no distribution point is `revocation_unknown`.
+#[cfg(feature = "cli")]
+#[test]
+fn cli_verify_with_crl_from_distribution_points() {
+    let server = Server::start();
+    let root = Ca::root("CRLDP Root");
+    let url = server.url("/root.crl");
+    let good = root.leaf("good").crl_distribution_point(&url).build();
+    let revoked = root.leaf("revoked").crl_distribution_point(&url).build();
+    let none = root.leaf("none").build();
+    server.set("/root.crl", Answer::Body(root.crl().revoke(&revoked).build().der().to_vec()));
+    let dir = std::env::temp_dir().join(format!("certauth-crldp-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, pem: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let trust = write("root.pem", root.pem());
+    let run = |leaf: &Leaf, name: &str| {
+        let file = write(name, leaf.pem());
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_certauth"))
+            .args(["verify", "--trust", &trust, "--at", "2026-06-01T00:00:00Z"])
+            .args(["--crl-from-distribution-points", &file])
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code().unwrap(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, stdout, stderr) = run(&good, "good.pem");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("accepted: CN=good"), "{stdout}");
+    let (code, _, stderr) = run(&revoked, "revoked.pem");
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("rejected: revoked: the client certificate: crl from"), "{stderr}");
+    let (code, _, stderr) = run(&none, "none.pem");
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("rejected: revocation_unknown:"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
