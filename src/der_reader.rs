@@ -341,6 +341,62 @@ pub(crate) fn sequence_content(input: &[u8]) -> std::result::Result<&[u8], Reaso
     content_of(input, SEQUENCE)
 }
 
+/// The serial number of a DER certificate: the INTEGER's content bytes as encoded, which
+/// is how webpki compares it with a CRL entry.
+pub(crate) fn serial_of(cert_der: &[u8]) -> std::result::Result<&[u8], Reason> {
+    tbs_fields(cert_der)?.expect(INTEGER)
+}
+
+/// DER content bytes of id-ce-cRLDistributionPoints (2.5.29.31).
+const CRL_DISTRIBUTION_POINTS_OID: &[u8] = &[0x55, 0x1d, 0x1f];
+
+/// The uniformResourceIdentifier full names of a certificate's CRL distribution points,
+/// in order, into `out` (those past its length are left out), skipping distribution
+/// points with reasons or a cRLIssuer (a partitioned or indirect CRL) and names relative
+/// to an issuer: how many were written. `Ok(0)` when the certificate has no such
+/// extension; `Err` when the certificate or the extension cannot be read. Borrows, never
+/// allocates.
+pub(crate) fn crl_distribution_uris<'a>(
+    cert_der: &'a [u8],
+    out: &mut [&'a [u8]],
+) -> std::result::Result<usize, Reason> {
+    let Some(value) = extension_of(cert_der, CRL_DISTRIBUTION_POINTS_OID)? else { return Ok(0) };
+    let mut points = Fields { rest: content_of(value, SEQUENCE)? };
+    let mut n = 0;
+    while !points.is_empty() {
+        let mut point = Fields { rest: points.expect(SEQUENCE)? };
+        let (mut name, mut restricted) = (None, false);
+        while !point.is_empty() {
+            let field = point.next()?;
+            match field.tag {
+                // distributionPoint [0], explicit (it wraps a CHOICE)
+                0xa0 => name = Some(field.content),
+                // reasons [1] (a BIT STRING), cRLIssuer [2]
+                0x81 | 0xa1 | 0xa2 => restricted = true,
+                _ => return Err("has an unexpected tag"),
+            }
+        }
+        let Some(name) = name.filter(|_| !restricted) else { continue };
+        // fullName [0] GeneralNames; nameRelativeToCRLIssuer [1] is skipped.
+        let (choice, _) = read(name)?;
+        if choice.tag != 0xa0 {
+            continue;
+        }
+        let mut names = Fields { rest: choice.content };
+        while !names.is_empty() {
+            let general = names.next()?;
+            // uniformResourceIdentifier [6] IA5String
+            if general.tag == 0x86
+                && let Some(slot) = out.get_mut(n)
+            {
+                *slot = general.content;
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -210,7 +210,6 @@ impl Verifier {
     }
 
     /// The signature algorithms verifications use.
-    #[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
     pub(crate) fn algorithms(&self) -> Algorithms {
         self.inner.algorithms
     }
@@ -735,7 +734,6 @@ pub struct VerifiedChain {
     warnings: Vec<String>,
     /// The content of the anchor's SubjectPublicKeyInfo (none for a pinned certificate):
     /// the key of the last certificate's issuer, for revocation checks that ask it.
-    #[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
     anchor_spki: Option<Box<[u8]>>,
     leaf: OnceLock<Result<Certificate>>,
     thumbprint: OnceLock<Thumbprint>,
@@ -814,7 +812,6 @@ impl VerifiedChain {
     /// The content of the SubjectPublicKeyInfo of the issuer of `certificates()[i]` in
     /// the verified path: the next certificate's, or the anchor's for the last one;
     /// `None` past the end, for a pinned certificate, or when a certificate cannot be read.
-    #[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
     pub(crate) fn issuer_spki(&self, i: usize) -> Option<&[u8]> {
         match self.certs.get(i + 1) {
             Some(issuer) => crate::der_reader::spki_of(issuer)

@@ -9,6 +9,7 @@
 //! cargo run --features cli --bin certauth -- verify --trust tests/data/pki/root.pem --json tests/data/pki/leaf-ec-chain.pem
 //! cargo run --features cli --bin certauth -- verify --trust root.pem --crl http://pki.example.com/issuing.crl --fetch-intermediates-from pki.example.com leaf.pem
 //! cargo run --features cli --bin certauth -- verify --trust root.pem --ocsp leaf-chain.pem
+//! cargo run --features cli --bin certauth -- verify --trust root.pem --crl-from-distribution-points leaf-chain.pem
 //! cargo run --features cli --bin certauth -- registry --file clients.json add-client billing --name Billing --metadata tier=gold
 //! cargo run --features cli --bin certauth -- registry --file clients.json register billing --cert billing.pem
 //! cargo run --features cli --bin certauth -- registry --file clients.json list --expiring-within 30 --json
@@ -95,6 +96,11 @@ enum Command {
         /// Ask this OCSP responder (an http:// URL) instead of the leaf's; implies --ocsp.
         #[arg(long, value_name = "URL")]
         ocsp_url: Option<String>,
+        /// Fetch the CRL the leaf names in its CRL distribution points (http:// only)
+        /// and check the leaf against it; no distribution point, a failed fetch, or a CRL
+        /// that is not the issuer's or is stale is a rejection.
+        #[arg(long)]
+        crl_from_distribution_points: bool,
         /// Verification time, RFC 3339; the clock when absent.
         #[arg(long, value_parser = parse_time)]
         at: Option<certauth::Timestamp>,
@@ -313,6 +319,7 @@ fn verify(command: Command) -> ExitCode {
         fetch_intermediates_from: fetch_from,
         ocsp,
         ocsp_url,
+        crl_from_distribution_points,
         at,
         format,
         json,
@@ -338,10 +345,24 @@ fn verify(command: Command) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let crldp = match crl_from_distribution_points
+        .then(|| certauth::crldp::CrlDistributionPoints::builder(&verifier).build())
+        .transpose()
+    {
+        Ok(checker) => checker,
+        Err(e) => {
+            err!("error: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = read_chain(file.as_ref(), format)
         .and_then(|chain| verifier.verify(&chain, now))
         .and_then(|verified| match &ocsp {
-            Some(checker) => check_ocsp(checker, &verified, now).map(|()| verified),
+            Some(checker) => check_revocation(checker, &verified, now).map(|()| verified),
+            None => Ok(verified),
+        })
+        .and_then(|verified| match &crldp {
+            Some(checker) => check_revocation(checker, &verified, now).map(|()| verified),
             None => Ok(verified),
         })
         .and_then(certauth::ClientIdentity::new);
@@ -392,16 +413,19 @@ fn ocsp_checker(
     builder.build().map(Some)
 }
 
-/// Runs the OCSP check of a verified chain on a runtime of its own.
-fn check_ocsp(
-    checker: &certauth::ocsp::OcspChecker,
+/// Runs a revocation check (OCSP, CRL distribution points) of a verified chain on a
+/// runtime of its own.
+fn check_revocation(
+    checker: &dyn certauth::RevocationChecker,
     chain: &certauth::VerifiedChain,
     now: certauth::Timestamp,
 ) -> Result<(), Error> {
-    use certauth::RevocationChecker as _;
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
-            Error::new(ErrorKind::RevocationUnknown, format!("ocsp: cannot start the runtime: {e}"))
+            Error::new(
+                ErrorKind::RevocationUnknown,
+                format!("revocation: cannot start the runtime: {e}"),
+            )
         })?;
     runtime.block_on(checker.check(chain, now))
 }

@@ -12,6 +12,8 @@ mod cache_equivalence;
 mod cli;
 mod clock;
 mod common;
+#[cfg(all(feature = "ring", feature = "testkit"))]
+mod crldp;
 mod differential;
 #[cfg(all(feature = "testkit", feature = "http"))]
 mod header_properties;

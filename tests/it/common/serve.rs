@@ -17,6 +17,29 @@ pub(crate) enum Answer {
     Raw(Vec<u8>),
     /// Nothing, for longer than any fetch timeout of these tests; then close.
     Silence,
+    /// `200` with this body once the gate is opened.
+    Gated(Arc<Gate>, Vec<u8>),
+}
+
+/// Holds answers until opened.
+#[derive(Default)]
+pub(crate) struct Gate {
+    open: Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl Gate {
+    pub(crate) fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
 }
 
 /// A small HTTP/1.1 server on 127.0.0.1 that answers each path as told and counts the
@@ -87,15 +110,11 @@ fn answer(mut conn: TcpStream, answers: &Mutex<HashMap<String, Answer>>) {
     let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
     let found = answers.lock().unwrap().get(&path).cloned();
     let bytes = match found {
-        Some(Answer::Body(body)) => {
-            let mut r = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            )
-            .into_bytes();
-            r.extend_from_slice(&body);
-            r
+        Some(Answer::Gated(gate, body)) => {
+            gate.wait();
+            ok(&body)
         }
+        Some(Answer::Body(body)) => ok(&body),
         Some(Answer::Raw(raw)) => raw,
         Some(Answer::Silence) => {
             std::thread::sleep(Duration::from_secs(5));
@@ -104,4 +123,14 @@ fn answer(mut conn: TcpStream, answers: &Mutex<HashMap<String, Answer>>) {
         None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
     };
     let _ = conn.write_all(&bytes);
+}
+
+fn ok(body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
 }
