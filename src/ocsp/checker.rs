@@ -568,7 +568,8 @@ mod tests {
         let report = health(&ocsp);
         assert!(report.ocsp.as_ref().unwrap().failing && report.healthy, "reported, not judged");
         // It answers again.
-        *transport.body.lock().unwrap() = Some(ca.ocsp_response(other.der()).build().der().to_vec());
+        *transport.body.lock().unwrap() =
+            Some(ca.ocsp_response(other.der()).build().der().to_vec());
         ocsp.check(&other_chain, now().plus_secs(1)).await.unwrap();
         let status = ocsp.status();
         assert_eq!((status.cached, status.last_answer_at), (2, Some(now().plus_secs(1))));
