@@ -47,6 +47,11 @@ pub(crate) struct Common {
     /// --ocsp.
     #[arg(long, value_name = "URL")]
     pub(crate) ocsp_url: Option<String>,
+    /// Check each client certificate against the CRL its own CRL distribution point names
+    /// (http://), fetched on first use, cached and refreshed before its nextUpdate; no CRL
+    /// obtainable is a refusal (`revocation_unknown`). Not with --ocsp.
+    #[arg(long, conflicts_with_all = ["ocsp", "ocsp_url"])]
+    pub(crate) crl_from_distribution_points: bool,
     /// Registry file (JSON): clients and their certificates. Without it every verified
     /// certificate is accepted and `client_id` is null.
     #[arg(long)]
@@ -265,6 +270,10 @@ impl Common {
             }
             #[cfg(not(feature = "ocsp"))]
             return Err("--ocsp needs the example built with the ocsp feature".into());
+        }
+        if self.crl_from_distribution_points {
+            let crls = certauth::crldp::CrlDistributionPoints::builder(&verifier).build()?;
+            auth = auth.revocation_checker(Arc::new(crls));
         }
         let watcher = if self.watch {
             let mut watcher = Watcher::builder()

@@ -17,7 +17,8 @@
 # 6. serves a CRL over HTTP to examples/axum_behind_proxy (--crl URL --watch) and
 #    revokes a client mid-run;
 # 7. runs OpenSSL's OCSP responder over the CA database, and examples/axum_behind_proxy
-#    --ocsp behind a second nginx: good, revoked, no responder named, responder down.
+#    --ocsp behind a second nginx: good, revoked, no responder named, responder down;
+# 8. checks clients against the CRL their own distribution point names.
 # Prints one PASS/FAIL line per case; exits non-zero if any case failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -682,6 +683,34 @@ report ocsp down-unknown "401 revocation_unknown" "$(as_client ocsp-late "$url")
 # /healthz reports the failing responder (reported, not judged)
 curl -s -o "$tmp/ocsp-health" "http://$ocsp_backend/healthz" || true
 report ocsp healthz-failing yes "$(grep -q '"ocsp":{[^}]*"failing":true' "$tmp/ocsp-health" && echo yes || echo no)"
+
+# ---------------------------------------------------------------------------------------
+# 8. CRLs from the certificate's own distribution point (axum_behind_proxy
+# --crl-from-distribution-points), served by section 6's HTTP server.
+cat >>"$pki/openssl.cnf" <<CNF
+[ cdp_client_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+crlDistributionPoints = URI:http://127.0.0.1:$crl_port/crl.pem
+CNF
+issue cdp-good cdp_client_ext
+issue cdp-revoked cdp_client_ext
+pki ca -batch -config "$pki/openssl.cnf" -revoke "$pki/cdp-revoked.pem" -crl_reason keyCompromise
+pki ca -batch -config "$pki/openssl.cnf" -gencrl -crlexts crl_ext -out "$crlweb/next.pem"
+mv "$crlweb/next.pem" "$crlweb/crl.pem"
+backend backend-cdp "$examples/axum_behind_proxy" --trust "$pki/trust.pem" \
+  --trusted-proxy 127.0.0.1/32 --header x-ssl-client-cert --format haproxy-der \
+  --crl-from-distribution-points
+cdp_addr=$addr
+as_cdp_header() { outcome -H "x-ssl-client-cert: $(openssl x509 -in "$pki/$1.pem" -outform DER | base64 -w0)" "http://$cdp_addr/whoami"; }
+report crl-dp good "200 x5t=$(thumbprint "$pki/cdp-good.pem") source=header:x-ssl-client-cert" \
+  "$(as_cdp_header cdp-good)"
+report crl-dp revoked "401 revoked" "$(as_cdp_header cdp-revoked)"
+# a certificate naming no distribution point: its status cannot be known
+report crl-dp no-point "401 revocation_unknown" "$(as_cdp_header ocsp-good)"
 
 echo "e2e: $((cases - failures))/$cases passed in $((SECONDS - started))s after the build" >&2
 [ "$failures" = 0 ]
