@@ -30,6 +30,9 @@
 //!   ([`registry::MemoryRegistry`] is the embedded one).
 //! - [`Authenticator`] runs all of it, with a verification cache in front, and returns an
 //!   [`AuthenticatedClient`] or an [`Error`] whose [`ErrorKind`] says what went wrong.
+//!   Revocation beyond the trust store's CRLs runs after verification, on every request:
+//!   a [`RevocationChecker`] such as `ocsp::OcspChecker` (feature `ocsp`) or
+//!   [`crldp::CrlDistributionPoints`] (CRLs the certificates name).
 //! - Per route, an [`authorize::Policy`] decides which authenticated clients may use it
 //!   (client ids, an identity rule, registry metadata such as a scope); refused:
 //!   `not_permitted` (403).
