@@ -245,7 +245,7 @@ struct Inner {
     registry: Option<Arc<dyn Registry>>,
     unregistered: Unregistered,
     binding: BindingMode,
-    revocation: Option<Arc<dyn RevocationChecker>>,
+    revocation: Vec<Arc<dyn RevocationChecker>>,
     report_only: bool,
     on_event: Option<EventSink>,
     expiry_warning_secs: i64,
@@ -283,7 +283,7 @@ pub struct AuthenticatorBuilder {
     registry: Option<Arc<dyn Registry>>,
     unregistered: Option<Unregistered>,
     binding: BindingMode,
-    revocation: Option<Arc<dyn RevocationChecker>>,
+    revocation: Vec<Arc<dyn RevocationChecker>>,
     report_only: bool,
     on_event: Option<EventSink>,
     expiry_warning_secs: i64,
@@ -343,11 +343,13 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// An asynchronous revocation check (OCSP, a revocation database) run on every
-    /// request, cached or not; implementations cache their own answers.
+    /// Adds an asynchronous revocation check (OCSP, CRLs from distribution points, a
+    /// revocation database) run on every request, cached or not; implementations cache
+    /// their own answers. May be called more than once (OCSP and CRLs from distribution
+    /// points, say): every checker runs, in the order added, and the first refusal decides.
     #[must_use]
     pub fn revocation_checker(mut self, checker: Arc<dyn RevocationChecker>) -> Self {
-        self.revocation = Some(checker);
+        self.revocation.push(checker);
         self
     }
 
@@ -455,7 +457,7 @@ impl Authenticator {
             registry: None,
             unregistered: None,
             binding: BindingMode::default(),
-            revocation: None,
+            revocation: Vec::new(),
             report_only: false,
             on_event: None,
             expiry_warning_secs: 14 * 86_400,
@@ -584,7 +586,7 @@ impl Authenticator {
         };
 
         // 2. Asynchronous revocation, every request.
-        if let Some(checker) = &inner.revocation {
+        for checker in &inner.revocation {
             match checker.check(identity.chain(), req.now).await {
                 Ok(()) => step("revocation", CheckOutcome::Passed, &|| format!("{checker:?}")),
                 Err(e) => {

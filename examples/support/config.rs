@@ -49,8 +49,8 @@ pub(crate) struct Common {
     pub(crate) ocsp_url: Option<String>,
     /// Check each client certificate against the CRL its own CRL distribution point names
     /// (http://), fetched on first use, cached and refreshed before its nextUpdate; no CRL
-    /// obtainable is a refusal (`revocation_unknown`). Not with --ocsp.
-    #[arg(long, conflicts_with_all = ["ocsp", "ocsp_url"])]
+    /// obtainable is a refusal (`revocation_unknown`). With --ocsp, both are asked.
+    #[arg(long)]
     pub(crate) crl_from_distribution_points: bool,
     /// Registry file (JSON): clients and their certificates. Without it every verified
     /// certificate is accepted and `client_id` is null.

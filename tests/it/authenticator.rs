@@ -651,3 +651,60 @@ fn registry_file_errors_name_the_file_client_and_certificate() {
     assert!(e.to_string().starts_with(&format!("{file}: registry file: ")), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Counts its calls; refuses with `revoked` when told to.
+#[derive(Debug, Default)]
+struct Counting {
+    calls: std::sync::atomic::AtomicUsize,
+    refuse: bool,
+}
+
+impl certauth::RevocationChecker for Counting {
+    fn check<'a>(
+        &'a self,
+        _: &'a certauth::VerifiedChain,
+        _: Timestamp,
+    ) -> certauth::BoxFuture<'a, certauth::Result<()>> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let refuse = self.refuse;
+        Box::pin(async move {
+            if refuse {
+                Err(certauth::Error::new(ErrorKind::Revoked, "revoked by the second checker"))
+            } else {
+                Ok(())
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn every_revocation_checker_runs_in_order_and_the_first_refusal_decides() {
+    let calls = |c: &Counting| c.calls.load(std::sync::atomic::Ordering::SeqCst);
+    let (first, second, third) = (
+        Arc::new(Counting::default()),
+        Arc::new(Counting { refuse: true, ..Counting::default() }),
+        Arc::new(Counting::default()),
+    );
+    let (a, b, c) = (first.clone(), second.clone(), third.clone());
+    let w = world(move |builder| {
+        builder
+            .unregistered(Unregistered::Anonymous)
+            .revocation_checker(a)
+            .revocation_checker(b)
+            .revocation_checker(c)
+    });
+    let leaf = w.inter.leaf("client").build();
+    let e = auth(&w, &leaf, at()).await.unwrap_err();
+    assert_eq!((e.kind(), e.message()), (ErrorKind::Revoked, "revoked by the second checker"));
+    assert_eq!((calls(&first), calls(&second), calls(&third)), (1, 1, 0));
+    // Both pass: both run, on the cached path too.
+    let (a, c) = (first.clone(), third.clone());
+    let w = world(move |builder| {
+        builder.unregistered(Unregistered::Anonymous).revocation_checker(a).revocation_checker(c)
+    });
+    let leaf = w.inter.leaf("client").build();
+    for _ in 0..2 {
+        auth(&w, &leaf, at()).await.unwrap();
+    }
+    assert_eq!((calls(&first), calls(&third)), (3, 2));
+}
