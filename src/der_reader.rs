@@ -240,17 +240,7 @@ pub(crate) struct SignedParts<'a> {
 
 /// Splits a signed DER structure into its [`SignedParts`].
 pub(crate) fn signed_parts(der: &[u8]) -> std::result::Result<SignedParts<'_>, Reason> {
-    let mut fields = Fields { rest: content_of(der, SEQUENCE)? };
-    let tbs = fields.next()?;
-    if tbs.tag != SEQUENCE {
-        return Err("has an unexpected tag");
-    }
-    let algorithm = fields.expect(SEQUENCE)?;
-    let signature = no_unused_bits(fields.expect(BIT_STRING)?)?;
-    if !fields.is_empty() {
-        return Err("has trailing data");
-    }
-    Ok(SignedParts { tbs: tbs.whole, algorithm, signature })
+    split_signed(der, false)
 }
 
 /// Splits a signed DER structure that may end with a `[0] EXPLICIT` list of certificates
@@ -258,6 +248,12 @@ pub(crate) fn signed_parts(der: &[u8]) -> std::result::Result<SignedParts<'_>, R
 /// the caller's parser.
 #[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
 pub(crate) fn signed_parts_with_certs(der: &[u8]) -> std::result::Result<SignedParts<'_>, Reason> {
+    split_signed(der, true)
+}
+
+/// `SEQUENCE { tbs SEQUENCE, algorithm SEQUENCE, signature BIT STRING [, certs [0]] }`,
+/// the trailing `[0]` allowed only when `certs` says so.
+fn split_signed(der: &[u8], certs: bool) -> std::result::Result<SignedParts<'_>, Reason> {
     let mut fields = Fields { rest: content_of(der, SEQUENCE)? };
     let tbs = fields.next()?;
     if tbs.tag != SEQUENCE {
@@ -265,7 +261,7 @@ pub(crate) fn signed_parts_with_certs(der: &[u8]) -> std::result::Result<SignedP
     }
     let algorithm = fields.expect(SEQUENCE)?;
     let signature = no_unused_bits(fields.expect(BIT_STRING)?)?;
-    if !fields.is_empty() {
+    if certs && !fields.is_empty() {
         fields.expect(0xa0)?;
     }
     if !fields.is_empty() {
